@@ -1,0 +1,49 @@
+package org.align4j.cli;
+
+import java.io.PrintWriter;
+import org.align4j.Align4jException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.HelpCommand;
+
+/**
+ * The root command. Exit codes (DESIGN.md): 0 ok, 1 runtime failure, 2 usage error.
+ * An {@link Align4jException} is a user-facing failure: its message is printed as is, no stack trace.
+ */
+@Command(
+        name = "align4j",
+        mixinStandardHelpOptions = true,
+        versionProvider = VersionProvider.class,
+        description = "Native-accelerated sampling, log-prob scoring and preference alignment for GGUF models.",
+        subcommands = {HelpCommand.class, InfoCommand.class, TokenizeCommand.class, ModelCommand.class})
+public final class Align4jCommand implements Runnable {
+    @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        throw new CommandLine.ParameterException(spec.commandLine(), "a subcommand is required");
+    }
+
+    /** The configured command line; tests call this with their own out/err writers. */
+    public static CommandLine commandLine() {
+        CommandLine cl = new CommandLine(new Align4jCommand());
+        cl.setExecutionExceptionHandler(Align4jCommand::handleFailure);
+        return cl;
+    }
+
+    static CommandLine commandLine(PrintWriter out, PrintWriter err) {
+        return commandLine().setOut(out).setErr(err);
+    }
+
+    private static int handleFailure(Exception e, CommandLine cl, CommandLine.ParseResult parsed) {
+        PrintWriter err = cl.getErr();
+        if (e instanceof Align4jException) {
+            err.println("align4j " + cl.getCommandName() + ": error: " + e.getMessage());
+        } else {
+            err.println("align4j " + cl.getCommandName() + ": internal error: " + e);
+            e.printStackTrace(err);
+        }
+        err.flush();
+        return 1;
+    }
+}

@@ -1,0 +1,156 @@
+package org.align4j.llama;
+
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+import static org.align4j.llama.LlamaLayouts.LLAMA_CONTEXT_PARAMS;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.VarHandle;
+import org.align4j.Align4jException;
+
+/**
+ * Owns one {@code llama_context*}: a KV cache and compute buffers for one model. Not thread-safe: one
+ * thread decodes at a time. Closed before its model (the model closes any still open).
+ */
+public final class Context implements AutoCloseable {
+    private static final VarHandle N_CTX = LlamaLayouts.field(LLAMA_CONTEXT_PARAMS, "n_ctx");
+    private static final VarHandle N_BATCH = LlamaLayouts.field(LLAMA_CONTEXT_PARAMS, "n_batch");
+    private static final VarHandle N_UBATCH = LlamaLayouts.field(LLAMA_CONTEXT_PARAMS, "n_ubatch");
+    private static final VarHandle N_SEQ_MAX = LlamaLayouts.field(LLAMA_CONTEXT_PARAMS, "n_seq_max");
+    private static final VarHandle N_THREADS = LlamaLayouts.field(LLAMA_CONTEXT_PARAMS, "n_threads");
+    private static final VarHandle N_THREADS_BATCH = LlamaLayouts.field(LLAMA_CONTEXT_PARAMS, "n_threads_batch");
+    private static final VarHandle KV_UNIFIED = LlamaLayouts.field(LLAMA_CONTEXT_PARAMS, "kv_unified");
+    private static final VarHandle NO_PERF = LlamaLayouts.field(LLAMA_CONTEXT_PARAMS, "no_perf");
+
+    private final Model model;
+    private final int nVocab;
+    private MemorySegment handle;
+    private final MemorySegment memory; // llama_memory_t of this context
+
+    private Context(Model model, MemorySegment handle) {
+        this.model = model;
+        this.handle = handle;
+        this.nVocab = model.vocab().nTokens();
+        this.memory = Llama.llama_get_memory(handle);
+    }
+
+    public static Context create(Model model, ContextOptions o) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment params = Llama.llama_context_default_params(arena);
+            N_CTX.set(params, 0L, o.nCtx());
+            N_BATCH.set(params, 0L, o.nBatch());
+            N_UBATCH.set(params, 0L, o.nUbatch());
+            N_SEQ_MAX.set(params, 0L, o.nSeqMax());
+            N_THREADS.set(params, 0L, o.nThreads());
+            N_THREADS_BATCH.set(params, 0L, o.nThreads());
+            KV_UNIFIED.set(params, 0L, o.kvUnified());
+            NO_PERF.set(params, 0L, true);
+            LlamaLog.drainRecentErrors();
+            MemorySegment ctx = Llama.llama_init_from_model(model.handle(), params);
+            if (ctx.equals(MemorySegment.NULL)) {
+                String why = LlamaLog.drainRecentErrors();
+                throw new Align4jException("cannot create a context for " + model.path() + " with " + o
+                        + (why.isEmpty() ? "" : ": " + why));
+            }
+            Context c = new Context(model, ctx);
+            model.adopt(c);
+            return c;
+        }
+    }
+
+    public Model model() {
+        return model;
+    }
+
+    public int nCtx() {
+        return Llama.llama_n_ctx(handle());
+    }
+
+    public int nBatch() {
+        return Llama.llama_n_batch(handle());
+    }
+
+    public int nUbatch() {
+        return Llama.llama_n_ubatch(handle());
+    }
+
+    public int nSeqMax() {
+        return Llama.llama_n_seq_max(handle());
+    }
+
+    public int nVocab() {
+        return nVocab;
+    }
+
+    /** Runs the model on the batch; throws {@link DecodeException} with llama.h's status on failure. */
+    public void decode(Batch batch) {
+        if (batch.size() == 0) {
+            throw new IllegalArgumentException("empty batch");
+        }
+        int rc = Llama.llama_decode(handle(), batch.struct());
+        if (rc != 0) {
+            throw new DecodeException(rc, LlamaLog.drainRecentErrors());
+        }
+    }
+
+    /**
+     * Logits of the {@code i}-th output of the last decode (negative i counts from the end), shape
+     * (n_vocab,) float32. The view is valid until the next decode on this context.
+     */
+    public MemorySegment logits(int i) {
+        MemorySegment p = Llama.llama_get_logits_ith(handle(), i);
+        if (p.equals(MemorySegment.NULL)) {
+            throw new IllegalArgumentException("no logits for output " + i + " of the last batch");
+        }
+        return p.reinterpret(nVocab * JAVA_FLOAT.byteSize());
+    }
+
+    /** Removes positions [p0, p1) of sequence {@code seq} (-1: all sequences; p1 = -1: to the end). */
+    public boolean seqRm(int seq, int p0, int p1) {
+        return Llama.llama_memory_seq_rm(memory(), seq, p0, p1);
+    }
+
+    /** Makes positions [p0, p1) of {@code src} part of {@code dst} too (shares the KV cells). */
+    public void seqCp(int src, int dst, int p0, int p1) {
+        Llama.llama_memory_seq_cp(memory(), src, dst, p0, p1);
+    }
+
+    public void seqKeep(int seq) {
+        Llama.llama_memory_seq_keep(memory(), seq);
+    }
+
+    /** Largest position stored for {@code seq}, or -1 if it is empty. */
+    public int seqPosMax(int seq) {
+        return Llama.llama_memory_seq_pos_max(memory(), seq);
+    }
+
+    /** Empties the KV cache. */
+    public void clearMemory() {
+        Llama.llama_memory_clear(memory(), true);
+    }
+
+    public void setThreads(int nThreads) {
+        Llama.llama_set_n_threads(handle(), nThreads, nThreads);
+    }
+
+    MemorySegment handle() {
+        if (handle == null) {
+            throw new IllegalStateException("context is closed");
+        }
+        return handle;
+    }
+
+    private MemorySegment memory() {
+        handle();
+        return memory;
+    }
+
+    @Override
+    public void close() {
+        if (handle != null) {
+            Llama.llama_free(handle);
+            handle = null;
+            model.release(this);
+        }
+    }
+}

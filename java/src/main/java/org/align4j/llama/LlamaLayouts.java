@@ -1,0 +1,149 @@
+package org.align4j.llama;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_BOOLEAN;
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.StructLayout;
+import java.lang.invoke.VarHandle;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The llama.h structs the bindings use, member for member in C order with C's names. Padding is
+ * inserted by {@link #cStruct} from each member's natural alignment (the x86-64 / AArch64 C ABI);
+ * LayoutProbeTest checks every size and offset against the C compiler's.
+ */
+public final class LlamaLayouts {
+    private LlamaLayouts() {}
+
+    // C types as they appear in llama.h. Enums are int-sized; size_t is 64-bit on the supported ABIs.
+    private static final MemoryLayout C_INT = JAVA_INT;
+    private static final MemoryLayout C_ENUM = JAVA_INT;
+    private static final MemoryLayout C_SIZE_T = JAVA_LONG;
+
+    public static final StructLayout LLAMA_MODEL_PARAMS = cStruct("llama_model_params",
+            ADDRESS.withName("devices"),
+            ADDRESS.withName("tensor_buft_overrides"),
+            C_INT.withName("n_gpu_layers"),
+            C_ENUM.withName("split_mode"),
+            C_ENUM.withName("load_mode"),
+            C_ENUM.withName("lazy_mode"),
+            C_INT.withName("main_gpu"),
+            ADDRESS.withName("tensor_split"),
+            ADDRESS.withName("progress_callback"),
+            ADDRESS.withName("progress_callback_user_data"),
+            ADDRESS.withName("kv_overrides"),
+            JAVA_BOOLEAN.withName("vocab_only"),
+            JAVA_BOOLEAN.withName("check_tensors"),
+            JAVA_BOOLEAN.withName("use_extra_bufts"),
+            JAVA_BOOLEAN.withName("no_host"),
+            JAVA_BOOLEAN.withName("no_alloc"),
+            JAVA_BOOLEAN.withName("load_mtp"));
+
+    public static final StructLayout LLAMA_CONTEXT_PARAMS = cStruct("llama_context_params",
+            C_INT.withName("n_ctx"),
+            C_INT.withName("n_batch"),
+            C_INT.withName("n_ubatch"),
+            C_INT.withName("n_seq_max"),
+            C_INT.withName("n_rs_seq"),
+            C_INT.withName("n_outputs_max"),
+            C_INT.withName("n_outputs_max_per_seq"),
+            C_INT.withName("n_threads"),
+            C_INT.withName("n_threads_batch"),
+            C_ENUM.withName("ctx_type"),
+            C_ENUM.withName("rope_scaling_type"),
+            C_ENUM.withName("pooling_type"),
+            C_ENUM.withName("attention_type"),
+            C_ENUM.withName("flash_attn_type"),
+            JAVA_FLOAT.withName("rope_freq_base"),
+            JAVA_FLOAT.withName("rope_freq_scale"),
+            JAVA_FLOAT.withName("yarn_ext_factor"),
+            JAVA_FLOAT.withName("yarn_attn_factor"),
+            JAVA_FLOAT.withName("yarn_beta_fast"),
+            JAVA_FLOAT.withName("yarn_beta_slow"),
+            C_INT.withName("yarn_orig_ctx"),
+            JAVA_FLOAT.withName("defrag_thold"),
+            ADDRESS.withName("cb_eval"),
+            ADDRESS.withName("cb_eval_user_data"),
+            C_ENUM.withName("type_k"),
+            C_ENUM.withName("type_v"),
+            ADDRESS.withName("abort_callback"),
+            ADDRESS.withName("abort_callback_data"),
+            JAVA_BOOLEAN.withName("embeddings"),
+            JAVA_BOOLEAN.withName("offload_kqv"),
+            JAVA_BOOLEAN.withName("no_perf"),
+            JAVA_BOOLEAN.withName("op_offload"),
+            JAVA_BOOLEAN.withName("swa_full"),
+            JAVA_BOOLEAN.withName("kv_unified"),
+            ADDRESS.withName("samplers"),
+            C_SIZE_T.withName("n_samplers"),
+            ADDRESS.withName("ctx_other"));
+
+    public static final StructLayout LLAMA_BATCH = cStruct("llama_batch",
+            C_INT.withName("n_tokens"),
+            ADDRESS.withName("token"),    // (n_tokens_alloc,) llama_token
+            ADDRESS.withName("embd"),     // NULL: we decode tokens, not embeddings
+            ADDRESS.withName("pos"),      // (n_tokens_alloc,) llama_pos
+            ADDRESS.withName("n_seq_id"), // (n_tokens_alloc,) int32
+            ADDRESS.withName("seq_id"),   // (n_tokens_alloc,) llama_seq_id*, each (n_seq_max,)
+            ADDRESS.withName("logits"));  // (n_tokens_alloc,) int8: 1 = output logits for this token
+
+    public static final StructLayout LLAMA_SAMPLER_CHAIN_PARAMS = cStruct("llama_sampler_chain_params",
+            JAVA_BOOLEAN.withName("no_perf"));
+
+    public static final StructLayout LLAMA_CHAT_MESSAGE = cStruct("llama_chat_message",
+            ADDRESS.withName("role"),
+            ADDRESS.withName("content"));
+
+    public static final StructLayout LLAMA_TOKEN_DATA = cStruct("llama_token_data",
+            C_INT.withName("id"),
+            JAVA_FLOAT.withName("logit"),
+            JAVA_FLOAT.withName("p"));
+
+    public static final StructLayout LLAMA_TOKEN_DATA_ARRAY = cStruct("llama_token_data_array",
+            ADDRESS.withName("data"),
+            C_SIZE_T.withName("size"),
+            JAVA_LONG.withName("selected"),
+            JAVA_BOOLEAN.withName("sorted"));
+
+    /** Every struct above, by C name: what LayoutProbeTest checks against the C compiler. */
+    public static final Map<String, StructLayout> ALL = Map.of(
+            "llama_model_params", LLAMA_MODEL_PARAMS,
+            "llama_context_params", LLAMA_CONTEXT_PARAMS,
+            "llama_batch", LLAMA_BATCH,
+            "llama_sampler_chain_params", LLAMA_SAMPLER_CHAIN_PARAMS,
+            "llama_chat_message", LLAMA_CHAT_MESSAGE,
+            "llama_token_data", LLAMA_TOKEN_DATA,
+            "llama_token_data_array", LLAMA_TOKEN_DATA_ARRAY);
+
+    /** A VarHandle for member {@code name} of {@code struct}, taking (segment, 0L). */
+    static VarHandle field(StructLayout struct, String name) {
+        return struct.varHandle(MemoryLayout.PathElement.groupElement(name));
+    }
+
+    /** A struct with C's padding: each member at its natural alignment, the size a multiple of the largest. */
+    static StructLayout cStruct(String name, MemoryLayout... members) {
+        List<MemoryLayout> laid = new ArrayList<>();
+        long offset = 0;
+        long align = 1;
+        for (MemoryLayout m : members) {
+            long a = m.byteAlignment();
+            if (offset % a != 0) {
+                laid.add(MemoryLayout.paddingLayout(a - offset % a));
+                offset += a - offset % a;
+            }
+            laid.add(m);
+            offset += m.byteSize();
+            align = Math.max(align, a);
+        }
+        if (offset % align != 0) {
+            laid.add(MemoryLayout.paddingLayout(align - offset % align));
+        }
+        return MemoryLayout.structLayout(laid.toArray(MemoryLayout[]::new)).withName(name);
+    }
+}

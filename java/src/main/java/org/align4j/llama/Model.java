@@ -1,0 +1,140 @@
+package org.align4j.llama;
+
+import static org.align4j.llama.LlamaLayouts.LLAMA_MODEL_PARAMS;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.VarHandle;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.align4j.Align4jException;
+
+/** Owns one {@code llama_model*}. Contexts made from it must be closed before it. */
+public final class Model implements AutoCloseable {
+    private static final VarHandle N_GPU_LAYERS = LlamaLayouts.field(LLAMA_MODEL_PARAMS, "n_gpu_layers");
+    private static final VarHandle LOAD_MODE = LlamaLayouts.field(LLAMA_MODEL_PARAMS, "load_mode");
+    private static final VarHandle VOCAB_ONLY = LlamaLayouts.field(LLAMA_MODEL_PARAMS, "vocab_only");
+    private static final int LOAD_MODE_NONE = 0, LOAD_MODE_MMAP = 1; // enum llama_load_mode
+
+    private final Path path;
+    private MemorySegment handle;
+    private final Vocab vocab;
+    private final List<Context> contexts = new ArrayList<>(); // children, freed before the model
+
+    private Model(Path path, MemorySegment handle) {
+        this.path = path;
+        this.handle = handle;
+        this.vocab = new Vocab(this, Llama.llama_model_get_vocab(handle));
+    }
+
+    /** Loads a GGUF model; a missing, unreadable or invalid file is an {@link Align4jException} naming it. */
+    public static Model load(Path path, ModelOptions options) {
+        if (!Files.isRegularFile(path)) {
+            throw new Align4jException("model file " + path + " does not exist or is not a regular file");
+        }
+        if (!Files.isReadable(path)) {
+            throw new Align4jException("model file " + path + " is not readable");
+        }
+        Llama.ensureLoaded();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment params = Llama.llama_model_default_params(arena);
+            N_GPU_LAYERS.set(params, 0L, options.gpuLayers());
+            LOAD_MODE.set(params, 0L, options.mmap() ? LOAD_MODE_MMAP : LOAD_MODE_NONE);
+            VOCAB_ONLY.set(params, 0L, options.vocabOnly());
+            LlamaLog.drainRecentErrors();
+            MemorySegment m = Llama.llama_model_load_from_file(arena.allocateFrom(path.toString()), params);
+            if (m.equals(MemorySegment.NULL)) {
+                String why = LlamaLog.drainRecentErrors();
+                throw new Align4jException("cannot load model " + path + ": "
+                        + (why.isEmpty() ? "llama.cpp rejected the file" : why));
+            }
+            return new Model(path, m);
+        }
+    }
+
+    public Path path() {
+        return path;
+    }
+
+    /** This model's tokenizer; valid while the model is open. */
+    public Vocab vocab() {
+        return vocab;
+    }
+
+    public int nCtxTrain() {
+        return Llama.llama_model_n_ctx_train(handle());
+    }
+
+    public int nEmbd() {
+        return Llama.llama_model_n_embd(handle());
+    }
+
+    public int nLayer() {
+        return Llama.llama_model_n_layer(handle());
+    }
+
+    public int nHead() {
+        return Llama.llama_model_n_head(handle());
+    }
+
+    public int nHeadKv() {
+        return Llama.llama_model_n_head_kv(handle());
+    }
+
+    public long nParams() {
+        return Llama.llama_model_n_params(handle());
+    }
+
+    /** Bytes of tensor data. */
+    public long sizeBytes() {
+        return Llama.llama_model_size(handle());
+    }
+
+    /** llama.cpp's one-line description ("llama 7B Q8_0" and so on). */
+    public String description() {
+        return NativeStrings.snprintf(256, (buf, len) -> Llama.llama_model_desc(handle(), buf, len));
+    }
+
+    /** A metadata value as a string, or null if the key is absent. */
+    public String meta(String key) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment k = arena.allocateFrom(key);
+            return NativeStrings.snprintf(256, (buf, len) -> Llama.llama_model_meta_val_str(handle(), k, buf, len));
+        }
+    }
+
+    /** The default chat template, or null if the model has none. */
+    public String chatTemplate() {
+        MemorySegment t = Llama.llama_model_chat_template(handle(), MemorySegment.NULL);
+        return t.equals(MemorySegment.NULL) ? null : NativeStrings.cString(t);
+    }
+
+    MemorySegment handle() {
+        if (handle == null) {
+            throw new IllegalStateException("model " + path + " is closed");
+        }
+        return handle;
+    }
+
+    synchronized void adopt(Context c) {
+        contexts.add(c);
+    }
+
+    synchronized void release(Context c) {
+        contexts.remove(c);
+    }
+
+    /** Closes any context still open on this model, then frees the model. */
+    @Override
+    public void close() {
+        if (handle != null) {
+            for (Context c : List.copyOf(contexts)) {
+                c.close();
+            }
+            Llama.llama_model_free(handle);
+            handle = null;
+        }
+    }
+}

@@ -15,10 +15,11 @@ import java.util.Locale;
 
 /**
  * Routes llama.cpp's and ggml's log into {@link System.Logger} "org.align4j.llama". Quiet by default:
- * only warnings and errors pass, unless {@code -Dalign4j.llama.log=debug|info|warn|error|none}.
+ * nothing passes unless {@code -Dalign4j.llama.log=debug|info|warn|error}.
  *
- * <p>The last few error lines of each thread are kept, so that a failed load can say why
- * (llama.cpp reports the cause in its log and returns only NULL).
+ * <p>The last few error lines of each thread are always kept, and the failures that follow them
+ * (a NULL from a load, a non-zero decode) carry them in their exception message: llama.cpp reports
+ * the cause only in its log.
  */
 final class LlamaLog {
     private LlamaLog() {}
@@ -28,7 +29,7 @@ final class LlamaLog {
     private static final int RECENT_ERRORS = 8;
 
     private static final System.Logger LOG = System.getLogger("org.align4j.llama");
-    private static final int THRESHOLD = threshold(System.getProperty("align4j.llama.log", "warn"));
+    private static final int THRESHOLD = threshold(System.getProperty("align4j.llama.log", "none"));
     private static final ThreadLocal<Deque<String>> RECENT = ThreadLocal.withInitial(ArrayDeque::new);
     private static final ThreadLocal<int[]> LAST_LEVEL = ThreadLocal.withInitial(() -> new int[] {INFO});
 

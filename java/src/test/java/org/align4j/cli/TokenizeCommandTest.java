@@ -1,0 +1,97 @@
+package org.align4j.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import org.align4j.llama.NativeTestSupport;
+import org.align4j.llama.Vocab;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class TokenizeCommandTest {
+    @TempDir Path tmp;
+
+    @Test
+    void rootHelpListsTheSubcommandsAndExitsZero() {
+        CliRun r = CliRun.of("--help");
+        assertThat(r.exitCode()).isZero();
+        assertThat(r.out()).contains("info", "tokenize", "model");
+    }
+
+    @Test
+    void versionExitsZero() {
+        CliRun r = CliRun.of("--version");
+        assertThat(r.exitCode()).isZero();
+        assertThat(r.out()).startsWith("align4j ");
+    }
+
+    @Test
+    void unknownSubcommandOrOptionIsAUsageError() {
+        assertThat(CliRun.of("frobnicate").exitCode()).isEqualTo(2);
+        CliRun r = CliRun.of("tokenize", "-m", "any.gguf", "--bogus", "x");
+        assertThat(r.exitCode()).isEqualTo(2);
+        assertThat(r.err()).contains("--bogus");
+    }
+
+    @Test
+    void missingRequiredModelIsAUsageError() {
+        CliRun r = CliRun.of("tokenize", "hello");
+        assertThat(r.exitCode()).isEqualTo(2);
+        assertThat(r.err()).contains("--model");
+    }
+
+    @Test
+    void idsMatchTheBindingAndCarryBosUnlessAsked() {
+        Path gguf = NativeTestSupport.vocabFile("llama-spm");
+        int[] expected;
+        try (Vocab v = Vocab.open(gguf)) {
+            expected = v.tokenize("Hello world", true, true);
+            assertThat(expected[0]).isEqualTo(v.bos());
+        }
+        CliRun r = CliRun.of("tokenize", "-m", gguf.toString(), "--ids", "Hello world");
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertThat(r.out().strip()).isEqualTo(String.join(" ", Arrays.stream(expected).mapToObj(Integer::toString).toList()));
+
+        CliRun noBos = CliRun.of("tokenize", "-m", gguf.toString(), "--ids", "--no-bos", "Hello world");
+        assertThat(noBos.out().strip().split(" ")).hasSize(expected.length - 1);
+    }
+
+    @Test
+    void fileInputAndPiecesListing() throws IOException {
+        Path text = tmp.resolve("t.txt");
+        Files.writeString(text, "Hello\nworld");
+        CliRun r = CliRun.of("tokenize", "-m", NativeTestSupport.vocabFile("llama-bpe").toString(), "--file", text.toString());
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertThat(r.out()).contains("'Hello'", "'\\n'", "tokens");
+    }
+
+    @Test
+    void missingModelExitsOneNamingThePath() {
+        Path missing = tmp.resolve("nope.gguf");
+        CliRun r = CliRun.of("tokenize", "-m", missing.toString(), "hi");
+        assertThat(r.exitCode()).isEqualTo(1);
+        assertThat(r.err()).contains(missing.toString()).contains("error:").doesNotContain("Exception");
+    }
+
+    @Test
+    void garbageModelExitsOneNamingThePathAndTheCause() throws IOException {
+        Path junk = tmp.resolve("junk.gguf");
+        Files.write(junk, new byte[] {'n', 'o', 't', ' ', 'g', 'g', 'u', 'f', 0, 1, 2, 3});
+        CliRun r = CliRun.of("tokenize", "-m", junk.toString(), "hi");
+        assertThat(r.exitCode()).isEqualTo(1);
+        assertThat(r.err()).contains(junk.toString()).containsIgnoringCase("magic");
+    }
+
+    @Test
+    void truncatedModelExitsOneNamingThePath() throws IOException {
+        Path cut = tmp.resolve("cut.gguf");
+        byte[] whole = Files.readAllBytes(NativeTestSupport.vocabFile("llama-spm"));
+        Files.write(cut, Arrays.copyOf(whole, whole.length / 3));
+        CliRun r = CliRun.of("tokenize", "-m", cut.toString(), "hi");
+        assertThat(r.exitCode()).isEqualTo(1);
+        assertThat(r.err()).contains(cut.toString());
+    }
+}

@@ -36,10 +36,10 @@ final class InfoCommand implements Callable<Integer> {
         out.printf("tensors:        %d%s%n", s.tensorCount(), types.isEmpty() ? "" : " (" + types + ")");
         out.printf("vocab size:     %s%n", number(s.vocabSize()));
         out.printf("tokenizer:      %s%n", text(s.tokenizerType()));
-        out.printf("context length: %s%n", number(s.contextLength()));
-        out.printf("embedding:      %s%n", number(s.embeddingLength()));
-        out.printf("layers:         %s%n", number(s.blockCount()));
-        out.printf("heads:          %s (KV heads: %s)%n", number(s.headCount()), number(s.headCountKv()));
+        out.printf("context length: %s%n", text(s.contextLength()));
+        out.printf("embedding:      %s%n", text(s.embeddingLength()));
+        out.printf("layers:         %s%n", text(s.blockCount()));
+        out.printf("heads:          %s (KV heads: %s)%n", text(s.headCount()), text(s.headCountKv()));
         out.printf("chat template:  %s%n", s.hasChatTemplate() ? "yes" : "no");
         out.printf("file type:      %s%n", text(s.fileTypeName()));
         out.flush();

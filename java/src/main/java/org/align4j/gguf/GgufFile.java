@@ -4,6 +4,8 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.HashMap;
@@ -39,10 +41,16 @@ public final class GgufFile implements AutoCloseable {
 
     /** Maps and parses {@code path}; a missing, unreadable or malformed file is an {@link Align4jException}. */
     public static GgufFile open(Path path) {
+        if (Files.isDirectory(path)) {
+            throw new Align4jException(path + ": is a directory, not a GGUF file");
+        }
         Arena arena = Arena.ofShared();
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
             MemorySegment mapping = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena);
             return new GgufFile(path, arena, mapping, GgufParser.parse(path, mapping));
+        } catch (NoSuchFileException e) {
+            arena.close();
+            throw new Align4jException(path + ": cannot read: no such file", e);
         } catch (IOException e) {
             arena.close();
             throw new Align4jException(path + ": cannot read: " + e, e);

@@ -117,7 +117,7 @@ public record GgufValue(GgufValueType type, GgufValueType elementType, Object va
         return value;
     }
 
-    static Class<?> scalarClassOf(GgufValueType t) {
+    private static Class<?> scalarClassOf(GgufValueType t) {
         return switch (t) {
             case UINT8, INT8 -> Byte.class;
             case UINT16, INT16 -> Short.class;
@@ -131,7 +131,7 @@ public record GgufValue(GgufValueType type, GgufValueType elementType, Object va
         };
     }
 
-    static Class<?> arrayClassOf(GgufValueType t) {
+    private static Class<?> arrayClassOf(GgufValueType t) {
         return switch (t) {
             case UINT8, INT8 -> byte[].class;
             case UINT16, INT16 -> short[].class;

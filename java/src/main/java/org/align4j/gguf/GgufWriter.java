@@ -46,11 +46,7 @@ public final class GgufWriter {
         }
 
         long byteSize() {
-            return info(0).byteSize();
-        }
-
-        GgufTensorInfo info(long offset) {
-            return new GgufTensorInfo(name, dims, type, offset);
+            return new GgufTensorInfo(name, dims, type, 0).byteSize();
         }
     }
 

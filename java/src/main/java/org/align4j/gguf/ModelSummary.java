@@ -22,11 +22,11 @@ public record ModelSummary(
         Map<GgmlType, Integer> tensorsByType,
         OptionalLong vocabSize,
         Optional<String> tokenizerModel,
-        OptionalLong contextLength,
-        OptionalLong embeddingLength,
-        OptionalLong blockCount,
-        OptionalLong headCount,
-        OptionalLong headCountKv,
+        Optional<String> contextLength,
+        Optional<String> embeddingLength,
+        Optional<String> blockCount,
+        Optional<String> headCount,
+        Optional<String> headCountKv,
         boolean hasChatTemplate,
         OptionalLong fileType) {
 
@@ -70,11 +70,11 @@ public record ModelSummary(
                 byType,
                 f.has(SyntheticLlama.TOKENS_KEY) ? OptionalLong.of(f.arrayLength(SyntheticLlama.TOKENS_KEY)) : OptionalLong.empty(),
                 optionalString(f, "tokenizer.ggml.model"),
-                optionalInteger(f, prefix + "context_length"),
-                optionalInteger(f, prefix + "embedding_length"),
-                optionalInteger(f, prefix + "block_count"),
-                optionalInteger(f, prefix + "attention.head_count"),
-                optionalInteger(f, prefix + "attention.head_count_kv"),
+                hyperParameter(f, prefix + "context_length"),
+                hyperParameter(f, prefix + "embedding_length"),
+                hyperParameter(f, prefix + "block_count"),
+                hyperParameter(f, prefix + "attention.head_count"),
+                hyperParameter(f, prefix + "attention.head_count_kv"),
                 f.has("tokenizer.chat_template"),
                 optionalInteger(f, "general.file_type"));
     }
@@ -95,6 +95,11 @@ public record ModelSummary(
 
     private static Optional<String> optionalString(GgufFile f, String key) {
         return f.has(key) ? Optional.of(f.string(key)) : Optional.empty();
+    }
+
+    // An integer as its number; anything else (a per-layer array) by its type, e.g. "per layer: ARRAY of INT32[35]".
+    private static Optional<String> hyperParameter(GgufFile f, String key) {
+        return f.value(key).map(v -> v.type().isInteger() ? Long.toString(v.asLong()) : "per layer: " + v);
     }
 
     private static OptionalLong optionalInteger(GgufFile f, String key) {

@@ -18,7 +18,7 @@ public final class VocabFiles {
         String src = System.getProperty(LLAMA_SRC_PROPERTY);
         if (src == null || src.isBlank()) {
             throw new Align4jException("system property " + LLAMA_SRC_PROPERTY + " is not set: it must name the llama.cpp "
-                    + "source tree whose models/ folder holds the vocab GGUFs (the build sets it; or pass a vocab file path)");
+                    + "source tree whose models/ folder holds the vocab GGUFs (the build sets it; or use an explicit vocab file)");
         }
         Path file = Path.of(src, "models", "ggml-vocab-" + name + ".gguf");
         if (!Files.isRegularFile(file)) {

@@ -46,6 +46,13 @@ class InfoCommandTest {
     }
 
     @Test
+    void perLayerHyperParametersAreShownNotRefused() {
+        CliRun r = CliRun.of("info", VocabFiles.named("gemma-4").toString()); // gemma4.attention.head_count_kv is an array
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.out()).contains("(KV heads: per layer: ARRAY of INT32[");
+    }
+
+    @Test
     void missingFileExitsOneNamingThePath() {
         Path missing = dir.resolve("missing.gguf");
         CliRun r = CliRun.of("info", missing.toString());

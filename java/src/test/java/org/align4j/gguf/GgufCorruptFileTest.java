@@ -124,10 +124,12 @@ class GgufCorruptFileTest {
     }
 
     @Test
-    void missingFileNamesThePath() {
+    void missingFileOrDirectoryNamesThePath() {
         Path missing = dir.resolve("nope.gguf");
         assertThatThrownBy(() -> GgufFile.open(missing)).isInstanceOf(Align4jException.class)
-                .hasMessageContaining(missing.toString()).hasMessageContaining("cannot read");
+                .hasMessageContaining(missing.toString()).hasMessageContaining("no such file");
+        assertThatThrownBy(() -> GgufFile.open(dir)).isInstanceOf(Align4jException.class)
+                .hasMessageContaining(dir.toString()).hasMessageContaining("is a directory");
     }
 
     private static int indexOf(byte[] haystack, byte[] needle) {

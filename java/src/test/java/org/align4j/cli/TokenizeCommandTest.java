@@ -17,29 +17,29 @@ class TokenizeCommandTest {
     @Test
     void rootHelpListsTheSubcommandsAndExitsZero() {
         CliRun r = CliRun.of("--help");
-        assertThat(r.exitCode()).isZero();
+        assertThat(r.exit()).isZero();
         assertThat(r.out()).contains("info", "tokenize", "model");
     }
 
     @Test
     void versionExitsZero() {
         CliRun r = CliRun.of("--version");
-        assertThat(r.exitCode()).isZero();
+        assertThat(r.exit()).isZero();
         assertThat(r.out()).startsWith("align4j ");
     }
 
     @Test
     void unknownSubcommandOrOptionIsAUsageError() {
-        assertThat(CliRun.of("frobnicate").exitCode()).isEqualTo(2);
+        assertThat(CliRun.of("frobnicate").exit()).isEqualTo(2);
         CliRun r = CliRun.of("tokenize", "-m", "any.gguf", "--bogus", "x");
-        assertThat(r.exitCode()).isEqualTo(2);
+        assertThat(r.exit()).isEqualTo(2);
         assertThat(r.err()).contains("--bogus");
     }
 
     @Test
     void missingRequiredModelIsAUsageError() {
         CliRun r = CliRun.of("tokenize", "hello");
-        assertThat(r.exitCode()).isEqualTo(2);
+        assertThat(r.exit()).isEqualTo(2);
         assertThat(r.err()).contains("--model");
     }
 
@@ -52,7 +52,7 @@ class TokenizeCommandTest {
             assertThat(expected[0]).isEqualTo(v.bos());
         }
         CliRun r = CliRun.of("tokenize", "-m", gguf.toString(), "--ids", "Hello world");
-        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertThat(r.exit()).as(r.err()).isZero();
         assertThat(r.out().strip()).isEqualTo(String.join(" ", Arrays.stream(expected).mapToObj(Integer::toString).toList()));
 
         CliRun noBos = CliRun.of("tokenize", "-m", gguf.toString(), "--ids", "--no-bos", "Hello world");
@@ -64,7 +64,7 @@ class TokenizeCommandTest {
         Path text = tmp.resolve("t.txt");
         Files.writeString(text, "Hello\nworld");
         CliRun r = CliRun.of("tokenize", "-m", NativeTestSupport.vocabFile("llama-bpe").toString(), "--file", text.toString());
-        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertThat(r.exit()).as(r.err()).isZero();
         assertThat(r.out()).contains("'Hello'", "'\\n'", "tokens");
     }
 
@@ -72,7 +72,7 @@ class TokenizeCommandTest {
     void missingModelExitsOneNamingThePath() {
         Path missing = tmp.resolve("nope.gguf");
         CliRun r = CliRun.of("tokenize", "-m", missing.toString(), "hi");
-        assertThat(r.exitCode()).isEqualTo(1);
+        assertThat(r.exit()).isEqualTo(1);
         assertThat(r.err()).contains(missing.toString()).contains("error:").doesNotContain("Exception");
     }
 
@@ -81,7 +81,7 @@ class TokenizeCommandTest {
         Path junk = tmp.resolve("junk.gguf");
         Files.write(junk, new byte[] {'n', 'o', 't', ' ', 'g', 'g', 'u', 'f', 0, 1, 2, 3});
         CliRun r = CliRun.of("tokenize", "-m", junk.toString(), "hi");
-        assertThat(r.exitCode()).isEqualTo(1);
+        assertThat(r.exit()).isEqualTo(1);
         assertThat(r.err()).contains(junk.toString()).containsIgnoringCase("magic");
     }
 
@@ -91,7 +91,7 @@ class TokenizeCommandTest {
         byte[] whole = Files.readAllBytes(NativeTestSupport.vocabFile("llama-spm"));
         Files.write(cut, Arrays.copyOf(whole, whole.length / 3));
         CliRun r = CliRun.of("tokenize", "-m", cut.toString(), "hi");
-        assertThat(r.exitCode()).isEqualTo(1);
+        assertThat(r.exit()).isEqualTo(1);
         assertThat(r.err()).contains(cut.toString());
     }
 }

@@ -1,0 +1,158 @@
+package org.align4j.gguf;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.align4j.Align4jException;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class SyntheticLlamaTest {
+    @TempDir Path dir;
+
+    private static final SynthPreset TINY = SynthPreset.named("tiny");
+
+    private Path tiny(String file, GgmlType type, long seed) {
+        Path out = dir.resolve(file);
+        SyntheticLlama.write(out, "tiny", TINY.shape(), VocabFiles.named(TINY.vocab()), type, seed);
+        return out;
+    }
+
+    @Test
+    void tinyHasLlamaKeysAndNe0FirstShapes() {
+        Path model = tiny("tiny.gguf", GgmlType.Q8_0, 1);
+        try (GgufFile f = GgufFile.open(model)) {
+            assertThat(f.string("general.architecture")).isEqualTo("llama");
+            assertThat(f.string("general.name")).isEqualTo("tiny");
+            assertThat(f.integer("llama.context_length")).isEqualTo(512);
+            assertThat(f.integer("llama.embedding_length")).isEqualTo(64);
+            assertThat(f.integer("llama.block_count")).isEqualTo(2);
+            assertThat(f.integer("llama.feed_forward_length")).isEqualTo(128);
+            assertThat(f.integer("llama.attention.head_count")).isEqualTo(4);
+            assertThat(f.integer("llama.attention.head_count_kv")).isEqualTo(2);
+            assertThat(f.integer("llama.rope.dimension_count")).isEqualTo(16);
+            assertThat(f.number("llama.rope.freq_base")).isEqualTo(10_000.0);
+            assertThat(f.number("llama.attention.layer_norm_rms_epsilon")).isEqualTo(1e-5f);
+            assertThat(f.integer("llama.vocab_size")).isEqualTo(32000);
+            assertThat(f.integer("general.file_type")).isEqualTo(7);
+
+            Map<String, String> shapes = new LinkedHashMap<>();
+            for (GgufTensorInfo t : f.tensors()) {
+                shapes.put(t.name(), t.type() + Arrays.toString(t.dims()));
+            }
+            assertThat(shapes).hasSize(21).containsAllEntriesOf(Map.of(
+                    "token_embd.weight", "Q8_0[64, 32000]",
+                    "output.weight", "Q8_0[64, 32000]",
+                    "output_norm.weight", "F32[64]",
+                    "blk.1.attn_norm.weight", "F32[64]",
+                    "blk.1.attn_q.weight", "Q8_0[64, 64]",
+                    "blk.1.attn_k.weight", "Q8_0[64, 32]",
+                    "blk.1.attn_v.weight", "Q8_0[64, 32]",
+                    "blk.1.attn_output.weight", "Q8_0[64, 64]",
+                    "blk.1.ffn_gate.weight", "Q8_0[64, 128]",
+                    "blk.1.ffn_down.weight", "Q8_0[128, 64]"));
+            assertThat(shapes).containsEntry("blk.0.ffn_up.weight", "Q8_0[64, 128]").containsEntry("blk.0.ffn_norm.weight", "F32[64]");
+        }
+    }
+
+    @Test
+    void weightsAreNormalWithStd002AndNormsAreOne() {
+        Path model = tiny("stats.gguf", GgmlType.F32, 5);
+        try (GgufFile f = GgufFile.open(model)) {
+            float[] w = new float[64 * 32000];
+            GgmlQuants.dequantize(GgmlType.F32, f.tensorData("token_embd.weight"), w);
+            double sum = 0;
+            double sumSq = 0;
+            for (float v : w) {
+                sum += v;
+                sumSq += v * v;
+            }
+            double mean = sum / w.length;
+            double std = Math.sqrt(sumSq / w.length - mean * mean);
+            System.out.printf("token_embd: mean %.2e, std %.5f (expected 0 and %.2f, tolerance 1e-4 and 2e-4)%n", mean, std, SyntheticLlama.WEIGHT_STD);
+            assertThat(Math.abs(mean)).isLessThan(1e-4);
+            assertThat(Math.abs(std - SyntheticLlama.WEIGHT_STD)).isLessThan(2e-4);
+
+            float[] norm = new float[64];
+            GgmlQuants.dequantize(GgmlType.F32, f.tensorData("blk.0.attn_norm.weight"), norm);
+            assertThat(norm).containsOnly(1.0f);
+        }
+    }
+
+    @Test
+    void sameSeedSameBytesOtherSeedOtherBytes() throws IOException {
+        byte[] a = Files.readAllBytes(tiny("a.gguf", GgmlType.Q8_0, 42));
+        byte[] b = Files.readAllBytes(tiny("b.gguf", GgmlType.Q8_0, 42));
+        byte[] c = Files.readAllBytes(tiny("c.gguf", GgmlType.Q8_0, 43));
+        assertThat(Arrays.mismatch(a, b)).as("first byte where seed 42 twice differs").isEqualTo(-1);
+        assertThat(c.length).isEqualTo(a.length);
+        assertThat(Arrays.mismatch(a, c)).as("first byte where seeds 42 and 43 differ").isNotEqualTo(-1);
+    }
+
+    @Test
+    void tokenizerMetadataIsCopiedVerbatim() {
+        Path model = tiny("tok.gguf", GgmlType.F16, 1);
+        try (GgufFile m = GgufFile.open(model); GgufFile v = GgufFile.open(VocabFiles.named(TINY.vocab()))) {
+            Map<String, GgufValue> fromVocab = new LinkedHashMap<>();
+            v.metadata().forEach((k, val) -> {
+                if (k.startsWith("tokenizer.")) {
+                    fromVocab.put(k, val);
+                }
+            });
+            Map<String, GgufValue> fromModel = new LinkedHashMap<>();
+            m.metadata().forEach((k, val) -> {
+                if (k.startsWith("tokenizer.")) {
+                    fromModel.put(k, val);
+                }
+            });
+            assertThat(fromVocab).containsKeys("tokenizer.ggml.model", "tokenizer.ggml.tokens", "tokenizer.ggml.scores");
+            assertThat(fromModel).containsExactlyEntriesOf(fromVocab);
+            assertThat(m.integer("llama.vocab_size")).isEqualTo(v.arrayLength("tokenizer.ggml.tokens"));
+            assertThat(m.tensor("token_embd.weight").type()).isEqualTo(GgmlType.F16);
+            assertThat(m.tensor("output_norm.weight").type()).isEqualTo(GgmlType.F32);
+        }
+    }
+
+    @Test
+    void tiedOutputHasNoOutputTensor() {
+        LlamaShape tied = new LlamaShape(1, 32, 2, 1, 64, 128, 10_000f, 1e-5f, true);
+        Path out = dir.resolve("tied.gguf");
+        SyntheticLlama.Result r = SyntheticLlama.write(out, "tied", tied, VocabFiles.named("llama-spm"), GgmlType.F16, 0);
+        try (GgufFile f = GgufFile.open(out)) {
+            assertThat(f.tensors()).extracting(GgufTensorInfo::name).doesNotContain("output.weight").hasSize(11);
+            assertThat(r.parameters()).isEqualTo(f.tensors().stream().mapToLong(GgufTensorInfo::elementCount).sum());
+            assertThat(r.parameters()).isEqualTo(32L * 32000 + 32 + 2 * 32 + 32 * 32 * 2 + 2 * 32 * 16 + 3 * 32 * 64);
+        }
+    }
+
+    @Test
+    void q8_0RefusesRowsThatAreNotWholeBlocksBeforeWriting() {
+        LlamaShape shape = new LlamaShape(1, 48, 2, 1, 64, 128, 10_000f, 1e-5f, true);
+        Path out = dir.resolve("never.gguf");
+        assertThatThrownBy(() -> SyntheticLlama.write(out, "x", shape, Path.of("unused"), GgmlType.Q8_0, 0))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("embd must be a multiple of 32 (it is 48)");
+        assertThat(out).doesNotExist();
+    }
+
+    @Test
+    void missingLlamaSourcePropertyIsAClearError() {
+        String saved = System.clearProperty(VocabFiles.LLAMA_SRC_PROPERTY);
+        try {
+            assertThatThrownBy(() -> VocabFiles.named("llama-spm")).isInstanceOf(Align4jException.class)
+                    .hasMessageContaining(VocabFiles.LLAMA_SRC_PROPERTY).hasMessageContaining("not set");
+        } finally {
+            if (saved != null) {
+                System.setProperty(VocabFiles.LLAMA_SRC_PROPERTY, saved);
+            }
+        }
+        assertThatThrownBy(() -> VocabFiles.named("no-such-vocab")).isInstanceOf(Align4jException.class)
+                .hasMessageContaining("ggml-vocab-no-such-vocab.gguf");
+    }
+}

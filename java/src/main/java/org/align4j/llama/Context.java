@@ -1,6 +1,7 @@
 package org.align4j.llama;
 
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static org.align4j.llama.LlamaLayouts.LLAMA_CONTEXT_PARAMS;
 
 import java.lang.foreign.Arena;
@@ -103,6 +104,43 @@ public final class Context implements AutoCloseable {
             throw new IllegalArgumentException("no logits for output " + i + " of the last batch");
         }
         return p.reinterpret(nVocab * JAVA_FLOAT.byteSize());
+    }
+
+    /**
+     * Raw log-probs (log-softmax of the logits at temperature 1) of {@code targets[k]} at output row
+     * {@code rows[k]} of the last decode, for k < n, into {@code out}; computed natively over
+     * llama.cpp's logits in place. Equal rows next to each other share one log-sum-exp.
+     */
+    public void tokenLogProbs(int[] rows, int[] targets, int n, float[] out) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment r = arena.allocate(JAVA_INT, n);
+            MemorySegment t = arena.allocate(JAVA_INT, n);
+            MemorySegment o = arena.allocate(JAVA_FLOAT, n);
+            MemorySegment.copy(rows, 0, r, JAVA_INT, 0, n);
+            MemorySegment.copy(targets, 0, t, JAVA_INT, 0, n);
+            int rc = Llama.align4j_token_logprobs(handle(), r, t, n, o);
+            if (rc < 0) {
+                int k = -rc - 1;
+                throw k < n
+                        ? new IllegalArgumentException("no logits for output row " + rows[k] + " of the last batch")
+                        : new IllegalArgumentException("token " + targets[k - n] + " is outside the vocabulary (" + nVocab + ")");
+            }
+            MemorySegment.copy(o, JAVA_FLOAT, 0, out, 0, n);
+        }
+    }
+
+    /** The {@code k} most probable tokens at output row {@code row} of the last decode, most probable first. */
+    public TopLogProbs topLogProbs(int row, int k) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment ids = arena.allocate(JAVA_INT, k);
+            MemorySegment logps = arena.allocate(JAVA_FLOAT, k);
+            int got = Llama.align4j_top_logprobs(handle(), row, k, ids, logps);
+            if (got < 0) {
+                throw new IllegalArgumentException("no logits for output row " + row + " of the last batch");
+            }
+            return new TopLogProbs(ids.asSlice(0, got * JAVA_INT.byteSize()).toArray(JAVA_INT),
+                    logps.asSlice(0, got * JAVA_FLOAT.byteSize()).toArray(JAVA_FLOAT));
+        }
     }
 
     /** Removes positions [p0, p1) of sequence {@code seq} (-1: all sequences; p1 = -1: to the end). */

@@ -137,9 +137,15 @@ final class Llama {
 
     /** align4j_native's symbols; resolved on first use. */
     private static final class Shim {
-        static final MethodHandle layout_table = Linker.nativeLinker().downcallHandle(
-                NativeLibraries.shim().find("align4j_layout_table").orElseThrow(),
-                FunctionDescriptor.of(ADDRESS, ADDRESS));
+        static MethodHandle fn(String name, MemoryLayout ret, MemoryLayout... args) {
+            return Linker.nativeLinker().downcallHandle(NativeLibraries.shim().find(name).orElseThrow(
+                    () -> new UnsatisfiedLinkError("libalign4j_native has no symbol " + name + " (rebuild with make)")),
+                    FunctionDescriptor.of(ret, args));
+        }
+
+        static final MethodHandle layout_table = fn("align4j_layout_table", ADDRESS, ADDRESS);
+        static final MethodHandle token_logprobs = fn("align4j_token_logprobs", JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS);
+        static final MethodHandle top_logprobs = fn("align4j_top_logprobs", JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS);
     }
 
     private static RuntimeException rethrow(Throwable t) {
@@ -233,4 +239,6 @@ final class Llama {
 
     // ---- align4j_native ------------------------------------------------------------------------
     static MemorySegment align4j_layout_table(MemorySegment nEntries) { try { return (MemorySegment) Shim.layout_table.invokeExact(nEntries); } catch (Throwable t) { throw rethrow(t); } }
+    static int align4j_token_logprobs(MemorySegment ctx, MemorySegment rows, MemorySegment targets, int n, MemorySegment out) { try { return (int) Shim.token_logprobs.invokeExact(ctx, rows, targets, n, out); } catch (Throwable t) { throw rethrow(t); } }
+    static int align4j_top_logprobs(MemorySegment ctx, int row, int k, MemorySegment ids, MemorySegment logps) { try { return (int) Shim.top_logprobs.invokeExact(ctx, row, k, ids, logps); } catch (Throwable t) { throw rethrow(t); } }
 }

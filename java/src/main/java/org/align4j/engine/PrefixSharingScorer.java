@@ -1,0 +1,252 @@
+package org.align4j.engine;
+
+import java.util.ArrayDeque;
+import java.util.Arrays;
+import java.util.Deque;
+import java.util.function.Consumer;
+import org.align4j.llama.Batch;
+import org.align4j.llama.Context;
+import org.align4j.llama.ContextOptions;
+import org.align4j.llama.Model;
+
+/**
+ * Teacher-forced scoring of (prompt, completions) requests on one model, many sequences per
+ * {@code llama_decode}.
+ *
+ * <p>A request's completions are scored side by side in a group of sequence ids. With prefix sharing
+ * each prompt token is put in the batch once, belonging to every sequence of its group, so its KV
+ * cells are computed once and shared (llama.cpp's examples/batched idiom); without it the prompt is
+ * decoded once per completion. Logits are requested only where they predict a completion token: at
+ * the last prompt token (one row, the first token of every completion) and at each completion token
+ * but the last. Requests stream through in input order; the batch is decoded whenever it fills, so a
+ * request may span decodes, and each group's KV cells are freed as soon as it is complete.
+ *
+ * <p>KV capacity is fixed up front: one full batch plus the one group that may straddle a decode.
+ */
+public final class PrefixSharingScorer implements AutoCloseable {
+    private final Context ctx;
+    private final Batch batch;
+    private final ScorerOptions options;
+    private final Deque<Integer> freeSeqs = new ArrayDeque<>();
+    private final Deque<Group> inFlight = new ArrayDeque<>(); // fed groups, oldest first
+    private final float[] gathered;
+
+    // The outputs of the batch being filled, (n_out,) each: batch row, target token, where the result goes.
+    private int nOut;
+    private final int[] outRow;
+    private final int[] outTarget;
+    private final float[][] outDest;
+    private final int[] outDestIndex;
+    private int lastRow = -1; // batch row of the token added last, if it asked for logits
+
+    private long tokensDecoded;
+    private long decodeNanos;
+
+    /** A request's completions [from, to) scored in sequences {@code seqs}. */
+    private static final class Group {
+        final Pending request;
+        final int[] seqs;
+        boolean fed;
+
+        Group(Pending request, int[] seqs) {
+            this.request = request;
+            this.seqs = seqs;
+        }
+    }
+
+    private static final class Pending {
+        final ScoreResult result;
+        final Consumer<ScoreResult> onDone;
+        int groupsLeft;
+
+        Pending(ScoreResult result, Consumer<ScoreResult> onDone, int groups) {
+            this.result = result;
+            this.onDone = onDone;
+            this.groupsLeft = groups;
+        }
+    }
+
+    public PrefixSharingScorer(Model model, ScorerOptions options) {
+        this.options = options;
+        int nCtx = options.batchTokens() + options.maxSeqs() * options.maxSeqLen();
+        this.ctx = Context.create(model, new ContextOptions(nCtx, options.batchTokens(),
+                Math.min(options.batchTokens(), 512), options.maxSeqs(), options.threads(), true));
+        this.batch = new Batch(options.batchTokens(), options.maxSeqs());
+        for (int s = 0; s < options.maxSeqs(); s++) {
+            freeSeqs.add(s);
+        }
+        int cap = options.batchTokens();
+        outRow = new int[cap];
+        outTarget = new int[cap];
+        outDest = new float[cap][];
+        outDestIndex = new int[cap];
+        gathered = new float[cap];
+    }
+
+    public int nVocab() {
+        return ctx.nVocab();
+    }
+
+    /** Null if the request fits, else why not (for the caller's message naming the record). */
+    public String checkFits(ScoreRequest r) {
+        if (r.longestSequence() > options.maxSeqLen()) {
+            return "prompt + completion is " + r.longestSequence() + " tokens, more than the context of "
+                    + options.maxSeqLen() + " (raise --ctx)";
+        }
+        return null;
+    }
+
+    /**
+     * Queues a request; {@code onDone} runs, in submission order, once all its completions are scored
+     * (during a later submit or {@link #finish()}).
+     */
+    public void submit(ScoreRequest r, Consumer<ScoreResult> onDone) {
+        String misfit = checkFits(r);
+        if (misfit != null) {
+            throw new IllegalArgumentException(misfit);
+        }
+        int k = r.completions().length;
+        float[][] logps = new float[k][];
+        for (int j = 0; j < k; j++) {
+            logps[j] = new float[r.completions()[j].length];
+        }
+        int groupSize = options.maxSeqs();
+        Pending pending = new Pending(new ScoreResult(logps), onDone, Math.max(1, (k + groupSize - 1) / groupSize));
+        if (k == 0) {
+            Group g = new Group(pending, new int[0]);
+            g.fed = true;
+            inFlight.add(g);
+            return;
+        }
+        for (int from = 0; from < k; from += groupSize) {
+            feedGroup(r, pending, from, Math.min(k, from + groupSize));
+        }
+    }
+
+    private void feedGroup(ScoreRequest r, Pending pending, int from, int to) {
+        int[] seqs = takeSeqs(to - from);
+        Group g = new Group(pending, seqs);
+        inFlight.add(g);
+        int[] prompt = r.prompt();
+        int last = prompt.length - 1;
+        if (options.sharePrefix()) {
+            for (int t = 0; t < last; t++) {
+                add(prompt[t], t, seqs, false);
+            }
+            add(prompt[last], last, seqs, true);
+            for (int j = from; j < to; j++) {
+                targetIfAny(r.completions()[j], pending.result.tokenLogps()[j]);
+            }
+        }
+        for (int j = from; j < to; j++) {
+            int seq = seqs[j - from];
+            int[] c = r.completions()[j];
+            float[] dest = pending.result.tokenLogps()[j];
+            if (!options.sharePrefix()) {
+                for (int t = 0; t < last; t++) {
+                    add(prompt[t], t, seq, false);
+                }
+                add(prompt[last], last, seq, true);
+                targetIfAny(c, dest);
+            }
+            for (int t = 0; t < c.length - 1; t++) {
+                add(c[t], prompt.length + t, seq, true);
+                target(c[t + 1], dest, t + 1);
+            }
+            if (c.length > 0) {
+                add(c[c.length - 1], prompt.length + c.length - 1, seq, false);
+            }
+        }
+        g.fed = true;
+    }
+
+    private int[] takeSeqs(int n) {
+        while (freeSeqs.size() < n) {
+            decodeAndGather();
+        }
+        int[] seqs = new int[n];
+        for (int i = 0; i < n; i++) {
+            seqs[i] = freeSeqs.poll();
+        }
+        return seqs;
+    }
+
+    private void add(int token, int pos, int[] seqs, boolean output) {
+        if (batch.isFull()) {
+            decodeAndGather();
+        }
+        lastRow = output ? batch.size() : -1;
+        batch.add(token, pos, seqs, output);
+    }
+
+    private void add(int token, int pos, int seq, boolean output) {
+        if (batch.isFull()) {
+            decodeAndGather();
+        }
+        lastRow = output ? batch.size() : -1;
+        batch.add(token, pos, seq, output);
+    }
+
+    /** The last added token's logits score {@code c[0]}, when the completion is not empty. */
+    private void targetIfAny(int[] c, float[] dest) {
+        if (c.length > 0) {
+            target(c[0], dest, 0);
+        }
+    }
+
+    private void target(int token, float[] dest, int index) {
+        outRow[nOut] = lastRow;
+        outTarget[nOut] = token;
+        outDest[nOut] = dest;
+        outDestIndex[nOut] = index;
+        nOut++;
+    }
+
+    private void decodeAndGather() {
+        if (batch.size() > 0) {
+            long t0 = System.nanoTime();
+            ctx.decode(batch);
+            decodeNanos += System.nanoTime() - t0;
+            tokensDecoded += batch.size();
+            ctx.tokenLogProbs(outRow, outTarget, nOut, gathered);
+            for (int i = 0; i < nOut; i++) {
+                outDest[i][outDestIndex[i]] = gathered[i];
+            }
+            Arrays.fill(outDest, 0, nOut, null);
+            nOut = 0;
+            batch.clear();
+        }
+        // Every group fed before this decode is complete: free its cells and report finished requests.
+        while (!inFlight.isEmpty() && inFlight.peekFirst().fed) {
+            Group g = inFlight.pollFirst();
+            for (int s : g.seqs) {
+                ctx.seqRm(s, -1, -1);
+                freeSeqs.add(s);
+            }
+            if (--g.request.groupsLeft == 0) {
+                g.request.onDone.accept(g.request.result);
+            }
+        }
+    }
+
+    /** Decodes what is queued; every submitted request's callback has run when this returns. */
+    public void finish() {
+        decodeAndGather();
+    }
+
+    /** Tokens given to llama_decode so far (prompt tokens count once per decode). */
+    public long tokensDecoded() {
+        return tokensDecoded;
+    }
+
+    /** Wall time spent inside llama_decode, in nanoseconds. */
+    public long decodeNanos() {
+        return decodeNanos;
+    }
+
+    @Override
+    public void close() {
+        batch.close();
+        ctx.close();
+    }
+}

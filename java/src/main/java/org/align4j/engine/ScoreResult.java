@@ -1,0 +1,16 @@
+package org.align4j.engine;
+
+/**
+ * Raw per-token log-probs of each completion of a {@link ScoreRequest}: (K, L_k), entry [k][t] is
+ * log p(completion_k[t] | prompt, completion_k[<t]) under the model at temperature 1.
+ */
+public record ScoreResult(float[][] tokenLogps) {
+    /** Sum over the tokens of completion k, accumulated in double. */
+    public double sum(int k) {
+        double s = 0;
+        for (float v : tokenLogps[k]) {
+            s += v;
+        }
+        return s;
+    }
+}

@@ -1,0 +1,59 @@
+package org.align4j.engine;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.align4j.gguf.GgmlType;
+import org.align4j.llama.Model;
+import org.align4j.llama.ModelOptions;
+import org.align4j.train.LlamaWeights;
+import org.align4j.train.ReferenceForward;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The engine's per-token log-probs against the independent pure-Java forward pass, on a tiny F32 model. */
+class ScorerVsReferenceForwardTest {
+    @TempDir Path tmp;
+
+    @Test
+    void everyPerTokenLogProbAgreesWithTheJavaForwardWithin1e3() {
+        Path file = EngineTestModels.tiny(tmp, GgmlType.F32, 23);
+        ReferenceForward reference = new ReferenceForward(LlamaWeights.load(file));
+        List<ScoreRequest> requests = PrefixSharingScorerTest.mixedPairs(10, new Random(9), 32000);
+        List<ScoreResult> results = new ArrayList<>();
+        try (Model m = Model.load(file, ModelOptions.DEFAULT);
+             PrefixSharingScorer s = new PrefixSharingScorer(m, new ScorerOptions(128, 64, 4, 2, true))) {
+            for (ScoreRequest r : requests) {
+                s.submit(r, results::add);
+            }
+            s.finish();
+        }
+        double maxDiff = 0;
+        int compared = 0;
+        for (int i = 0; i < requests.size(); i++) {
+            ScoreRequest r = requests.get(i);
+            for (int k = 0; k < r.completions().length; k++) {
+                int[] c = r.completions()[k];
+                if (c.length == 0) {
+                    continue;
+                }
+                int[] seq = new int[r.prompt().length + c.length];
+                System.arraycopy(r.prompt(), 0, seq, 0, r.prompt().length);
+                System.arraycopy(c, 0, seq, r.prompt().length, c.length);
+                double[] expected = reference.logProbs(seq, r.prompt().length);
+                float[] got = results.get(i).tokenLogps()[k];
+                assertThat(got).hasSameSizeAs(expected);
+                for (int t = 0; t < got.length; t++) {
+                    maxDiff = Math.max(maxDiff, Math.abs(got[t] - expected[t]));
+                    compared++;
+                }
+            }
+        }
+        System.out.printf("scorer vs Java reference forward: %d per-token log-probs, max |diff| = %.3g (tolerance 1e-3)%n", compared, maxDiff);
+        assertThat(compared).isGreaterThan(100);
+        assertThat(maxDiff).isLessThan(1e-3);
+    }
+}

@@ -16,6 +16,8 @@ public final class Model implements AutoCloseable {
     private static final VarHandle N_GPU_LAYERS = LlamaLayouts.field(LLAMA_MODEL_PARAMS, "n_gpu_layers");
     private static final VarHandle LOAD_MODE = LlamaLayouts.field(LLAMA_MODEL_PARAMS, "load_mode");
     private static final VarHandle VOCAB_ONLY = LlamaLayouts.field(LLAMA_MODEL_PARAMS, "vocab_only");
+    private static final VarHandle CHAT_ROLE = LlamaLayouts.field(LlamaLayouts.LLAMA_CHAT_MESSAGE, "role");
+    private static final VarHandle CHAT_CONTENT = LlamaLayouts.field(LlamaLayouts.LLAMA_CHAT_MESSAGE, "content");
     private static final int LOAD_MODE_NONE = 0, LOAD_MODE_MMAP = 1; // enum llama_load_mode
 
     private final Path path;
@@ -109,6 +111,39 @@ public final class Model implements AutoCloseable {
     public String chatTemplate() {
         MemorySegment t = Llama.llama_model_chat_template(handle(), MemorySegment.NULL);
         return t.equals(MemorySegment.NULL) ? null : NativeStrings.cString(t);
+    }
+
+    /**
+     * Renders messages with this model's chat template (llama.cpp's built-in template engine).
+     *
+     * @param roles        (n,) message roles
+     * @param contents     (n,) message texts
+     * @param addAssistant end with the template's assistant-turn opening
+     */
+    public String applyChatTemplate(String[] roles, String[] contents, boolean addAssistant) {
+        String template = chatTemplate();
+        if (template == null) {
+            throw new Align4jException("model " + path + " has no chat template (tokenizer.chat_template); "
+                    + "conversational records need one");
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment tmpl = arena.allocateFrom(template);
+            MemorySegment chat = arena.allocate(LlamaLayouts.LLAMA_CHAT_MESSAGE, roles.length);
+            long stride = LlamaLayouts.LLAMA_CHAT_MESSAGE.byteSize();
+            int chars = 0;
+            for (int i = 0; i < roles.length; i++) {
+                MemorySegment msg = chat.asSlice(i * stride, stride);
+                CHAT_ROLE.set(msg, 0L, arena.allocateFrom(roles[i]));
+                CHAT_CONTENT.set(msg, 0L, arena.allocateFrom(contents[i]));
+                chars += contents[i].length() + 32;
+            }
+            String out = NativeStrings.snprintf(2 * chars + 256,
+                    (buf, len) -> Llama.llama_chat_apply_template(tmpl, chat, roles.length, addAssistant, buf, len));
+            if (out == null) {
+                throw new Align4jException("model " + path + ": llama.cpp does not support its chat template");
+            }
+            return out;
+        }
     }
 
     MemorySegment handle() {

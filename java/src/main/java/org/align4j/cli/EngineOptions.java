@@ -1,0 +1,21 @@
+package org.align4j.cli;
+
+import picocli.CommandLine.Option;
+
+/** Options every job that runs a model shares (DESIGN.md: common options). */
+final class EngineOptions {
+    @Option(names = "--threads", paramLabel = "N", description = "CPU threads (default: all cores)")
+    int threads = Runtime.getRuntime().availableProcessors();
+
+    @Option(names = "--ctx", paramLabel = "TOKENS", description = "longest prompt + completion, in tokens (default: ${DEFAULT-VALUE})")
+    int ctx = 2048;
+
+    @Option(names = "--batch-tokens", paramLabel = "N", description = "tokens per llama_decode (default: ${DEFAULT-VALUE})")
+    int batchTokens = 512;
+
+    @Option(names = "--gpu-layers", paramLabel = "N", description = "layers to offload to a GPU; -1 = all (default: ${DEFAULT-VALUE})")
+    int gpuLayers = 0;
+
+    @Option(names = "--quiet", description = "no progress on stderr (the summary still prints)")
+    boolean quiet;
+}

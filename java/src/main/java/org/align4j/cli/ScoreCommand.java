@@ -1,0 +1,68 @@
+package org.align4j.cli;
+
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import org.align4j.data.ErrorPolicy;
+import org.align4j.data.RunSummary;
+import org.align4j.engine.ScorerOptions;
+import org.align4j.score.ScoreJob;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code align4j score}: per-token log-probs of given completions under a policy and a reference. */
+@Command(name = "score", description = {
+        "Score completions: TRL log-prob columns (chosen_logps, rejected_logps, ref_chosen_logps, ref_rejected_logps;",
+        "completion_logps, ref_completion_logps) added to each record, raw log-probs at temperature 1."})
+final class ScoreCommand implements Callable<Integer> {
+    @Spec CommandSpec spec;
+    @Mixin EngineOptions engine;
+
+    @Option(names = {"-m", "--model"}, required = true, paramLabel = "POLICY.gguf")
+    Path policy;
+
+    @Option(names = {"-r", "--ref"}, paramLabel = "REF.gguf", description = "reference model (same vocabulary)")
+    Path reference;
+
+    @Option(names = {"-i", "--input"}, required = true, paramLabel = "IN.jsonl")
+    Path input;
+
+    @Option(names = {"-o", "--output"}, required = true, paramLabel = "OUT.jsonl")
+    Path output;
+
+    @Option(names = "--per-token", description = "also write token ids and per-token log-probs")
+    boolean perToken;
+
+    @Option(names = "--on-error", paramLabel = "fail|skip", description = "on a bad record: stop (exit 1) or log it to OUT.rejects.jsonl and go on (default: fail)")
+    String onError = "fail";
+
+    @Option(names = "--resume", description = "continue an interrupted run of the same command")
+    boolean resume;
+
+    @Option(names = "--seqs", paramLabel = "N", description = "sequences decoded side by side (default: ${DEFAULT-VALUE})")
+    int seqs = 16;
+
+    @Option(names = "--no-prefix-sharing", description = "decode each prompt once per completion (for comparison)")
+    boolean noPrefixSharing;
+
+    @Override
+    public Integer call() {
+        ErrorPolicy policyOnError;
+        try {
+            policyOnError = ErrorPolicy.parse(onError);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--on-error must be fail or skip, not " + onError);
+        }
+        if (engine.ctx < 2 || engine.batchTokens < 1 || seqs < 1 || engine.threads < 1) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--ctx, --batch-tokens, --seqs and --threads must be positive");
+        }
+        RunSummary summary = new ScoreJob(new ScoreJob.Options(policy, reference, input, output, perToken, policyOnError,
+                resume, engine.quiet, engine.gpuLayers,
+                new ScorerOptions(engine.ctx, engine.batchTokens, seqs, engine.threads, !noPrefixSharing))).run();
+        spec.commandLine().getErr().println(summary);
+        return 0;
+    }
+}

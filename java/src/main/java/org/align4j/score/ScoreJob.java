@@ -1,0 +1,212 @@
+package org.align4j.score;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.Arrays;
+import java.util.Deque;
+import java.util.OptionalLong;
+import org.align4j.Align4jException;
+import org.align4j.data.BadRecordException;
+import org.align4j.data.ChatRenderer;
+import org.align4j.data.ErrorPolicy;
+import org.align4j.data.JsonlLine;
+import org.align4j.data.JsonlReader;
+import org.align4j.data.JsonlWriter;
+import org.align4j.data.LlamaChatRenderer;
+import org.align4j.data.PreferenceRecord;
+import org.align4j.data.PromptCompletionRecord;
+import org.align4j.data.RejectsWriter;
+import org.align4j.data.RenderedPair;
+import org.align4j.data.ResumeState;
+import org.align4j.data.RunSummary;
+import org.align4j.data.TrlRecord;
+import org.align4j.data.ProgressReporter;
+import org.align4j.engine.PrefixSharingScorer;
+import org.align4j.engine.ScoreRequest;
+import org.align4j.engine.ScoreResult;
+import org.align4j.engine.ScorerOptions;
+import org.align4j.engine.VocabCompatibility;
+import org.align4j.llama.Model;
+import org.align4j.llama.ModelOptions;
+import org.align4j.llama.Vocab;
+
+/**
+ * {@code align4j score}: reads TRL records, scores each completion under the policy (and the reference)
+ * with one prefix-sharing pass per model, and writes each record back with TRL's log-prob columns, in
+ * input order, flushed per record.
+ *
+ * <p>Tokenization rule (TRL's): the prompt text is tokenized with the model's special tokens (BOS) and
+ * special-token text parsed; each completion text is tokenized on its own, without BOS, and appended.
+ * Conversational records are rendered with the policy's chat template first (the completion is what the
+ * full conversation adds after the prompt with its assistant opening).
+ */
+public final class ScoreJob {
+    /** @param scorer sequences, batch and threads per model; {@code maxSeqLen} is the longest accepted sequence */
+    public record Options(Path policy, Path reference, Path input, Path output, boolean perToken, ErrorPolicy onError,
+                          boolean resume, boolean quiet, int gpuLayers, ScorerOptions scorer) {}
+
+    private final Options o;
+
+    public ScoreJob(Options options) {
+        this.o = options;
+    }
+
+    /** A record waiting for its scores, in input order. */
+    private static final class Pending {
+        final TrlRecord record;
+        final int[] prompt;
+        final int[][] completions; // (K, L_k): chosen, rejected or the one completion
+        ScoreResult policy;
+        ScoreResult reference;
+
+        Pending(TrlRecord record, int[] prompt, int[][] completions) {
+            this.record = record;
+            this.prompt = prompt;
+            this.completions = completions;
+        }
+    }
+
+    public RunSummary run() {
+        if (Files.exists(o.output()) && !o.resume()) {
+            throw new Align4jException(o.output() + " exists: pass --resume to continue it, or remove it");
+        }
+        if (o.reference() != null) {
+            VocabCompatibility.check(o.policy(), o.reference());
+        }
+        ResumeState resume = o.resume() ? ResumeState.scan(o.output()) : ResumeState.empty();
+        ProgressReporter progress = ProgressReporter.toStderr("score",
+                OptionalLong.of(JsonlReader.countNonBlankLines(o.input())), o.quiet());
+        ModelOptions load = new ModelOptions(o.gpuLayers(), true, false);
+        try (Model policy = Model.load(o.policy(), load);
+             Model reference = o.reference() == null ? null : Model.load(o.reference(), load);
+             PrefixSharingScorer policyScorer = new PrefixSharingScorer(policy, o.scorer());
+             PrefixSharingScorer referenceScorer = reference == null ? null : new PrefixSharingScorer(reference, o.scorer());
+             JsonlReader reader = JsonlReader.open(o.input());
+             JsonlWriter writer = o.resume() ? JsonlWriter.append(o.output()) : JsonlWriter.create(o.output());
+             RejectsWriter rejects = o.resume() ? RejectsWriter.append(o.output()) : RejectsWriter.create(o.output())) {
+            Vocab vocab = policy.vocab();
+            ChatRenderer renderer = new LlamaChatRenderer(policy);
+            Deque<Pending> queue = new ArrayDeque<>();
+            Runnable drain = () -> {
+                while (!queue.isEmpty() && queue.peekFirst().policy != null
+                        && (referenceScorer == null || queue.peekFirst().reference != null)) {
+                    Pending p = queue.pollFirst();
+                    writer.write(output(p));
+                    progress.recordDone(tokens(p));
+                }
+            };
+            try {
+                for (JsonlLine line : reader) {
+                    if (resume.isRejected(line.lineNumber())) {
+                        continue;
+                    }
+                    try {
+                        if (line instanceof JsonlLine.Malformed bad) {
+                            throw bad.toException();
+                        }
+                        TrlRecord record = TrlRecord.parse((JsonlLine.Parsed) line);
+                        if (resume.isDone(record.id())) {
+                            continue;
+                        }
+                        Pending p = tokenize(record, vocab, renderer);
+                        String misfit = policyScorer.checkFits(new ScoreRequest(p.prompt, p.completions));
+                        if (misfit != null) {
+                            throw new BadRecordException(record.file(), record.lineNumber(), misfit);
+                        }
+                        queue.add(p);
+                        ScoreRequest request = new ScoreRequest(p.prompt, p.completions);
+                        policyScorer.submit(request, r -> p.policy = r);
+                        if (referenceScorer != null) {
+                            referenceScorer.submit(request, r -> p.reference = r);
+                        }
+                        drain.run();
+                    } catch (BadRecordException e) {
+                        if (o.onError() == ErrorPolicy.FAIL) {
+                            throw e;
+                        }
+                        if (line instanceof JsonlLine.Malformed bad) {
+                            rejects.reject(bad);
+                        } else {
+                            rejects.reject(e, (JsonlLine.Parsed) line);
+                        }
+                        progress.recordSkipped();
+                    }
+                }
+            } finally {
+                // Whatever was read before a failure is scored and written before it propagates.
+                policyScorer.finish();
+                if (referenceScorer != null) {
+                    referenceScorer.finish();
+                }
+                drain.run();
+            }
+        }
+        return progress.summary();
+    }
+
+    private static Pending tokenize(TrlRecord record, Vocab vocab, ChatRenderer renderer) {
+        RenderedPair[] pairs = switch (record) {
+            case PreferenceRecord p -> new RenderedPair[] {p.renderChosen(renderer), p.renderRejected(renderer)};
+            case PromptCompletionRecord p -> new RenderedPair[] {p.render(renderer)};
+            default -> throw new BadRecordException(record.file(), record.lineNumber(),
+                    "nothing to score: the record has neither \"chosen\"/\"rejected\" nor \"completion\"");
+        };
+        int[] prompt = vocab.tokenize(pairs[0].promptText(), true, true);
+        if (prompt.length == 0) {
+            throw new BadRecordException(record.file(), record.lineNumber(), "the prompt tokenizes to nothing");
+        }
+        int[][] completions = new int[pairs.length][];
+        for (int k = 0; k < pairs.length; k++) {
+            if (!pairs[k].promptText().equals(pairs[0].promptText())) {
+                throw new BadRecordException(record.file(), record.lineNumber(),
+                        "chosen and rejected render to different prompts; they must share one");
+            }
+            completions[k] = vocab.tokenize(pairs[k].completionText(), false, true);
+            if (completions[k].length == 0) {
+                throw new BadRecordException(record.file(), record.lineNumber(), "a completion tokenizes to nothing");
+            }
+        }
+        return new Pending(record, prompt, completions);
+    }
+
+    private static long tokens(Pending p) {
+        long n = 0;
+        for (int[] c : p.completions) {
+            n += p.prompt.length + c.length;
+        }
+        return n;
+    }
+
+    private ObjectNode output(Pending p) {
+        ObjectNode out = p.record.outputNode();
+        String[] names = p.record instanceof PreferenceRecord ? new String[] {"chosen", "rejected"} : new String[] {"completion"};
+        out.put("prompt_tokens", p.prompt.length);
+        for (int k = 0; k < names.length; k++) {
+            out.put(names[k] + "_logps", p.policy.sum(k));
+            if (p.reference != null) {
+                out.put("ref_" + names[k] + "_logps", p.reference.sum(k));
+            }
+            out.put(names[k] + "_tokens", p.completions[k].length);
+        }
+        if (o.perToken()) {
+            for (int k = 0; k < names.length; k++) {
+                ArrayNode ids = out.putArray(names[k] + "_token_ids");
+                Arrays.stream(p.completions[k]).forEach(ids::add);
+                ArrayNode lp = out.putArray(names[k] + "_token_logps");
+                for (float v : p.policy.tokenLogps()[k]) {
+                    lp.add(v);
+                }
+                if (p.reference != null) {
+                    ArrayNode rlp = out.putArray("ref_" + names[k] + "_token_logps");
+                    for (float v : p.reference.tokenLogps()[k]) {
+                        rlp.add(v);
+                    }
+                }
+            }
+        }
+        return out;
+    }
+}

@@ -1,0 +1,186 @@
+package org.align4j.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.align4j.gguf.GgmlType;
+import org.align4j.gguf.SynthPreset;
+import org.align4j.gguf.SyntheticLlama;
+import org.align4j.gguf.VocabFiles;
+import org.align4j.llama.Vocab;
+import org.align4j.train.LlamaWeights;
+import org.align4j.train.ReferenceForward;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ScoreCommandTest {
+    static final ObjectMapper JSON = new ObjectMapper();
+    @TempDir static Path models;
+    @TempDir Path tmp;
+    static Path policy;
+    static Path reference;
+
+    static final List<String> GOOD = List.of(
+            "{\"id\": \"a\", \"prompt\": \"What is 2+2?\", \"chosen\": \" 4\", \"rejected\": \" 5\", \"source\": {\"kept\": [1, 2]}}",
+            "{\"prompt\": \"Name a colour.\", \"chosen\": \" Blue, like the sky.\", \"rejected\": \" Seven.\"}",
+            "{\"id\": 3, \"prompt\": \"Say hi\", \"completion\": \" Hi there!\"}",
+            "{\"id\": \"d\", \"prompt\": \"The capital of France is\", \"chosen\": \" Paris.\", \"rejected\": \" Lyon, I think.\"}");
+
+    @BeforeAll
+    static void writeModels() {
+        SynthPreset tiny = SynthPreset.named("tiny");
+        policy = models.resolve("policy.gguf");
+        reference = models.resolve("reference.gguf");
+        SyntheticLlama.write(policy, "policy", tiny.shape(), VocabFiles.named(tiny.vocab()), GgmlType.F32, 1);
+        SyntheticLlama.write(reference, "reference", tiny.shape(), VocabFiles.named(tiny.vocab()), GgmlType.F32, 2);
+    }
+
+    Path input(List<String> lines) throws IOException {
+        Path in = tmp.resolve("in.jsonl");
+        Files.write(in, lines, StandardCharsets.UTF_8);
+        return in;
+    }
+
+    static List<JsonNode> read(Path file) throws IOException {
+        List<JsonNode> out = new ArrayList<>();
+        for (String l : Files.readAllLines(file)) {
+            out.add(JSON.readTree(l));
+        }
+        return out;
+    }
+
+    static CliRun score(Path in, Path out, String... extra) {
+        List<String> args = new ArrayList<>(List.of("score", "-m", policy.toString(), "-r", reference.toString(),
+                "-i", in.toString(), "-o", out.toString(), "--quiet", "--threads", "2"));
+        args.addAll(List.of(extra));
+        return CliRun.of(args.toArray(String[]::new));
+    }
+
+    /** Sum of log p(completion | prompt) by the pure-Java forward, with the documented tokenization rule. */
+    static double expectedSum(Path model, String prompt, String completion) {
+        try (Vocab v = Vocab.open(model)) {
+            int[] p = v.tokenize(prompt, true, true);
+            int[] c = v.tokenize(completion, false, true);
+            int[] seq = new int[p.length + c.length];
+            System.arraycopy(p, 0, seq, 0, p.length);
+            System.arraycopy(c, 0, seq, p.length, c.length);
+            double s = 0;
+            for (double x : new ReferenceForward(LlamaWeights.load(model)).logProbs(seq, p.length)) {
+                s += x;
+            }
+            return s;
+        }
+    }
+
+    @Test
+    void writesTrlColumnsThatMatchTheReferenceForwardAndKeepsUnknownFields() throws IOException {
+        Path out = tmp.resolve("out.jsonl");
+        CliRun r = score(input(GOOD), out, "--per-token");
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.err()).contains("score: 4 records (0 skipped)");
+        List<JsonNode> rows = read(out);
+        assertThat(rows).hasSize(4);
+        JsonNode a = rows.get(0);
+        assertThat(a.get("id").asText()).isEqualTo("a");
+        assertThat(a.get("source")).isEqualTo(JSON.readTree("{\"kept\": [1, 2]}"));
+        assertThat(rows.get(1).get("id").asInt()).as("no id: the 0-based line number").isEqualTo(1);
+        for (String f : List.of("chosen_logps", "rejected_logps", "ref_chosen_logps", "ref_rejected_logps",
+                "chosen_tokens", "rejected_tokens", "prompt_tokens", "chosen_token_ids", "chosen_token_logps")) {
+            assertThat(a.has(f)).as(f).isTrue();
+        }
+        assertThat(rows.get(2).has("completion_logps")).isTrue();
+        assertThat(rows.get(2).has("ref_completion_logps")).isTrue();
+
+        double maxDiff = 0;
+        for (int i : new int[] {0, 1, 3}) {
+            JsonNode src = JSON.readTree(GOOD.get(i));
+            JsonNode row = rows.get(i);
+            maxDiff = Math.max(maxDiff, Math.abs(row.get("chosen_logps").asDouble()
+                    - expectedSum(policy, src.get("prompt").asText(), src.get("chosen").asText())));
+            maxDiff = Math.max(maxDiff, Math.abs(row.get("ref_rejected_logps").asDouble()
+                    - expectedSum(reference, src.get("prompt").asText(), src.get("rejected").asText())));
+            double perTokenSum = 0;
+            for (JsonNode t : row.get("chosen_token_logps")) {
+                perTokenSum += t.asDouble();
+            }
+            assertThat(perTokenSum).isCloseTo(row.get("chosen_logps").asDouble(), org.assertj.core.data.Offset.offset(1e-4));
+        }
+        System.out.printf("score CLI vs Java reference forward (sums): max |diff| = %.3g%n", maxDiff);
+        assertThat(maxDiff).isLessThan(5e-3);
+    }
+
+    static final List<String> MIXED = List.of(
+            GOOD.get(0),
+            "{\"prompt\": \"broken\", \"chosen\": ",
+            GOOD.get(1),
+            "{\"prompt\": \"no rejected\", \"chosen\": \" x\"}",
+            "{\"prompt\": \"empty\", \"chosen\": \"\", \"rejected\": \" y\"}",
+            GOOD.get(2),
+            "{\"prompt\": \"" + "long ".repeat(100) + "\", \"chosen\": \" a\", \"rejected\": \" b\"}",
+            GOOD.get(3));
+
+    @Test
+    void failStopsWithExitOneNamingFileAndLineAfterWritingWhatWasDone() throws IOException {
+        Path in = input(MIXED);
+        Path out = tmp.resolve("out.jsonl");
+        CliRun r = score(in, out, "--ctx", "64");
+        assertThat(r.exit()).isEqualTo(1);
+        assertThat(r.err()).contains(in + ":2:").contains("malformed JSON");
+        assertThat(read(out)).hasSize(1);
+    }
+
+    @Test
+    void skipWritesEveryGoodRecordAndEveryBadLineExactlyOnce() throws IOException {
+        Path in = input(MIXED);
+        Path out = tmp.resolve("out.jsonl");
+        CliRun r = score(in, out, "--ctx", "64", "--on-error", "skip");
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.err()).contains("4 records (4 skipped)");
+        assertThat(read(out)).extracting(n -> n.get("prompt").asText())
+                .containsExactly("What is 2+2?", "Name a colour.", "Say hi", "The capital of France is");
+        List<JsonNode> rejects = read(tmp.resolve("out.rejects.jsonl"));
+        assertThat(rejects).extracting(n -> n.get("line").asInt()).containsExactly(2, 4, 5, 7);
+        assertThat(rejects.get(1).get("error").asText()).contains(in + ":4:", "rejected");
+        assertThat(rejects.get(2).get("error").asText()).contains("empty");
+        assertThat(rejects.get(3).get("error").asText()).contains("--ctx");
+    }
+
+    @Test
+    void resumeAfterAKillWritesEveryRecordExactlyOnce() throws IOException {
+        Path in = input(GOOD);
+        Path full = tmp.resolve("full.jsonl");
+        assertThat(score(in, full).exit()).isZero();
+        // A run killed while writing its third record: two whole lines and a torn one.
+        List<String> lines = Files.readAllLines(full);
+        Path out = tmp.resolve("out.jsonl");
+        Files.writeString(out, lines.get(0) + "\n" + lines.get(1) + "\n" + lines.get(2).substring(0, 20));
+        CliRun refused = score(in, out);
+        assertThat(refused.exit()).isEqualTo(1);
+        assertThat(refused.err()).contains("--resume");
+        CliRun r = score(in, out, "--resume");
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.err()).contains("2 records");
+        assertThat(read(out)).isEqualTo(read(full));
+    }
+
+    @Test
+    void aReferenceWithAnotherVocabularyIsRefusedBeforeAnyWork() throws IOException {
+        SynthPreset tiny = SynthPreset.named("tiny");
+        Path other = tmp.resolve("other.gguf");
+        SyntheticLlama.write(other, "other", tiny.shape(), VocabFiles.named("phi-3"), GgmlType.F32, 1);
+        Path out = tmp.resolve("out.jsonl");
+        CliRun r = CliRun.of("score", "-m", policy.toString(), "-r", other.toString(), "-i", input(GOOD).toString(),
+                "-o", out.toString(), "--quiet");
+        assertThat(r.exit()).isEqualTo(1);
+        assertThat(r.err()).contains("vocabulary", other.toString());
+        assertThat(out).doesNotExist();
+    }
+}

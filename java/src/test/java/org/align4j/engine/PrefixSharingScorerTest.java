@@ -14,6 +14,7 @@ import org.align4j.llama.Context;
 import org.align4j.llama.ContextOptions;
 import org.align4j.llama.Model;
 import org.align4j.llama.ModelOptions;
+import org.align4j.train.ReferenceForward;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -79,16 +80,7 @@ class PrefixSharingScorerTest {
             }
             c.decode(b);
             for (int t = 0; t < completion.length; t++) {
-                float[] logits = c.logits(prompt.length - 1 + t).toArray(JAVA_FLOAT);
-                double max = Double.NEGATIVE_INFINITY;
-                for (float x : logits) {
-                    max = Math.max(max, x);
-                }
-                double sum = 0;
-                for (float x : logits) {
-                    sum += Math.exp(x - max);
-                }
-                out[t] = (float) (logits[completion[t]] - max - Math.log(sum));
+                out[t] = (float) ReferenceForward.logSoftmax(c.logits(prompt.length - 1 + t).toArray(JAVA_FLOAT))[completion[t]];
             }
         }
         return out;

@@ -2,7 +2,6 @@
 #   make          build everything (pinned llama.cpp, our native shim, the Java library + CLI, ./align4j)
 #   make test     run every test
 #   make demo     the main job on the default model
-#   make bench    the benchmarks (writes benchmarks/results/)
 #   make cuda     the same native build with GGML_CUDA=ON (needs nvcc and cuBLAS)
 #   make baselines  llama.cpp's llama-batched-bench and llama-perplexity from the pinned source
 #   make clean    remove build outputs (keeps the fetched llama.cpp source; `make distclean` drops it too)
@@ -28,7 +27,7 @@ JDK := $(shell for d in "$$JAVA_HOME" /usr/lib/jvm/*; do j="$$d/bin/java"; [ -x 
          [ "$${v%%.*}" -ge 25 ] 2>/dev/null && { echo "$$d"; break; }; done)
 MVN := JAVA_HOME=$(JDK) MAVEN_OPTS="--sun-misc-unsafe-memory-access=allow $${MAVEN_OPTS:-}" mvn -B -ntp -Dalign4j.native.dir=$(NATIVE_DIR)
 
-.PHONY: all jdk native java launcher test demo bench cuda baselines clean distclean
+.PHONY: all jdk native java launcher test demo cuda baselines clean distclean
 
 all: launcher
 
@@ -69,10 +68,6 @@ demo: launcher
 	./align4j info runs/demo/tiny.gguf
 	./align4j tokenize -m runs/demo/tiny.gguf "align4j scores, samples and aligns GGUF models."
 	./align4j tokenize -m runs/demo/tiny.gguf --ids "align4j scores, samples and aligns GGUF models."
-
-bench: launcher
-	$(MVN) -q package -DskipTests -pl benchmarks -am
-	@echo "benchmarks: see benchmarks/README.md for each harness and its reproducing command"
 
 baselines: $(NATIVE_BUILD)/CMakeCache.txt
 	cmake --build $(NATIVE_BUILD) --target baselines -j $(JOBS)

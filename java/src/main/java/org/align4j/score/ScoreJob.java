@@ -112,12 +112,12 @@ public final class ScoreJob {
                             continue;
                         }
                         Pending p = tokenize(record, vocab, renderer);
-                        String misfit = policyScorer.checkFits(new ScoreRequest(p.prompt, p.completions));
+                        ScoreRequest request = new ScoreRequest(p.prompt, p.completions);
+                        String misfit = policyScorer.checkFits(request);
                         if (misfit != null) {
                             throw new BadRecordException(record.file(), record.lineNumber(), misfit);
                         }
                         queue.add(p);
-                        ScoreRequest request = new ScoreRequest(p.prompt, p.completions);
                         policyScorer.submit(request, r -> p.policy = r);
                         if (referenceScorer != null) {
                             referenceScorer.submit(request, r -> p.reference = r);

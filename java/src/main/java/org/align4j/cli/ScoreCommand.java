@@ -5,6 +5,7 @@ import java.util.concurrent.Callable;
 import org.align4j.data.ErrorPolicy;
 import org.align4j.data.RunSummary;
 import org.align4j.engine.ScorerOptions;
+import org.align4j.llama.Backend;
 import org.align4j.score.ScoreJob;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -58,6 +59,9 @@ final class ScoreCommand implements Callable<Integer> {
         }
         if (engine.ctx < 2 || engine.batchTokens < 1 || seqs < 1 || engine.threads < 1) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--ctx, --batch-tokens, --seqs and --threads must be positive");
+        }
+        if (!engine.quiet) {
+            spec.commandLine().getErr().println("align4j score: llama.cpp " + Backend.describe());
         }
         RunSummary summary = new ScoreJob(new ScoreJob.Options(policy, reference, input, output, perToken, policyOnError,
                 resume, engine.quiet, engine.gpuLayers,

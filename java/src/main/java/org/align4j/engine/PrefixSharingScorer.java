@@ -39,9 +39,6 @@ public final class PrefixSharingScorer implements AutoCloseable {
     private final int[] outDestIndex;
     private int lastRow = -1; // batch row of the token added last, if it asked for logits
 
-    private long tokensDecoded;
-    private long decodeNanos;
-
     /** A request's completions [from, to) scored in sequences {@code seqs}. */
     private static final class Group {
         final Pending request;
@@ -81,10 +78,6 @@ public final class PrefixSharingScorer implements AutoCloseable {
         outDest = new float[cap][];
         outDestIndex = new int[cap];
         gathered = new float[cap];
-    }
-
-    public int nVocab() {
-        return ctx.nVocab();
     }
 
     /** Null if the request fits, else why not (for the caller's message naming the record). */
@@ -204,10 +197,7 @@ public final class PrefixSharingScorer implements AutoCloseable {
 
     private void decodeAndGather() {
         if (batch.size() > 0) {
-            long t0 = System.nanoTime();
             ctx.decode(batch);
-            decodeNanos += System.nanoTime() - t0;
-            tokensDecoded += batch.size();
             ctx.tokenLogProbs(outRow, outTarget, nOut, gathered);
             for (int i = 0; i < nOut; i++) {
                 outDest[i][outDestIndex[i]] = gathered[i];
@@ -232,16 +222,6 @@ public final class PrefixSharingScorer implements AutoCloseable {
     /** Decodes what is queued; every submitted request's callback has run when this returns. */
     public void finish() {
         decodeAndGather();
-    }
-
-    /** Tokens given to llama_decode so far (prompt tokens count once per decode). */
-    public long tokensDecoded() {
-        return tokensDecoded;
-    }
-
-    /** Wall time spent inside llama_decode, in nanoseconds. */
-    public long decodeNanos() {
-        return decodeNanos;
     }
 
     @Override

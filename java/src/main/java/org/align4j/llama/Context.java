@@ -153,10 +153,6 @@ public final class Context implements AutoCloseable {
         Llama.llama_memory_seq_cp(memory(), src, dst, p0, p1);
     }
 
-    public void seqKeep(int seq) {
-        Llama.llama_memory_seq_keep(memory(), seq);
-    }
-
     /** Largest position stored for {@code seq}, or -1 if it is empty. */
     public int seqPosMax(int seq) {
         return Llama.llama_memory_seq_pos_max(memory(), seq);
@@ -165,10 +161,6 @@ public final class Context implements AutoCloseable {
     /** Empties the KV cache. */
     public void clearMemory() {
         Llama.llama_memory_clear(memory(), true);
-    }
-
-    public void setThreads(int nThreads) {
-        Llama.llama_set_n_threads(handle(), nThreads, nThreads);
     }
 
     MemorySegment handle() {

@@ -74,9 +74,6 @@ final class Llama {
         static final MethodHandle model_n_layer = fn("llama_model_n_layer", JAVA_INT, ADDRESS);
         static final MethodHandle model_n_head = fn("llama_model_n_head", JAVA_INT, ADDRESS);
         static final MethodHandle model_n_head_kv = fn("llama_model_n_head_kv", JAVA_INT, ADDRESS);
-        static final MethodHandle model_n_params = fn("llama_model_n_params", JAVA_LONG, ADDRESS);
-        static final MethodHandle model_size = fn("llama_model_size", JAVA_LONG, ADDRESS);
-        static final MethodHandle model_desc = fn("llama_model_desc", JAVA_INT, ADDRESS, ADDRESS, SIZE_T);
         static final MethodHandle model_chat_template = fn("llama_model_chat_template", ADDRESS, ADDRESS, ADDRESS);
         static final MethodHandle model_meta_val_str = fn("llama_model_meta_val_str", JAVA_INT, ADDRESS, ADDRESS, ADDRESS, SIZE_T);
 
@@ -91,11 +88,9 @@ final class Llama {
         static final MethodHandle memory_clear = fn("llama_memory_clear", null, ADDRESS, JAVA_BOOLEAN);
         static final MethodHandle memory_seq_rm = fn("llama_memory_seq_rm", JAVA_BOOLEAN, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT);
         static final MethodHandle memory_seq_cp = fn("llama_memory_seq_cp", null, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT);
-        static final MethodHandle memory_seq_keep = fn("llama_memory_seq_keep", null, ADDRESS, JAVA_INT);
         static final MethodHandle memory_seq_pos_max = fn("llama_memory_seq_pos_max", JAVA_INT, ADDRESS, JAVA_INT);
         static final MethodHandle decode = fn("llama_decode", JAVA_INT, ADDRESS, LLAMA_BATCH);
         static final MethodHandle get_logits_ith = fn("llama_get_logits_ith", ADDRESS, ADDRESS, JAVA_INT);
-        static final MethodHandle set_n_threads = fn("llama_set_n_threads", null, ADDRESS, JAVA_INT, JAVA_INT);
 
         static final MethodHandle batch_init = fn("llama_batch_init", LLAMA_BATCH, JAVA_INT, JAVA_INT, JAVA_INT);
         static final MethodHandle batch_free = fn("llama_batch_free", null, LLAMA_BATCH);
@@ -178,9 +173,6 @@ final class Llama {
     static int llama_model_n_layer(MemorySegment m) { try { return (int) H.model_n_layer.invokeExact(m); } catch (Throwable t) { throw rethrow(t); } }
     static int llama_model_n_head(MemorySegment m) { try { return (int) H.model_n_head.invokeExact(m); } catch (Throwable t) { throw rethrow(t); } }
     static int llama_model_n_head_kv(MemorySegment m) { try { return (int) H.model_n_head_kv.invokeExact(m); } catch (Throwable t) { throw rethrow(t); } }
-    static long llama_model_n_params(MemorySegment m) { try { return (long) H.model_n_params.invokeExact(m); } catch (Throwable t) { throw rethrow(t); } }
-    static long llama_model_size(MemorySegment m) { try { return (long) H.model_size.invokeExact(m); } catch (Throwable t) { throw rethrow(t); } }
-    static int llama_model_desc(MemorySegment m, MemorySegment buf, long size) { try { return (int) H.model_desc.invokeExact(m, buf, size); } catch (Throwable t) { throw rethrow(t); } }
     static MemorySegment llama_model_chat_template(MemorySegment m, MemorySegment name) { try { return (MemorySegment) H.model_chat_template.invokeExact(m, name); } catch (Throwable t) { throw rethrow(t); } }
     static int llama_model_meta_val_str(MemorySegment m, MemorySegment key, MemorySegment buf, long size) { try { return (int) H.model_meta_val_str.invokeExact(m, key, buf, size); } catch (Throwable t) { throw rethrow(t); } }
 
@@ -196,11 +188,9 @@ final class Llama {
     static void llama_memory_clear(MemorySegment mem, boolean data) { try { H.memory_clear.invokeExact(mem, data); } catch (Throwable t) { throw rethrow(t); } }
     static boolean llama_memory_seq_rm(MemorySegment mem, int seq, int p0, int p1) { try { return (boolean) H.memory_seq_rm.invokeExact(mem, seq, p0, p1); } catch (Throwable t) { throw rethrow(t); } }
     static void llama_memory_seq_cp(MemorySegment mem, int src, int dst, int p0, int p1) { try { H.memory_seq_cp.invokeExact(mem, src, dst, p0, p1); } catch (Throwable t) { throw rethrow(t); } }
-    static void llama_memory_seq_keep(MemorySegment mem, int seq) { try { H.memory_seq_keep.invokeExact(mem, seq); } catch (Throwable t) { throw rethrow(t); } }
     static int llama_memory_seq_pos_max(MemorySegment mem, int seq) { try { return (int) H.memory_seq_pos_max.invokeExact(mem, seq); } catch (Throwable t) { throw rethrow(t); } }
     static int llama_decode(MemorySegment ctx, MemorySegment batch) { try { return (int) H.decode.invokeExact(ctx, batch); } catch (Throwable t) { throw rethrow(t); } }
     static MemorySegment llama_get_logits_ith(MemorySegment ctx, int i) { try { return (MemorySegment) H.get_logits_ith.invokeExact(ctx, i); } catch (Throwable t) { throw rethrow(t); } }
-    static void llama_set_n_threads(MemorySegment ctx, int n, int nBatch) { try { H.set_n_threads.invokeExact(ctx, n, nBatch); } catch (Throwable t) { throw rethrow(t); } }
 
     // ---- batch ---------------------------------------------------------------------------------
     static MemorySegment llama_batch_init(SegmentAllocator a, int nTokens, int embd, int nSeqMax) { try { return (MemorySegment) H.batch_init.invokeExact(a, nTokens, embd, nSeqMax); } catch (Throwable t) { throw rethrow(t); } }

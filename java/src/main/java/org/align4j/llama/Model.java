@@ -85,20 +85,6 @@ public final class Model implements AutoCloseable {
         return Llama.llama_model_n_head_kv(handle());
     }
 
-    public long nParams() {
-        return Llama.llama_model_n_params(handle());
-    }
-
-    /** Bytes of tensor data. */
-    public long sizeBytes() {
-        return Llama.llama_model_size(handle());
-    }
-
-    /** llama.cpp's one-line description ("llama 7B Q8_0" and so on). */
-    public String description() {
-        return NativeStrings.snprintf(256, (buf, len) -> Llama.llama_model_desc(handle(), buf, len));
-    }
-
     /** A metadata value as a string, or null if the key is absent. */
     public String meta(String key) {
         try (Arena arena = Arena.ofConfined()) {

@@ -19,6 +19,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 class ModelDecodeTest {
     @TempDir static Path tmp;
     static final SynthPreset TINY = SynthPreset.named("tiny");
+    static final int LLAMA_TOKEN_ATTR_NORMAL = 1 << 2, LLAMA_TOKEN_ATTR_CONTROL = 1 << 3; // llama_token_attr
 
     static Path tinyF32;
 
@@ -65,6 +66,11 @@ class ModelDecodeTest {
             assertThat(m.nHeadKv()).isEqualTo(s.kvHeads());
             assertThat(m.nCtxTrain()).isEqualTo(s.ctx());
             assertThat(m.meta("general.architecture")).isEqualTo("llama");
+            Vocab vocab = m.vocab();
+            assertThat(vocab.isEog(vocab.eos())).isTrue();
+            assertThat(vocab.isEog(vocab.bos())).isFalse();
+            assertThat(vocab.attributes(vocab.bos()) & LLAMA_TOKEN_ATTR_CONTROL).isNotZero();
+            assertThat(vocab.attributes(vocab.tokenize("fox", false, false)[0]) & LLAMA_TOKEN_ATTR_NORMAL).isNotZero();
             int[] prompt = m.vocab().tokenize("The quick brown fox", true, false);
 
             float[] first;

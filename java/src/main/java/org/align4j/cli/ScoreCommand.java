@@ -37,6 +37,9 @@ final class ScoreCommand implements Callable<Integer> {
     @Option(names = "--per-token", description = "also write token ids and per-token log-probs")
     boolean perToken;
 
+    @Option(names = "--top-k", paramLabel = "K", description = "also write the K most probable tokens at every completion position (<name>_top_logps)")
+    int topK;
+
     @Option(names = "--on-error", paramLabel = "fail|skip", description = "on a bad record: stop (exit 1) or log it to OUT.rejects.jsonl and go on (default: fail)")
     String onError = "fail";
 
@@ -60,13 +63,20 @@ final class ScoreCommand implements Callable<Integer> {
         if (engine.ctx < 2 || engine.batchTokens < 1 || seqs < 1 || engine.threads < 1) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--ctx, --batch-tokens, --seqs and --threads must be positive");
         }
+        if (topK < 0) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--top-k must be 0 or more, not " + topK);
+        }
         if (!engine.quiet) {
             spec.commandLine().getErr().println("align4j score: llama.cpp " + Backend.describe());
         }
-        RunSummary summary = new ScoreJob(new ScoreJob.Options(policy, reference, input, output, perToken, policyOnError,
+        ScoreJob job = new ScoreJob(new ScoreJob.Options(policy, reference, input, output, perToken, policyOnError,
                 resume, engine.quiet, engine.gpuLayers,
-                new ScorerOptions(engine.ctx, engine.batchTokens, seqs, engine.threads, !noPrefixSharing))).run();
+                new ScorerOptions(engine.ctx, engine.batchTokens, seqs, engine.threads, !noPrefixSharing, topK)));
+        RunSummary summary = job.run();
         spec.commandLine().getErr().println(summary);
+        if (!engine.quiet) {
+            spec.commandLine().getErr().println("score: " + job.timings().describe(summary.wallSeconds()));
+        }
         return 0;
     }
 }

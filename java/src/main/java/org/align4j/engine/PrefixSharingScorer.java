@@ -8,6 +8,7 @@ import org.align4j.llama.Batch;
 import org.align4j.llama.Context;
 import org.align4j.llama.ContextOptions;
 import org.align4j.llama.Model;
+import org.align4j.llama.TopLogProbs;
 
 /**
  * Teacher-forced scoring of (prompt, completions) requests on one model, many sequences per
@@ -30,6 +31,7 @@ public final class PrefixSharingScorer implements AutoCloseable {
     private final Deque<Integer> freeSeqs = new ArrayDeque<>();
     private final Deque<Group> inFlight = new ArrayDeque<>(); // fed groups, oldest first
     private final float[] gathered;
+    private final EngineTimings timings = new EngineTimings();
 
     // The outputs of the batch being filled, (n_out,) each: batch row, target token, where the result goes.
     private int nOut;
@@ -37,6 +39,7 @@ public final class PrefixSharingScorer implements AutoCloseable {
     private final int[] outTarget;
     private final float[][] outDest;
     private final int[] outDestIndex;
+    private final TopLogProbs[][] outTopDest; // where the output's top-k goes, when kept
     private int lastRow = -1; // batch row of the token added last, if it asked for logits
 
     /** A request's completions [from, to) scored in sequences {@code seqs}. */
@@ -77,6 +80,7 @@ public final class PrefixSharingScorer implements AutoCloseable {
         outTarget = new int[cap];
         outDest = new float[cap][];
         outDestIndex = new int[cap];
+        outTopDest = new TopLogProbs[cap][];
         gathered = new float[cap];
     }
 
@@ -100,11 +104,15 @@ public final class PrefixSharingScorer implements AutoCloseable {
         }
         int k = r.completions().length;
         float[][] logps = new float[k][];
+        TopLogProbs[][] top = options.topK() > 0 ? new TopLogProbs[k][] : null;
         for (int j = 0; j < k; j++) {
             logps[j] = new float[r.completions()[j].length];
+            if (top != null) {
+                top[j] = new TopLogProbs[r.completions()[j].length];
+            }
         }
         int groupSize = options.maxSeqs();
-        Pending pending = new Pending(new ScoreResult(logps), onDone, Math.max(1, (k + groupSize - 1) / groupSize));
+        Pending pending = new Pending(new ScoreResult(logps, top), onDone, Math.max(1, (k + groupSize - 1) / groupSize));
         if (k == 0) {
             Group g = new Group(pending, new int[0]);
             g.fed = true;
@@ -128,23 +136,22 @@ public final class PrefixSharingScorer implements AutoCloseable {
             }
             add(prompt[last], last, seqs, true);
             for (int j = from; j < to; j++) {
-                targetIfAny(r.completions()[j], pending.result.tokenLogps()[j]);
+                targetIfAny(r.completions()[j], pending.result, j);
             }
         }
         for (int j = from; j < to; j++) {
             int seq = seqs[j - from];
             int[] c = r.completions()[j];
-            float[] dest = pending.result.tokenLogps()[j];
             if (!options.sharePrefix()) {
                 for (int t = 0; t < last; t++) {
                     add(prompt[t], t, seq, false);
                 }
                 add(prompt[last], last, seq, true);
-                targetIfAny(c, dest);
+                targetIfAny(c, pending.result, j);
             }
             for (int t = 0; t < c.length - 1; t++) {
                 add(c[t], prompt.length + t, seq, true);
-                target(c[t + 1], dest, t + 1);
+                target(c[t + 1], pending.result, j, t + 1);
             }
             if (c.length > 0) {
                 add(c[c.length - 1], prompt.length + c.length - 1, seq, false);
@@ -181,28 +188,44 @@ public final class PrefixSharingScorer implements AutoCloseable {
     }
 
     /** The last added token's logits score {@code c[0]}, when the completion is not empty. */
-    private void targetIfAny(int[] c, float[] dest) {
+    private void targetIfAny(int[] c, ScoreResult result, int completion) {
         if (c.length > 0) {
-            target(c[0], dest, 0);
+            target(c[0], result, completion, 0);
         }
     }
 
-    private void target(int token, float[] dest, int index) {
+    /** The last added token's logits score {@code token}, position {@code index} of the completion. */
+    private void target(int token, ScoreResult result, int completion, int index) {
         outRow[nOut] = lastRow;
         outTarget[nOut] = token;
-        outDest[nOut] = dest;
+        outDest[nOut] = result.tokenLogps()[completion];
+        outTopDest[nOut] = result.topLogps() == null ? null : result.topLogps()[completion];
         outDestIndex[nOut] = index;
         nOut++;
     }
 
     private void decodeAndGather() {
         if (batch.size() > 0) {
+            long t0 = System.nanoTime();
             ctx.decode(batch);
+            long t1 = System.nanoTime();
             ctx.tokenLogProbs(outRow, outTarget, nOut, gathered);
             for (int i = 0; i < nOut; i++) {
                 outDest[i][outDestIndex[i]] = gathered[i];
             }
+            if (options.topK() > 0) {
+                TopLogProbs top = null;
+                for (int i = 0; i < nOut; i++) {
+                    if (i == 0 || outRow[i] != outRow[i - 1]) {
+                        top = ctx.topLogProbs(outRow[i], options.topK());
+                    }
+                    outTopDest[i][outDestIndex[i]] = top;
+                }
+            }
+            timings.addDecode(batch.size(), t1 - t0);
+            timings.addLogProbs(System.nanoTime() - t1);
             Arrays.fill(outDest, 0, nOut, null);
+            Arrays.fill(outTopDest, 0, nOut, null);
             nOut = 0;
             batch.clear();
         }
@@ -217,6 +240,11 @@ public final class PrefixSharingScorer implements AutoCloseable {
                 g.request.onDone.accept(g.request.result);
             }
         }
+    }
+
+    /** Time spent so far in llama_decode and in the log-prob kernels. */
+    public EngineTimings timings() {
+        return timings;
     }
 
     /** Decodes what is queued; every submitted request's callback has run when this returns. */

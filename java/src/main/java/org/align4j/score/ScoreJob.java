@@ -24,6 +24,7 @@ import org.align4j.data.ResumeState;
 import org.align4j.data.RunSummary;
 import org.align4j.data.TrlRecord;
 import org.align4j.data.ProgressReporter;
+import org.align4j.engine.EngineTimings;
 import org.align4j.engine.PrefixSharingScorer;
 import org.align4j.engine.ScoreRequest;
 import org.align4j.engine.ScoreResult;
@@ -31,6 +32,7 @@ import org.align4j.engine.ScorerOptions;
 import org.align4j.engine.VocabCompatibility;
 import org.align4j.llama.Model;
 import org.align4j.llama.ModelOptions;
+import org.align4j.llama.TopLogProbs;
 import org.align4j.llama.Vocab;
 
 /**
@@ -49,9 +51,15 @@ public final class ScoreJob {
                           boolean resume, boolean quiet, int gpuLayers, ScorerOptions scorer) {}
 
     private final Options o;
+    private final EngineTimings timings = new EngineTimings();
 
     public ScoreJob(Options options) {
         this.o = options;
+    }
+
+    /** Where the last {@link #run()}'s engine time went (policy and reference together). */
+    public EngineTimings timings() {
+        return timings;
     }
 
     /** A record waiting for its scores, in input order. */
@@ -77,8 +85,6 @@ public final class ScoreJob {
             VocabCompatibility.check(o.policy(), o.reference());
         }
         ResumeState resume = o.resume() ? ResumeState.scan(o.output()) : ResumeState.empty();
-        ProgressReporter progress = ProgressReporter.toStderr("score",
-                OptionalLong.of(JsonlReader.countNonBlankLines(o.input())), o.quiet());
         ModelOptions load = new ModelOptions(o.gpuLayers(), true, false);
         try (Model policy = Model.load(o.policy(), load);
              Model reference = o.reference() == null ? null : Model.load(o.reference(), load);
@@ -87,6 +93,9 @@ public final class ScoreJob {
              JsonlReader reader = JsonlReader.open(o.input());
              JsonlWriter writer = o.resume() ? JsonlWriter.append(o.output()) : JsonlWriter.create(o.output());
              RejectsWriter rejects = o.resume() ? RejectsWriter.append(o.output()) : RejectsWriter.create(o.output())) {
+            // The clock starts once the models are loaded: the summary's rate is the scoring rate.
+            ProgressReporter progress = ProgressReporter.toStderr("score",
+                    OptionalLong.of(JsonlReader.countNonBlankLines(o.input())), o.quiet());
             Vocab vocab = policy.vocab();
             ChatRenderer renderer = new LlamaChatRenderer(policy);
             Deque<Pending> queue = new ArrayDeque<>();
@@ -94,7 +103,7 @@ public final class ScoreJob {
                 while (!queue.isEmpty() && queue.peekFirst().policy != null
                         && (referenceScorer == null || queue.peekFirst().reference != null)) {
                     Pending p = queue.pollFirst();
-                    writer.write(output(p));
+                    writer.write(output(p, vocab));
                     progress.recordDone(tokens(p));
                 }
             };
@@ -142,9 +151,13 @@ public final class ScoreJob {
                     referenceScorer.finish();
                 }
                 drain.run();
+                timings.add(policyScorer.timings());
+                if (referenceScorer != null) {
+                    timings.add(referenceScorer.timings());
+                }
             }
+            return progress.summary();
         }
-        return progress.summary();
     }
 
     private static Pending tokenize(TrlRecord record, Vocab vocab, ChatRenderer renderer) {
@@ -180,7 +193,7 @@ public final class ScoreJob {
         return n;
     }
 
-    private ObjectNode output(Pending p) {
+    private ObjectNode output(Pending p, Vocab vocab) {
         ObjectNode out = p.record.outputNode();
         String[] names = p.record instanceof PreferenceRecord ? new String[] {"chosen", "rejected"} : new String[] {"completion"};
         out.put("prompt_tokens", p.prompt.length);
@@ -207,6 +220,27 @@ public final class ScoreJob {
                 }
             }
         }
+        if (o.scorer().topK() > 0) {
+            for (int k = 0; k < names.length; k++) {
+                putTop(out.putArray(names[k] + "_top_logps"), p.policy.topLogps()[k], vocab);
+                if (p.reference != null) {
+                    putTop(out.putArray("ref_" + names[k] + "_top_logps"), p.reference.topLogps()[k], vocab);
+                }
+            }
+        }
         return out;
+    }
+
+    /** Per completion position, the most probable tokens: {@code [[{"id", "token", "logp"}, ...], ...]}. */
+    private static void putTop(ArrayNode positions, TopLogProbs[] top, Vocab vocab) {
+        for (TopLogProbs at : top) {
+            ArrayNode alternatives = positions.addArray();
+            for (int i = 0; i < at.ids().length; i++) {
+                alternatives.addObject()
+                        .put("id", at.ids()[i])
+                        .put("token", vocab.tokenToPiece(at.ids()[i], true))
+                        .put("logp", at.logps()[i]);
+            }
+        }
     }
 }

@@ -183,4 +183,71 @@ class ScoreCommandTest {
         assertThat(r.err()).contains("vocabulary", other.toString());
         assertThat(out).doesNotExist();
     }
+
+    @Test
+    void topKWritesTheMostProbableTokensAtEveryCompletionPosition() throws IOException {
+        Path out = tmp.resolve("out.jsonl");
+        CliRun r = score(input(GOOD), out, "--per-token", "--top-k", "3");
+        assertThat(r.exit()).as(r.err()).isZero();
+        JsonNode a = read(out).get(0);
+        for (String name : List.of("chosen", "rejected", "ref_chosen", "ref_rejected")) {
+            assertThat(a.get(name + "_top_logps")).as(name).hasSize(a.get(name.replace("ref_", "") + "_tokens").asInt());
+        }
+        JsonNode ids = a.get("chosen_token_ids");
+        JsonNode logps = a.get("chosen_token_logps");
+        JsonNode top = a.get("chosen_top_logps");
+        for (int t = 0; t < top.size(); t++) {
+            JsonNode at = top.get(t);
+            assertThat(at).hasSize(3);
+            assertThat(at.get(0).get("logp").asDouble()).isGreaterThanOrEqualTo(at.get(1).get("logp").asDouble());
+            assertThat(at.get(0).get("logp").asDouble()).as("the scored token is at most as probable as the best")
+                    .isGreaterThanOrEqualTo(logps.get(t).asDouble() - 1e-6);
+            assertThat(at.get(0).has("token")).isTrue();
+            for (JsonNode alt : at) {
+                if (alt.get("id").asInt() == ids.get(t).asInt()) {
+                    assertThat(alt.get("logp").asDouble()).isCloseTo(logps.get(t).asDouble(), org.assertj.core.data.Offset.offset(1e-6));
+                }
+            }
+        }
+        assertThat(score(input(GOOD), tmp.resolve("bad.jsonl"), "--top-k", "-1").exit()).isEqualTo(2);
+    }
+
+    @Test
+    void conversationalRecordsAreRenderedWithTheModelsChatTemplate() throws IOException {
+        // The qwen2 vocabulary carries a ChatML template; llama.cpp renders it without a default system turn.
+        SynthPreset tiny = SynthPreset.named("tiny");
+        Path chatml = tmp.resolve("chatml.gguf");
+        SyntheticLlama.write(chatml, "chatml", tiny.shape(), VocabFiles.named("qwen2"), GgmlType.Q8_0, 5);
+        Path conversational = tmp.resolve("conv.jsonl");
+        Files.write(conversational, List.of(
+                "{\"id\": \"c\", \"prompt\": [{\"role\": \"user\", \"content\": \"What is 2+2?\"}], "
+                        + "\"chosen\": [{\"role\": \"assistant\", \"content\": \"4\"}], "
+                        + "\"rejected\": [{\"role\": \"assistant\", \"content\": \"5, I think\"}]}"));
+        Path written = tmp.resolve("text.jsonl");
+        Files.write(written, List.of(JSON.createObjectNode().put("id", "c")
+                .put("prompt", "<|im_start|>user\nWhat is 2+2?<|im_end|>\n<|im_start|>assistant\n")
+                .put("chosen", "4<|im_end|>\n")
+                .put("rejected", "5, I think<|im_end|>\n").toString()));
+        JsonNode[] rows = new JsonNode[2];
+        Path[] inputs = {conversational, written};
+        for (int i = 0; i < 2; i++) {
+            Path out = tmp.resolve("out" + i + ".jsonl");
+            CliRun r = CliRun.of("score", "-m", chatml.toString(), "-i", inputs[i].toString(), "-o", out.toString(),
+                    "--quiet", "--threads", "2", "--per-token");
+            assertThat(r.exit()).as(r.err()).isZero();
+            rows[i] = read(out).get(0);
+        }
+        try (Vocab v = Vocab.open(chatml)) {
+            assertThat(rows[0].get("prompt_tokens").asInt())
+                    .isEqualTo(v.tokenize("<|im_start|>user\nWhat is 2+2?<|im_end|>\n<|im_start|>assistant\n", true, true).length);
+            int imEnd = v.tokenize("<|im_end|>", false, true)[0];
+            assertThat(rows[0].get("chosen_token_ids").get(1).asInt()).as("<|im_end|> is one special token").isEqualTo(imEnd);
+        }
+        for (String f : List.of("prompt_tokens", "chosen_tokens", "rejected_tokens", "chosen_token_ids", "rejected_token_ids")) {
+            assertThat(rows[0].get(f)).as(f).isEqualTo(rows[1].get(f));
+        }
+        for (String f : List.of("chosen_logps", "rejected_logps")) {
+            assertThat(rows[0].get(f).asDouble()).as(f).isCloseTo(rows[1].get(f).asDouble(), org.assertj.core.data.Offset.offset(1e-6));
+        }
+    }
 }

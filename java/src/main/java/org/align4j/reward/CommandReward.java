@@ -1,6 +1,7 @@
 package org.align4j.reward;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -41,7 +42,7 @@ final class CommandReward implements Reward {
     static final int CLOSE_GRACE_SECONDS = 2;
     private static final int STDERR_LINES = 10;
     private static final int EXCERPT_CHARS = 200;
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper JSON = new ObjectMapper().enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
     private final String command;
     private final Duration timeout;
@@ -115,7 +116,7 @@ final class CommandReward implements Reward {
         JsonNode r = node instanceof ObjectNode o ? o.get("reward") : null;
         if (r == null || !r.isNumber()) {
             String why = node instanceof ObjectNode ? (r == null ? "it has no \"reward\"" : "its \"reward\" is not a number")
-                    : "it is not a JSON object";
+                    : "it is not a single JSON object";
             throw failure(in, "answered completion " + (i + 1) + " of " + n + " with " + excerpt(answer) + ": " + why
                     + "; expected one {\"reward\": number} line per completion on stdout");
         }
@@ -295,10 +296,10 @@ final class CommandReward implements Reward {
         /** Closes stdin so the child can finish, then terminates it if it does not. */
         void stop() {
             try {
-                if (writer != null) {
-                    writer.join(Duration.ofSeconds(CLOSE_GRACE_SECONDS));
+                // A writer still blocked on a child that stopped reading holds the stream: terminate instead.
+                if (writer == null || writer.join(Duration.ofSeconds(CLOSE_GRACE_SECONDS))) {
+                    stdin.close();
                 }
-                stdin.close();
             } catch (IOException e) {
                 // already gone
             } catch (InterruptedException e) {

@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.align4j.Align4jException;
 import org.junit.jupiter.api.BeforeAll;
@@ -61,6 +62,8 @@ class CommandRewardTest {
                     print("Traceback: not json", flush=True)
                 elif c == "string":
                     print('{"reward": "high"}', flush=True)
+                elif c == "trailing":
+                    print('{"reward": 1} {"reward": 2}', flush=True)
                 elif c == "missing":
                     print('{"score": 1}', flush=True)
                 else:
@@ -199,12 +202,15 @@ class CommandRewardTest {
             assertThatThrownBy(() -> r.score(texts("g1", "{\"prompt\":\"p\"}", "ok", "garbage", "ok")))
                     .isInstanceOf(Align4jException.class)
                     .hasMessage("record g1: reward command `" + cmd + "` answered completion 2 of 3 with 'Traceback: not json': "
-                            + "it is not a JSON object; expected one {\"reward\": number} line per completion on stdout");
+                            + "it is not a single JSON object; expected one {\"reward\": number} line per completion on stdout");
             assertThatThrownBy(() -> r.score(texts("g2", "{\"prompt\":\"p\"}", "string")))
                     .hasMessage("record g2: reward command `" + cmd + "` answered completion 1 of 1 with '{\"reward\": \"high\"}': "
                             + "its \"reward\" is not a number; expected one {\"reward\": number} line per completion on stdout");
             assertThatThrownBy(() -> r.score(texts("g3", "{\"prompt\":\"p\"}", "ok", "missing")))
                     .hasMessageStartingWith("record g3: reward command `" + cmd + "` answered completion 2 of 2 with '{\"score\": 1}': it has no \"reward\"");
+            assertThatThrownBy(() -> r.score(texts("g5", "{\"prompt\":\"p\"}", "trailing")))
+                    .hasMessageStartingWith("record g5: reward command `" + cmd + "` answered completion 1 of 1 with "
+                            + "'{\"reward\": 1} {\"reward\": 2}': it is not a single JSON object");
             assertThat(r.score(texts("g4", "{\"prompt\":\"p\"}", "ok"))).containsExactly(0.25);
         }
     }
@@ -225,6 +231,23 @@ class CommandRewardTest {
         boolean alive = aliveAfterASecond(pid);
         System.out.printf("cmd: hanging child timed out after %.2f s (timeout 1.5 s); python3 pid %d alive after: %s%n", seconds, pid, alive);
         assertThat(alive).isFalse();
+        assertThat(seconds).isLessThan(10);
+    }
+
+    @Test
+    void aChildThatNeverReadsABigBatchTimesOutInsteadOfBlockingTheWriter() throws Exception {
+        String cmd = script("deaf", "import time\ntime.sleep(600)\n");
+        String[] cs = new String[5000];
+        Arrays.fill(cs, "z".repeat(100)); // ~0.6 MB, ten times a pipe buffer
+        long t0 = System.nanoTime();
+        try (Reward r = open(cmd, Duration.ofSeconds(1))) {
+            assertThatThrownBy(() -> r.score(texts("deaf-1", "{\"prompt\":\"p\"}", cs)))
+                    .isInstanceOf(Align4jException.class)
+                    .hasMessage("record deaf-1: reward command `" + cmd + "` gave no answer for completion 1 of 5000 within 1 s "
+                            + "(raise --reward-timeout if it needs longer); it wrote nothing to stderr");
+        }
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        System.out.printf("cmd: a child that never reads a 0.6 MB batch timed out and was closed in %.2f s (timeout 1 s)%n", seconds);
         assertThat(seconds).isLessThan(10);
     }
 

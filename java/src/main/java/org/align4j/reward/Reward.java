@@ -1,0 +1,16 @@
+package org.align4j.reward;
+
+/**
+ * Rewards for the completions of one prompt, batched: a job hands over a prompt with all its
+ * completions at once, so a reward process sees them back to back and a reward model scores them with
+ * one shared prompt prefix. Made from a {@code --reward SPEC} by {@link RewardSpec#parse(String)} and
+ * {@link RewardSpec#open(RewardContext)}. Not thread-safe: one job thread calls it.
+ */
+public interface Reward extends AutoCloseable {
+    /** One reward per completion of {@code prompt}, in order. Failures are Align4jException naming the record id. */
+    double[] score(RewardInput prompt);
+
+    /** Frees the models and stops the processes this reward owns; safe to call twice. */
+    @Override
+    void close();
+}

@@ -51,7 +51,7 @@ public final class SyntheticLlama {
 
     /** Writes the model to {@code out} (atomically) with the tokenizer of {@code vocabFile}, a GGUF holding one. */
     public static Result write(Path out, String name, LlamaShape shape, Path vocabFile, GgmlType type, long seed) {
-        checkType(shape, type);
+        checkType(shape, type); // before reading the vocab file, so a bad type is the error reported
         return write(out, name, shape, TokenizerMetadata.fromFile(vocabFile), type, seed);
     }
 

@@ -8,15 +8,16 @@ import org.align4j.gguf.GgmlType;
 import org.align4j.gguf.LlamaShape;
 import org.align4j.gguf.SynthPreset;
 import org.align4j.gguf.SyntheticLlama;
-import org.align4j.gguf.VocabFiles;
+import org.align4j.gguf.TokenizerMetadata;
 import picocli.CommandLine;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code align4j model synth}: a Llama-architecture GGUF with seeded random weights and a real tokenizer. */
+/** {@code align4j model synth}: a Llama-architecture GGUF with seeded random weights and a tokenizer. */
 @Command(name = "synth",
-        description = "Write a Llama-architecture GGUF with seeded random weights and a real llama.cpp tokenizer.")
+        description = "Write a Llama-architecture GGUF with seeded random weights and a real llama.cpp tokenizer "
+                + "(or the built-in character tokenizer, vocab 'char').")
 final class ModelSynthCommand implements Callable<Integer> {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
@@ -34,7 +35,7 @@ final class ModelSynthCommand implements Callable<Integer> {
     Path output;
 
     static final class Source {
-        @Option(names = "--preset", paramLabel = "NAME", description = "tiny, qwen2.5-0.5b or llama-3.2-1b")
+        @Option(names = "--preset", paramLabel = "NAME", description = "tiny, qwen2.5-0.5b, llama-3.2-1b or demo")
         String preset;
 
         @ArgGroup(exclusive = false, heading = "Shape (instead of --preset):%n")
@@ -60,7 +61,8 @@ final class ModelSynthCommand implements Callable<Integer> {
     }
 
     static final class Vocab {
-        @Option(names = "--vocab", paramLabel = "NAME", description = "llama.cpp vocab name (models/ggml-vocab-NAME.gguf); default llama-spm")
+        @Option(names = "--vocab", paramLabel = "NAME", description = "llama.cpp vocab name (models/ggml-vocab-NAME.gguf), or 'char' for the built-in "
+                + "character tokenizer; default llama-spm")
         String name;
 
         @Option(names = "--vocab-file", paramLabel = "PATH", description = "a GGUF holding tokenizer.* metadata")
@@ -91,21 +93,21 @@ final class ModelSynthCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
         String name = "align4j-synth-" + (preset != null ? preset.name() : "custom");
-        SyntheticLlama.Result r = SyntheticLlama.write(output, name, shape, vocabFile(preset), type, seed);
+        SyntheticLlama.Result r = SyntheticLlama.write(output, name, shape, tokenizer(preset), type, seed);
         PrintWriter out = spec.commandLine().getOut();
         out.printf("%s: %s params, %s, %s%n", r.path(), Units.count(r.parameters()), r.type(), Units.bytes(r.fileBytes()));
         out.flush();
         return 0;
     }
 
-    private Path vocabFile(SynthPreset preset) {
+    private TokenizerMetadata tokenizer(SynthPreset preset) {
         if (preset != null) {
-            return VocabFiles.named(preset.vocab());
+            return preset.tokenizer();
         }
         Vocab v = source.shape.vocab;
         if (v != null && v.file != null) {
-            return v.file;
+            return TokenizerMetadata.fromFile(v.file);
         }
-        return VocabFiles.named(v != null ? v.name : "llama-spm");
+        return TokenizerMetadata.named(v != null ? v.name : "llama-spm");
     }
 }

@@ -10,12 +10,11 @@ import java.util.SequencedMap;
 import java.util.SplittableRandom;
 import java.util.function.Consumer;
 import java.util.stream.LongStream;
-import org.align4j.Align4jException;
 
 /**
  * Writes Llama-architecture GGUFs that llama.cpp loads: seeded random weights (normal, std
  * {@value #WEIGHT_STD}; norm weights 1.0, kept F32 as llama.cpp's converters keep 1-D tensors) and
- * every {@code tokenizer.*} key copied from a real vocab GGUF.
+ * a tokenizer: every {@code tokenizer.*} key of a real vocab GGUF, or one built in code.
  *
  * <p>Deterministic: each tensor's stream is seeded from (seed, tensor name) and split into chunks of
  * rows whose seeds depend only on the chunk index, so the bytes do not depend on how many threads
@@ -23,7 +22,7 @@ import org.align4j.Align4jException;
  */
 public final class SyntheticLlama {
     public static final float WEIGHT_STD = 0.02f;
-    public static final String TOKENS_KEY = "tokenizer.ggml.tokens";
+    public static final String TOKENS_KEY = TokenizerMetadata.TOKENS_KEY;
     private static final int CHUNK_VALUES = 1 << 16; // values generated per task, about; whole rows
 
     /** What was written. {@code parameters} counts every tensor element. */
@@ -50,23 +49,19 @@ public final class SyntheticLlama {
         }
     }
 
-    /** Writes the model to {@code out} (atomically); {@code vocabFile} is a GGUF holding a tokenizer. */
+    /** Writes the model to {@code out} (atomically) with the tokenizer of {@code vocabFile}, a GGUF holding one. */
     public static Result write(Path out, String name, LlamaShape shape, Path vocabFile, GgmlType type, long seed) {
+        checkType(shape, type); // before reading the vocab file, so a bad type is the error reported
+        return write(out, name, shape, TokenizerMetadata.fromFile(vocabFile), type, seed);
+    }
+
+    /** Writes the model to {@code out} (atomically) with {@code tokenizer}. */
+    public static Result write(Path out, String name, LlamaShape shape, TokenizerMetadata tokenizer, GgmlType type, long seed) {
         checkType(shape, type);
+        int vocabSize = tokenizer.vocabSize();
         SequencedMap<String, GgufValue> metadata = new LinkedHashMap<>();
-        int vocabSize;
-        try (GgufFile vocab = GgufFile.open(vocabFile)) {
-            if (!vocab.has(TOKENS_KEY)) {
-                throw new Align4jException(vocabFile + ": has no " + TOKENS_KEY + ", so it is not a tokenizer GGUF");
-            }
-            vocabSize = vocab.arrayLength(TOKENS_KEY);
-            header(metadata, name, shape, type, vocabSize);
-            vocab.metadata().forEach((k, v) -> {
-                if (k.startsWith("tokenizer.")) {
-                    metadata.put(k, v);
-                }
-            });
-        }
+        header(metadata, name, shape, type, vocabSize);
+        metadata.putAll(tokenizer.keys());
         List<GgufWriter.Tensor> tensors = tensors(shape, type, vocabSize, seed);
         long parameters = tensors.stream().mapToLong(t -> Arrays.stream(t.dims()).reduce(1, Math::multiplyExact)).sum();
         long bytes = GgufWriter.write(out, metadata, tensors);

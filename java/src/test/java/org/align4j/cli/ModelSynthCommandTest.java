@@ -24,6 +24,30 @@ class ModelSynthCommandTest {
     }
 
     @Test
+    void presetDemoUsesTheBuiltInCharacterTokenizer() {
+        Path out = dir.resolve("demo.gguf");
+        CliRun r = CliRun.of("model", "synth", "--preset", "demo", "--type", "f32", "-o", out.toString());
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.out().strip()).startsWith(out + ": 820.74K params, F32, ");
+        try (GgufFile f = GgufFile.open(out)) {
+            assertThat(f.string("general.name")).isEqualTo("align4j-synth-demo");
+            assertThat(f.string("tokenizer.ggml.model")).isEqualTo("llama");
+            assertThat(f.arrayLength("tokenizer.ggml.tokens")).isEqualTo(259);
+        }
+    }
+
+    @Test
+    void shapeOptionsWithTheCharVocab() {
+        Path out = dir.resolve("char.gguf");
+        CliRun r = CliRun.of("model", "synth", "--layers", "1", "--embd", "32", "--heads", "2", "--ffn", "64",
+                "--vocab", "char", "-o", out.toString());
+        assertThat(r.exit()).as(r.err()).isZero();
+        try (GgufFile f = GgufFile.open(out)) {
+            assertThat(f.integer("llama.vocab_size")).isEqualTo(259);
+        }
+    }
+
+    @Test
     void shapeOptionsWithAVocabFile() {
         Path out = dir.resolve("custom.gguf");
         String vocab = System.getProperty("align4j.llama.src") + "/models/ggml-vocab-llama-spm.gguf";
@@ -41,7 +65,7 @@ class ModelSynthCommandTest {
     void unknownPresetIsAUsageError() {
         CliRun r = CliRun.of("model", "synth", "--preset", "gpt-5", "-o", dir.resolve("x.gguf").toString());
         assertThat(r.exit()).isEqualTo(2);
-        assertThat(r.err()).contains("unknown preset 'gpt-5'").contains("tiny, qwen2.5-0.5b, llama-3.2-1b");
+        assertThat(r.err()).contains("unknown preset 'gpt-5'").contains("tiny, qwen2.5-0.5b, llama-3.2-1b, demo");
         assertThat(dir.resolve("x.gguf")).doesNotExist();
     }
 

@@ -1,6 +1,7 @@
 package org.align4j.demo;
 
 import java.util.random.RandomGenerator;
+import org.align4j.reward.FinalAnswer;
 
 /**
  * The demo task: add two non-negative integers written in decimal. A prompt is {@code "37+485="}, its
@@ -47,9 +48,9 @@ public record AdditionTask(int minDigits, int maxDigits) {
             return answer();
         }
 
-        /** Whether {@code completion}'s final answer is this sum ({@link FinalAnswer#isCorrect}). */
+        /** Whether {@code completion}'s final answer is this sum: the rule of {@code --reward match:answer}. */
         public boolean isCorrect(String completion) {
-            return FinalAnswer.isCorrect(answer(), completion);
+            return FinalAnswer.matches(completion, answer());
         }
     }
 

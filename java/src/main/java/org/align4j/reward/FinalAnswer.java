@@ -20,7 +20,7 @@ import java.util.regex.Pattern;
  * are: whitespace runs collapsed to one space, ends trimmed, one trailing {@code .} and surrounding
  * {@code $...$} dropped, case ignored.
  */
-final class FinalAnswer {
+public final class FinalAnswer {
     private FinalAnswer() {}
 
     // A number not glued to a preceding digit; thousands groups only as whole groups of three.
@@ -30,7 +30,7 @@ final class FinalAnswer {
     private static final String HASHES = "####";
 
     /** Whether {@code completion}'s final answer equals {@code expected}. */
-    static boolean matches(String completion, String expected) {
+    public static boolean matches(String completion, String expected) {
         String want = answerPart(expected);
         if (want == null) {
             want = expected;

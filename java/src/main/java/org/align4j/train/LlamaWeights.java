@@ -7,6 +7,8 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.function.Predicate;
+import java.util.function.UnaryOperator;
 import org.align4j.Align4jException;
 import org.align4j.gguf.GgmlQuants;
 import org.align4j.gguf.GgufFile;
@@ -14,11 +16,12 @@ import org.align4j.gguf.GgufTensorInfo;
 import org.align4j.gguf.LlamaShape;
 
 /**
- * A Llama-architecture model's weights decoded to f32, as {@link ReferenceForward} reads them.
+ * A Llama-architecture model's weights decoded to f32, as the forward pass reads them.
  *
  * <p>Shapes use the letters of {@link org.align4j.train}. Every matrix is row-major (out, in), which
  * is how GGUF stores a weight whose ggml dims are [in, out]. With a tied output, {@code output} is the
- * same array as {@code tokenEmbd}. The arrays are shared, never copied: nothing may write to them.
+ * same array as {@code tokenEmbd}. The arrays are shared, never copied: the {@link LlamaParams} that
+ * owns them may change them between passes; nothing else writes to them.
  *
  * @param tokenEmbd  (V, C)
  * @param outputNorm (C,)
@@ -54,17 +57,30 @@ public record LlamaWeights(LlamaShape shape, int vocabSize, float[] tokenEmbd, L
      */
     public static LlamaWeights load(Path path) {
         try (GgufFile f = GgufFile.open(path)) {
-            return new Reader(f).read();
+            return read(f, name -> false);
         }
+    }
+
+    /** As {@link #load}, from an open file, leaving out the tensors {@code skip} names (a checkpoint's extras). */
+    static LlamaWeights read(GgufFile file, Predicate<String> skip) {
+        return new Reader(file, skip).read();
+    }
+
+    /** The same structure over {@code f} of each array; a tied output stays tied. */
+    LlamaWeights map(UnaryOperator<float[]> f) {
+        float[] embd = f.apply(tokenEmbd);
+        List<Layer> mapped = layers.stream().map(l -> new Layer(f.apply(l.attnNorm), f.apply(l.wq), f.apply(l.wk),
+                f.apply(l.wv), f.apply(l.wo), f.apply(l.ffnNorm), f.apply(l.wGate), f.apply(l.wUp), f.apply(l.wDown))).toList();
+        return new LlamaWeights(shape, vocabSize, embd, mapped, f.apply(outputNorm), output == tokenEmbd ? embd : f.apply(output));
     }
 
     private static final class Reader {
         private final GgufFile file;
         private final Set<String> unread = new HashSet<>();
 
-        Reader(GgufFile file) {
+        Reader(GgufFile file, Predicate<String> skip) {
             this.file = file;
-            file.tensors().forEach(t -> unread.add(t.name()));
+            file.tensors().stream().map(GgufTensorInfo::name).filter(skip.negate()).forEach(unread::add);
         }
 
         LlamaWeights read() {
@@ -159,7 +175,7 @@ public record LlamaWeights(LlamaShape shape, int vocabSize, float[] tokenEmbd, L
         }
 
         private Align4jException unsupported(String what) {
-            return new Align4jException(file.path() + ": the reference forward pass does not support " + what);
+            return new Align4jException(file.path() + ": the Java forward pass does not support " + what);
         }
     }
 }

@@ -1,27 +1,31 @@
 package org.align4j.train;
 
 import java.util.Arrays;
-import org.align4j.gguf.LlamaShape;
+import java.util.List;
 
 /**
- * The Llama forward pass in plain Java, computed the way llama.cpp's graph for general.architecture =
- * llama computes it (src/models/llama.cpp): per block, x += wo . attention(rope(wq . n), rope(wk . n),
- * wv . n) with n = rmsNorm(x), then x += wDown . (silu(wGate . n) * wUp . n) with n = rmsNorm(x); then
- * logits = output . rmsNorm(x). One sequence, positions 0..T-1, no KV cache: the independent oracle
- * the native scoring path is tested against.
+ * The Llama forward pass on one sequence, positions 0..T-1, no KV cache: the pure-Java counterpart the
+ * native scoring path is tested against. A thin view of {@link LlamaPass}, the forward the trainer
+ * runs, on the JVM's common fork-join pool.
  */
 public final class ReferenceForward {
     private final LlamaWeights weights;
-    private final LlamaShape shape;
 
     public ReferenceForward(LlamaWeights weights) {
         this.weights = weights;
-        this.shape = weights.shape();
     }
 
     /** Raw logits at every position, (T, V): row t scores the token that follows tokens[t]. */
     public float[][] logits(int[] tokens) {
-        return project(finalHidden(tokens), 0, tokens.length);
+        LlamaPass pass = new LlamaPass(weights, Parallel.common(), List.of(new Sequence(tokens, tokens.length)), false);
+        pass.forward();
+        int v = weights.vocabSize();
+        float[] flat = LlamaPass.logits(weights, Parallel.common(), pass.normed(), tokens.length);
+        float[][] out = new float[tokens.length][];
+        for (int t = 0; t < tokens.length; t++) {
+            out[t] = Arrays.copyOfRange(flat, t * v, (t + 1) * v);
+        }
+        return out;
     }
 
     /**
@@ -32,12 +36,7 @@ public final class ReferenceForward {
         if (from < 1 || from > tokens.length) {
             throw new IllegalArgumentException("from must be in [1, " + tokens.length + "], not " + from);
         }
-        float[][] logits = project(finalHidden(tokens), from - 1, tokens.length - 1);
-        double[] out = new double[tokens.length - from];
-        for (int t = from; t < tokens.length; t++) {
-            out[t - from] = logSoftmax(logits[t - from])[tokens[t]];
-        }
-        return out;
+        return new LlamaPass(weights, Parallel.common(), List.of(new Sequence(tokens, from)), false).forward().tokens()[0];
     }
 
     /** log(softmax(logits)) in nats, computed in double with the maximum subtracted first. */
@@ -54,59 +53,6 @@ public final class ReferenceForward {
         double[] out = new double[logits.length];
         for (int i = 0; i < logits.length; i++) {
             out[i] = logits[i] - logNorm;
-        }
-        return out;
-    }
-
-    // The final RMSNorm's output: (T, C).
-    private float[] finalHidden(int[] tokens) {
-        int t = tokens.length;
-        int c = shape.embd();
-        int k = shape.kvHeads() * shape.headDim();
-        float[] x = embed(tokens); // (T, C), the residual stream
-        for (LlamaWeights.Layer layer : weights.layers()) {
-            float[] n = LlamaOps.rmsNorm(x, layer.attnNorm(), t, c, shape.rmsEps());
-            float[] q = LlamaOps.matmul(n, layer.wq(), t, c, c); // (T, H, D)
-            float[] key = LlamaOps.matmul(n, layer.wk(), t, c, k); // (T, G, D)
-            float[] value = LlamaOps.matmul(n, layer.wv(), t, c, k); // (T, G, D)
-            LlamaOps.rope(q, t, shape.heads(), shape.headDim(), shape.ropeTheta());
-            LlamaOps.rope(key, t, shape.kvHeads(), shape.headDim(), shape.ropeTheta());
-            float[] attended = LlamaOps.causalAttention(q, key, value, t, shape.heads(), shape.kvHeads(), shape.headDim());
-            LlamaOps.addInPlace(x, LlamaOps.matmul(attended, layer.wo(), t, c, c));
-
-            n = LlamaOps.rmsNorm(x, layer.ffnNorm(), t, c, shape.rmsEps());
-            float[] gate = LlamaOps.matmul(n, layer.wGate(), t, c, shape.ffn()); // (T, F)
-            float[] up = LlamaOps.matmul(n, layer.wUp(), t, c, shape.ffn()); // (T, F)
-            LlamaOps.addInPlace(x, LlamaOps.matmul(LlamaOps.swiglu(gate, up), layer.wDown(), t, shape.ffn(), c));
-        }
-        return LlamaOps.rmsNorm(x, weights.outputNorm(), t, c, shape.rmsEps());
-    }
-
-    // (T, C): row t is token t's embedding.
-    private float[] embed(int[] tokens) {
-        if (tokens.length == 0) {
-            throw new IllegalArgumentException("no tokens");
-        }
-        int c = shape.embd();
-        float[] x = new float[tokens.length * c];
-        for (int t = 0; t < tokens.length; t++) {
-            if (tokens[t] < 0 || tokens[t] >= weights.vocabSize()) {
-                throw new IllegalArgumentException("token " + tokens[t] + " at " + t + " is outside the vocabulary of " + weights.vocabSize());
-            }
-            System.arraycopy(weights.tokenEmbd(), tokens[t] * c, x, t * c, c);
-        }
-        return x;
-    }
-
-    // Logits of hidden rows [first, end): (end - first, V).
-    private float[][] project(float[] hidden, int first, int end) {
-        int c = shape.embd();
-        int v = weights.vocabSize();
-        int rows = end - first;
-        float[] flat = LlamaOps.matmul(Arrays.copyOfRange(hidden, first * c, end * c), weights.output(), rows, c, v);
-        float[][] out = new float[rows][];
-        for (int r = 0; r < rows; r++) {
-            out[r] = Arrays.copyOfRange(flat, r * v, (r + 1) * v);
         }
         return out;
     }

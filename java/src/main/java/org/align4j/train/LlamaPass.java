@@ -1,0 +1,452 @@
+package org.align4j.train;
+
+import static org.align4j.train.Gemm.F;
+import static org.align4j.train.Gemm.L;
+
+import java.util.Arrays;
+import java.util.List;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import org.align4j.gguf.LlamaShape;
+
+/**
+ * The Llama forward pass, computed the way llama.cpp's graph for general.architecture = llama computes
+ * it (src/models/llama.cpp): per block, x += wo . attention(rope(wq . n), rope(wk . n), wv . n) with
+ * n = rmsNorm(x), then x += wDown . (silu(wGate . n) * wUp . n) with n = rmsNorm(x); then
+ * logits = output . rmsNorm(x). And its backward pass.
+ *
+ * <p>One pass covers a batch of sequences packed back to back: R rows in all, one per token, each
+ * sequence at positions 0..T_s-1 with causal attention inside it only. Matmuls and norms run over all R
+ * rows at once, so each weight is read once per pass. Logits are computed only at the N scored rows
+ * (row r scores the token at r + 1), a block of the vocabulary at a time, never all at once: forward
+ * keeps each scored row's log-sum-exp and backward recomputes the block's logits from it.
+ *
+ * <p>A pass made to {@code keep} activations holds what backward needs, about R * (8C + 3F + 2K)
+ * floats per layer, until {@link #backward} has run once.
+ */
+final class LlamaPass {
+    private static final int VOCAB_CHUNK = 128; // output-weight rows per logits block
+    // The output layer's backward sums its input gradient over the vocabulary in this many partial
+    // sums, added in a fixed order: results do not depend on the number of threads (up to this many).
+    private static final int STRIPES = 32;
+    private static final int ROW_CHUNK = 128; // scored rows per sweep over the output weight
+
+    private final LlamaWeights w;
+    private final LlamaShape shape;
+    private final Parallel par;
+    private final boolean keep;
+    private final int c;
+    private final int kv; // K
+    private final int f;
+    private final int heads;
+    private final int kvHeads;
+    private final int vocab;
+    private final int rows; // R
+    private final int[] tokens; // (R,)
+    private final int[] start; // (S + 1,): sequence s is rows start[s]..start[s+1]-1
+    private final int[] pos; // (R,) position of each row in its sequence
+    private final int[] scoredRow; // (N,) rows whose logits score the token that follows
+    private final int[] scoredSeq; // (N,) the sequence of each
+    private final LlamaOps.RopeTable rope;
+
+    // Kept by forward for backward.
+    private Activations[] saved; // per layer
+    private float[] xFinal; // (R, C) residual stream before the final norm
+    private double[] scaleFinal; // (R,)
+    private float[] normed; // (R, C) final-norm output
+    private float[] hidden; // (N, C) normed at the scored rows
+    private float[] lse; // (N,) log-sum-exp of each scored row's logits
+    private boolean forwardDone;
+
+    // One block's saved activations, (R, ...) each.
+    private static final class Activations {
+        float[] xIn; // (R, C) residual stream entering the block
+        double[] scale1; // (R,)
+        float[] n1; // (R, C)
+        float[] q; // (R, H, D) after RoPE
+        float[] k; // (R, G, D) after RoPE
+        float[] v; // (R, G, D)
+        double[] attLse; // (R, H)
+        float[] att; // (R, C)
+        float[] xMid; // (R, C) residual stream after attention
+        double[] scale2; // (R,)
+        float[] n2; // (R, C)
+        float[] gate; // (R, F)
+        float[] up; // (R, F)
+        float[] act; // (R, F) silu(gate) * up
+    }
+
+    LlamaPass(LlamaWeights w, Parallel par, List<Sequence> batch, boolean keep) {
+        if (batch.isEmpty()) {
+            throw new IllegalArgumentException("empty batch");
+        }
+        this.w = w;
+        this.shape = w.shape();
+        this.par = par;
+        this.keep = keep;
+        this.c = shape.embd();
+        this.kv = shape.kvHeads() * shape.headDim();
+        this.f = shape.ffn();
+        this.heads = shape.heads();
+        this.kvHeads = shape.kvHeads();
+        this.vocab = w.vocabSize();
+        this.start = new int[batch.size() + 1];
+        int n = 0;
+        int longest = 0;
+        for (int s = 0; s < batch.size(); s++) {
+            Sequence seq = batch.get(s);
+            start[s + 1] = Math.addExact(start[s], seq.tokens().length);
+            n += seq.scored();
+            longest = Math.max(longest, seq.tokens().length);
+        }
+        this.rows = start[batch.size()];
+        this.tokens = new int[rows];
+        this.pos = new int[rows];
+        this.scoredRow = new int[n];
+        this.scoredSeq = new int[n];
+        int next = 0;
+        for (int s = 0; s < batch.size(); s++) {
+            Sequence seq = batch.get(s);
+            int[] t = seq.tokens();
+            for (int i = 0; i < t.length; i++) {
+                if (t[i] < 0 || t[i] >= vocab) {
+                    throw new IllegalArgumentException("sequence " + s + ": token " + t[i] + " at " + i
+                            + " is outside the vocabulary of " + vocab);
+                }
+                tokens[start[s] + i] = t[i];
+                pos[start[s] + i] = i;
+            }
+            for (int i = seq.from(); i < t.length; i++) {
+                scoredRow[next] = start[s] + i - 1;
+                scoredSeq[next++] = s;
+            }
+        }
+        this.rope = LlamaOps.RopeTable.of(longest, shape.headDim(), shape.ropeTheta());
+    }
+
+    /** Runs the forward pass once: the batch's log-probs. */
+    LogProbs forward() {
+        if (forwardDone) {
+            throw new IllegalStateException("forward has run");
+        }
+        forwardDone = true;
+        if (keep) {
+            saved = new Activations[shape.layers()];
+        }
+        float eps = shape.rmsEps();
+        float[] x = embed(); // (R, C), the residual stream
+        float[] wT = new float[Math.max(c * c, c * f)]; // one weight transposed, (in, out)
+        for (int l = 0; l < shape.layers(); l++) {
+            LlamaWeights.Layer lw = w.layers().get(l);
+            Activations a = new Activations();
+            a.xIn = keep ? x.clone() : null;
+            a.scale1 = new double[rows];
+            a.n1 = new float[rows * c];
+            LlamaOps.rmsNorm(par, x, lw.attnNorm(), rows, c, eps, a.n1, a.scale1);
+            a.q = linear(a.n1, lw.wq(), c, c, wT);
+            a.k = linear(a.n1, lw.wk(), c, kv, wT);
+            a.v = linear(a.n1, lw.wv(), c, kv, wT);
+            LlamaOps.rope(par, a.q, pos, rows, heads, rope, false);
+            LlamaOps.rope(par, a.k, pos, rows, kvHeads, rope, false);
+            a.att = new float[rows * c];
+            a.attLse = new double[rows * heads];
+            LlamaOps.attention(par, a.q, a.k, a.v, start, heads, kvHeads, shape.headDim(), a.att, a.attLse);
+            addLinear(x, a.att, lw.wo(), c, c, wT);
+
+            a.xMid = keep ? x.clone() : null;
+            a.scale2 = new double[rows];
+            a.n2 = new float[rows * c];
+            LlamaOps.rmsNorm(par, x, lw.ffnNorm(), rows, c, eps, a.n2, a.scale2);
+            a.gate = linear(a.n2, lw.wGate(), c, f, wT);
+            a.up = linear(a.n2, lw.wUp(), c, f, wT);
+            a.act = new float[rows * f];
+            LlamaOps.swiglu(par, a.gate, a.up, rows, f, a.act);
+            addLinear(x, a.act, lw.wDown(), f, c, wT);
+            if (keep) {
+                saved[l] = a;
+            }
+        }
+        scaleFinal = new double[rows];
+        normed = new float[rows * c];
+        LlamaOps.rmsNorm(par, x, w.outputNorm(), rows, c, eps, normed, scaleFinal);
+        xFinal = keep ? x : null;
+        hidden = new float[scoredRow.length * c];
+        for (int r = 0; r < scoredRow.length; r++) {
+            System.arraycopy(normed, scoredRow[r] * c, hidden, r * c, c);
+        }
+        return logProbs(outputForward());
+    }
+
+    /** The final norm's output at every row, (R, C); after {@link #forward}. */
+    float[] normed() {
+        return normed;
+    }
+
+    /**
+     * Backward of the loss whose derivative by sequence s's log-prob sum is {@code dLossDSum[s]}:
+     * adds every parameter's gradient into {@code grads} (the same structure as the weights). Once,
+     * after a {@code keep} forward; the saved activations are released as it goes.
+     */
+    void backward(double[] dLossDSum, LlamaWeights grads) {
+        if (!keep || saved == null) {
+            throw new IllegalStateException(keep ? "backward needs a forward first, and runs once" : "this pass kept no activations");
+        }
+        if (dLossDSum.length != start.length - 1) {
+            throw new IllegalArgumentException(dLossDSum.length + " gradients for " + (start.length - 1) + " sequences");
+        }
+        float[] rowWeight = new float[scoredRow.length]; // (N,) d loss / d logp of each scored token
+        for (int r = 0; r < rowWeight.length; r++) {
+            rowWeight[r] = (float) dLossDSum[scoredSeq[r]];
+        }
+        float[] dHidden = outputBackward(rowWeight, grads.output()); // (N, C)
+        float[] dNormed = new float[rows * c];
+        for (int r = 0; r < scoredRow.length; r++) {
+            System.arraycopy(dHidden, r * c, dNormed, scoredRow[r] * c, c);
+        }
+        float[] dx = new float[rows * c]; // (R, C) d loss / d residual stream
+        LlamaOps.rmsNormBackward(par, dNormed, xFinal, scaleFinal, w.outputNorm(), rows, c, dx, grads.outputNorm());
+
+        for (int l = shape.layers() - 1; l >= 0; l--) {
+            Activations a = saved[l];
+            saved[l] = null;
+            LlamaWeights.Layer lw = w.layers().get(l);
+            LlamaWeights.Layer lg = grads.layers().get(l);
+            // x += act . wDown^T
+            float[] dAct = new float[rows * f];
+            Gemm.ab(par, rows, f, c, dx, lw.wDown(), dAct);
+            Gemm.atb(par, c, f, rows, dx, a.act, lg.wDown());
+            float[] dGate = new float[rows * f];
+            float[] dUp = new float[rows * f];
+            LlamaOps.swigluBackward(par, dAct, a.gate, a.up, rows, f, dGate, dUp);
+            float[] dn2 = new float[rows * c];
+            Gemm.ab(par, rows, c, f, dGate, lw.wGate(), dn2);
+            Gemm.ab(par, rows, c, f, dUp, lw.wUp(), dn2);
+            Gemm.atb(par, f, c, rows, dGate, a.n2, lg.wGate());
+            Gemm.atb(par, f, c, rows, dUp, a.n2, lg.wUp());
+            LlamaOps.rmsNormBackward(par, dn2, a.xMid, a.scale2, lw.ffnNorm(), rows, c, dx, lg.ffnNorm());
+
+            // x += att . wo^T
+            float[] dAtt = new float[rows * c];
+            Gemm.ab(par, rows, c, c, dx, lw.wo(), dAtt);
+            Gemm.atb(par, c, c, rows, dx, a.att, lg.wo());
+            float[] dq = new float[rows * c];
+            float[] dk = new float[rows * kv];
+            float[] dv = new float[rows * kv];
+            LlamaOps.attentionBackward(par, dAtt, a.q, a.k, a.v, a.attLse, start, heads, kvHeads, shape.headDim(), dq, dk, dv);
+            LlamaOps.rope(par, dq, pos, rows, heads, rope, true);
+            LlamaOps.rope(par, dk, pos, rows, kvHeads, rope, true);
+            float[] dn1 = new float[rows * c];
+            Gemm.ab(par, rows, c, c, dq, lw.wq(), dn1);
+            Gemm.ab(par, rows, c, kv, dk, lw.wk(), dn1);
+            Gemm.ab(par, rows, c, kv, dv, lw.wv(), dn1);
+            Gemm.atb(par, c, c, rows, dq, a.n1, lg.wq());
+            Gemm.atb(par, kv, c, rows, dk, a.n1, lg.wk());
+            Gemm.atb(par, kv, c, rows, dv, a.n1, lg.wv());
+            LlamaOps.rmsNormBackward(par, dn1, a.xIn, a.scale1, lw.attnNorm(), rows, c, dx, lg.attnNorm());
+        }
+        // Rows are added in order, so a token that occurs twice sums the same way every time.
+        float[] dEmbd = grads.tokenEmbd();
+        for (int r = 0; r < rows; r++) {
+            int at = tokens[r] * c;
+            for (int e = 0; e < c; e++) {
+                dEmbd[at + e] += dx[r * c + e];
+            }
+        }
+        saved = null;
+        xFinal = null;
+    }
+
+    /** Logits of {@code n} rows of final-norm output {@code hidden} (n, C): (n, V), as the scoring path computes them. */
+    static float[] logits(LlamaWeights w, Parallel par, float[] hidden, int n) {
+        int c = w.shape().embd();
+        int v = w.vocabSize();
+        float[] out = new float[n * v];
+        for (int r0 = 0; r0 < n; r0 += ROW_CHUNK) {
+            int rc = Math.min(ROW_CHUNK, n - r0);
+            float[] hT = transposeRows(par, hidden, r0, rc, c);
+            int from = r0;
+            par.forEach(chunks(v), ch -> {
+                int v0 = ch * VOCAB_CHUNK;
+                int vc = Math.min(VOCAB_CHUNK, v - v0);
+                float[] block = new float[vc * rc];
+                logitsBlock(w.output(), c, v0, vc, hT, rc, block);
+                for (int t = 0; t < vc; t++) {
+                    for (int r = 0; r < rc; r++) {
+                        out[(from + r) * v + v0 + t] = block[t * rc + r];
+                    }
+                }
+            });
+        }
+        return out;
+    }
+
+    // (R, C): row r is token r's embedding.
+    private float[] embed() {
+        float[] x = new float[rows * c];
+        for (int r = 0; r < rows; r++) {
+            System.arraycopy(w.tokenEmbd(), tokens[r] * c, x, r * c, c);
+        }
+        return x;
+    }
+
+    // in (R, M) . weight (N, M)^T: (R, N). wT is scratch for the transposed weight.
+    private float[] linear(float[] in, float[] weight, int m, int n, float[] wT) {
+        float[] out = new float[rows * n];
+        addLinear(out, in, weight, m, n, wT);
+        return out;
+    }
+
+    // out (R, N) += in (R, M) . weight (N, M)^T.
+    private void addLinear(float[] out, float[] in, float[] weight, int m, int n, float[] wT) {
+        LlamaOps.transpose(par, weight, 0, n, m, wT);
+        Gemm.ab(par, rows, n, m, in, wT, out);
+    }
+
+    // log p of each scored token, (N,); fills lse.
+    private double[] outputForward() {
+        int n = scoredRow.length;
+        lse = new float[n];
+        double[] logp = new double[n];
+        int chunks = chunks(vocab);
+        for (int r0 = 0; r0 < n; r0 += ROW_CHUNK) {
+            int rc = Math.min(ROW_CHUNK, n - r0);
+            float[] hT = transposeRows(par, hidden, r0, rc, c);
+            float[] chunkMax = new float[chunks * rc]; // (chunks, rc) each block's max logit per row
+            float[] chunkSum = new float[chunks * rc]; // (chunks, rc) sum of exp(logit - that max)
+            float[] target = new float[rc]; // (rc,) logit of each row's next token
+            int from = r0;
+            par.forEach(Math.min(STRIPES, chunks), s -> {
+                float[] block = new float[VOCAB_CHUNK * rc]; // (vc, rc) logits, vocabulary-major
+                for (int ch = stripeStart(s, chunks); ch < stripeStart(s + 1, chunks); ch++) {
+                    int v0 = ch * VOCAB_CHUNK;
+                    int vc = Math.min(VOCAB_CHUNK, vocab - v0);
+                    logitsBlock(w.output(), c, v0, vc, hT, rc, block);
+                    for (int r = 0; r < rc; r += L) {
+                        VectorMask<Float> m = F.indexInRange(r, rc);
+                        FloatVector max = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+                        for (int t = 0; t < vc; t++) {
+                            max = max.max(FloatVector.fromArray(F, block, t * rc + r, m));
+                        }
+                        FloatVector sum = FloatVector.zero(F);
+                        for (int t = 0; t < vc; t++) {
+                            sum = sum.add(FloatVector.fromArray(F, block, t * rc + r, m).sub(max).lanewise(VectorOperators.EXP));
+                        }
+                        max.intoArray(chunkMax, ch * rc + r, m);
+                        sum.intoArray(chunkSum, ch * rc + r, m);
+                    }
+                    for (int r = 0; r < rc; r++) {
+                        int next = tokens[scoredRow[from + r] + 1] - v0;
+                        if (next >= 0 && next < vc) {
+                            target[r] = block[next * rc + r];
+                        }
+                    }
+                }
+            });
+            for (int r = 0; r < rc; r++) {
+                double max = Double.NEGATIVE_INFINITY;
+                for (int ch = 0; ch < chunks; ch++) {
+                    max = Math.max(max, chunkMax[ch * rc + r]);
+                }
+                double sum = 0;
+                for (int ch = 0; ch < chunks; ch++) {
+                    sum += chunkSum[ch * rc + r] * Math.exp(chunkMax[ch * rc + r] - max);
+                }
+                double rowLse = max + Math.log(sum);
+                lse[r0 + r] = (float) rowLse;
+                logp[r0 + r] = target[r] - rowLse;
+            }
+        }
+        return logp;
+    }
+
+    /**
+     * d loss / d hidden (N, C), adding d loss / d output weight into {@code dOutput} (V, C). With p the
+     * softmax of a row's logits and w = d loss / d logp(next), d loss / d logits = w * (onehot(next) - p).
+     */
+    private float[] outputBackward(float[] rowWeight, float[] dOutput) {
+        int n = scoredRow.length;
+        float[] dHidden = new float[n * c];
+        int chunks = chunks(vocab);
+        for (int r0 = 0; r0 < n; r0 += ROW_CHUNK) {
+            int rc = Math.min(ROW_CHUNK, n - r0);
+            float[] hT = transposeRows(par, hidden, r0, rc, c);
+            float[] partial = new float[STRIPES * rc * c]; // (STRIPES, rc, C)
+            int from = r0;
+            par.forEach(Math.min(STRIPES, chunks), s -> {
+                float[] block = new float[VOCAB_CHUNK * rc]; // (vc, rc) logits, then their gradient
+                for (int ch = stripeStart(s, chunks); ch < stripeStart(s + 1, chunks); ch++) {
+                    int v0 = ch * VOCAB_CHUNK;
+                    int vc = Math.min(VOCAB_CHUNK, vocab - v0);
+                    logitsBlock(w.output(), c, v0, vc, hT, rc, block);
+                    for (int r = 0; r < rc; r += L) {
+                        VectorMask<Float> m = F.indexInRange(r, rc);
+                        FloatVector weight = FloatVector.fromArray(F, rowWeight, from + r, m);
+                        FloatVector rowLse = FloatVector.fromArray(F, lse, from + r, m);
+                        for (int t = 0; t < vc; t++) {
+                            FloatVector p = FloatVector.fromArray(F, block, t * rc + r, m).sub(rowLse).lanewise(VectorOperators.EXP);
+                            p.mul(weight).neg().intoArray(block, t * rc + r, m);
+                        }
+                    }
+                    for (int r = 0; r < rc; r++) {
+                        int next = tokens[scoredRow[from + r] + 1] - v0;
+                        if (next >= 0 && next < vc) {
+                            block[next * rc + r] += rowWeight[from + r];
+                        }
+                    }
+                    // dOutput rows v0.. (vc, C) += dLogits (vc, rc) . hidden rows (rc, C)
+                    Gemm.mulSerial(vc, c, rc, block, 0, rc, 1, hidden, from * c, c, dOutput, v0 * c, c);
+                    // partial (rc, C) += dLogits^T (rc, vc) . output rows v0.. (vc, C)
+                    Gemm.mulSerial(rc, c, vc, block, 0, 1, rc, w.output(), v0 * c, c, partial, s * rc * c, c);
+                }
+            });
+            for (int s = 0; s < STRIPES; s++) {
+                for (int i = 0; i < rc * c; i++) {
+                    dHidden[r0 * c + i] += partial[s * rc * c + i];
+                }
+            }
+        }
+        return dHidden;
+    }
+
+    // block (vc, rc) = output rows v0..v0+vc (vc, C) . hT (C, rc).
+    private static void logitsBlock(float[] output, int c, int v0, int vc, float[] hT, int rc, float[] block) {
+        Arrays.fill(block, 0, vc * rc, 0f);
+        Gemm.mulSerial(vc, rc, c, output, v0 * c, c, 1, hT, 0, rc, block, 0, rc);
+    }
+
+    // Rows r0..r0+n of m (., C), transposed: (C, n).
+    private static float[] transposeRows(Parallel par, float[] m, int r0, int n, int c) {
+        float[] t = new float[c * n];
+        LlamaOps.transpose(par, m, r0 * c, n, c, t);
+        return t;
+    }
+
+    private static int chunks(int vocab) {
+        return (vocab + VOCAB_CHUNK - 1) / VOCAB_CHUNK;
+    }
+
+    private static int stripeStart(int s, int chunks) {
+        int stripes = Math.min(STRIPES, chunks);
+        return (int) ((long) s * chunks / stripes);
+    }
+
+    private LogProbs logProbs(double[] logp) {
+        int seqs = start.length - 1;
+        double[] sums = new double[seqs];
+        double[][] perToken = new double[seqs][];
+        int r = 0;
+        for (int s = 0; s < seqs; s++) {
+            int n = 0;
+            while (r + n < scoredSeq.length && scoredSeq[r + n] == s) {
+                n++;
+            }
+            perToken[s] = Arrays.copyOfRange(logp, r, r + n);
+            for (double x : perToken[s]) {
+                sums[s] += x;
+            }
+            r += n;
+        }
+        return new LogProbs(sums, perToken);
+    }
+}

@@ -1,0 +1,170 @@
+package org.align4j.train;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.stream.IntStream;
+import java.util.stream.Stream;
+import org.align4j.gguf.GgmlType;
+import org.align4j.gguf.LlamaShape;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Analytic gradients of every parameter tensor against central finite differences of the same f32
+ * forward pass, for an NLL and for a DPO-shaped loss of two sequences' sums, on small models at a
+ * generic point ({@link TrainerTestModels#randomize}).
+ *
+ * <p>Tolerance. The difference quotient (f(w+h) - f(w-h)) / 2h has two errors. Rounding: about
+ * delta / h, where delta is the f32 forward's rounding noise in the loss (a few 1e-6 in losses of
+ * size 10 to 100); the test measures delta, by moving entries a few ulps (whose true effect on the
+ * loss is far below it), prints it and checks that ATOL is at least 3 delta / h. Truncation:
+ * f''' h^2 / 6, which for h = 1e-2 on activations of size ~1 stays under 1e-3 relative (halving h
+ * shrinks the large-gradient errors as h^2 and grows the small ones as 1/h, as these two predict). So
+ * an entry passes when |analytic - numeric| <= RTOL * |numeric| + ATOL, RTOL = 1e-2, ATOL = 3e-4, and a
+ * wrong sign, factor or index (errors of order 1) cannot.
+ */
+class LlamaTrainerGradientTest {
+    static final double H = 1e-2; // step on weights of size ~1/sqrt(fan-in), ~0.15 here
+    static final double RTOL = 1e-2;
+    static final double ATOL = 3e-4;
+    static final int LARGEST = 3; // entries per tensor drawn from its 32 largest gradients
+    static final int RANDOM = 3; // and uniformly
+
+    @TempDir static Path tmp;
+
+    static Stream<Arguments> cases() {
+        LlamaShape untied = new LlamaShape(2, 32, 4, 2, 48, 64, 10_000f, 1e-5f, false);
+        LlamaShape tied = new LlamaShape(2, 32, 2, 1, 40, 64, 500_000f, 1e-6f, true);
+        return Stream.of(
+                Arguments.of("NLL, untied output, 4 heads on 2 KV heads", untied, false),
+                Arguments.of("DPO, untied output, 4 heads on 2 KV heads", untied, true),
+                Arguments.of("NLL, tied output, 2 heads on 1 KV head", tied, false),
+                Arguments.of("DPO, tied output, 2 heads on 1 KV head", tied, true));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    void everyTensorsGradientMatchesFiniteDifferences(String label, LlamaShape shape, boolean dpo) {
+        Path file = TrainerTestModels.write(tmp, "grad" + (shape.tiedOutput() ? "-tied" : ""), shape, GgmlType.F32, 11);
+        LlamaParams params = LlamaParams.load(file);
+        TrainerTestModels.randomize(params, 5);
+        // A shared prompt drawn from few ids, so tokens repeat (their embedding gradients add up).
+        SplittableRandom rng = new SplittableRandom(3);
+        int[] pool = TrainerTestModels.tokens(rng, 6, params.vocabSize());
+        int[] prompt = IntStream.range(0, 6).map(i -> pool[rng.nextInt(pool.length)]).toArray();
+        int[] chosen = IntStream.range(0, 4).map(i -> pool[rng.nextInt(pool.length)]).toArray();
+        int[] rejected = TrainerTestModels.tokens(rng, 3, params.vocabSize());
+        List<Sequence> batch = List.of(
+                new Sequence(TrainerTestModels.concat(prompt, chosen), prompt.length),
+                new Sequence(TrainerTestModels.concat(prompt, rejected), prompt.length));
+
+        try (LlamaTrainer trainer = new LlamaTrainer(params, 2)) {
+            double[] initial = trainer.score(batch).sums();
+            SequenceLoss loss = dpo ? dpoLoss(0.5, initial[0] - 0.3, initial[1] + 0.4) : LlamaTrainerGradientTest::nll;
+            trainer.forwardBackward(batch, loss);
+            double noise = roundingNoise(trainer, batch, loss, rng);
+            assertThat(3 * noise / H).as("rounding noise / h").isLessThanOrEqualTo(ATOL);
+
+            double worstOverall = 0;
+            int checked = 0;
+            for (LlamaParams.Tensor t : params.tensors()) {
+                float[] x = t.data();
+                float[] g = trainer.grads().tensor(t.name()).data();
+                double worst = 0;
+                double worstAbsDiff = 0;
+                double largest = 0;
+                for (int i : sample(g, rng)) {
+                    double numeric = centralDifference(trainer, batch, loss, x, i);
+                    double diff = Math.abs(g[i] - numeric);
+                    double allowed = RTOL * Math.abs(numeric) + ATOL;
+                    assertThat(diff).as("%s[%d]: analytic %.6g vs numeric %.6g", t.name(), i, g[i], numeric).isLessThanOrEqualTo(allowed);
+                    worst = Math.max(worst, diff / Math.max(Math.abs(numeric), ATOL / RTOL));
+                    worstAbsDiff = Math.max(worstAbsDiff, diff);
+                    largest = Math.max(largest, Math.abs(numeric));
+                    checked++;
+                }
+                assertThat(largest).as("%s: some sampled gradient is not negligible", t.name()).isGreaterThan(10 * ATOL);
+                System.out.printf("  %-26s worst rel err %.2e (max |diff| %.2e, largest |grad| %.3g)%n", t.name(), worst, worstAbsDiff, largest);
+                worstOverall = Math.max(worstOverall, worst);
+            }
+            System.out.printf("%s: %d tensors, %d entries, worst relative error %.2e (h %.0e, rtol %.0e, atol %.0e;"
+                            + " measured loss rounding noise %.2e, noise/h %.1e)%n",
+                    label, params.tensors().size(), checked, worstOverall, H, RTOL, ATOL, noise, noise / H);
+        }
+    }
+
+    // The SFT loss of both sequences: minus their summed log-probs.
+    static double nll(double[] sums, double[] dLossDSum) {
+        double loss = 0;
+        for (int s = 0; s < sums.length; s++) {
+            loss -= sums[s];
+            dLossDSum[s] = -1;
+        }
+        return loss;
+    }
+
+    // -log sigmoid(beta * ((a - a0) - (b - b0))) for a = sums[0] (chosen), b = sums[1] (rejected).
+    static SequenceLoss dpoLoss(double beta, double a0, double b0) {
+        return (sums, d) -> {
+            double z = beta * ((sums[0] - a0) - (sums[1] - b0));
+            double sigmoidMinusZ = 1 / (1 + Math.exp(z));
+            d[0] = -beta * sigmoidMinusZ;
+            d[1] = beta * sigmoidMinusZ;
+            return Math.log1p(Math.exp(-z));
+        };
+    }
+
+    // (f(w + h) - f(w - h)) over the steps the f32 entry actually took.
+    static double centralDifference(LlamaTrainer trainer, List<Sequence> batch, SequenceLoss loss, float[] x, int i) {
+        float original = x[i];
+        x[i] = (float) (original + H);
+        double up = loss.lossAndGradient(trainer.score(batch).sums(), new double[batch.size()]);
+        double stepUp = (double) x[i] - original;
+        x[i] = (float) (original - H);
+        double down = loss.lossAndGradient(trainer.score(batch).sums(), new double[batch.size()]);
+        double stepDown = original - (double) x[i];
+        x[i] = original;
+        return (up - down) / (stepUp + stepDown);
+    }
+
+    // The largest change of the loss when one entry moves by 4 ulps, over 16 random entries of all
+    // tensors: such a move changes the exact loss by |grad| * 4 ulp < 1e-7, so what is seen is rounding.
+    static double roundingNoise(LlamaTrainer trainer, List<Sequence> batch, SequenceLoss loss, SplittableRandom rng) {
+        double f0 = loss.lossAndGradient(trainer.score(batch).sums(), new double[batch.size()]);
+        List<LlamaParams.Tensor> tensors = trainer.params().tensors();
+        double noise = 0;
+        for (int n = 0; n < 16; n++) {
+            float[] x = tensors.get(rng.nextInt(tensors.size())).data();
+            int i = rng.nextInt(x.length);
+            float original = x[i];
+            x[i] = original + 4 * Math.ulp(original);
+            noise = Math.max(noise, Math.abs(loss.lossAndGradient(trainer.score(batch).sums(), new double[batch.size()]) - f0));
+            x[i] = original;
+        }
+        return noise;
+    }
+
+    // A few of the largest gradients (where a wrong formula shows) and a few uniform entries.
+    static Set<Integer> sample(float[] g, SplittableRandom rng) {
+        List<Integer> byMagnitude = new ArrayList<>(IntStream.range(0, g.length).boxed().toList());
+        byMagnitude.sort(Comparator.comparingDouble(i -> -Math.abs(g[i])));
+        Set<Integer> out = new LinkedHashSet<>();
+        int top = Math.min(32, g.length);
+        while (out.size() < Math.min(LARGEST, top)) {
+            out.add(byMagnitude.get(rng.nextInt(top)));
+        }
+        while (out.size() < Math.min(LARGEST + RANDOM, g.length)) {
+            out.add(rng.nextInt(g.length));
+        }
+        return out;
+    }
+}

@@ -17,11 +17,10 @@ import org.align4j.data.JsonlReader;
 import org.align4j.data.JsonlWriter;
 import org.align4j.data.LlamaChatRenderer;
 import org.align4j.data.PreferenceRecord;
-import org.align4j.data.PromptCompletionRecord;
 import org.align4j.data.RejectsWriter;
-import org.align4j.data.RenderedPair;
 import org.align4j.data.ResumeState;
 import org.align4j.data.RunSummary;
+import org.align4j.data.TokenizedRecord;
 import org.align4j.data.TrlRecord;
 import org.align4j.data.ProgressReporter;
 import org.align4j.engine.EngineTimings;
@@ -40,10 +39,8 @@ import org.align4j.llama.Vocab;
  * with one prefix-sharing pass per model, and writes each record back with TRL's log-prob columns, in
  * input order, flushed per record.
  *
- * <p>Tokenization rule (TRL's): the prompt text is tokenized with the model's special tokens (BOS) and
- * special-token text parsed; each completion text is tokenized on its own, without BOS, and appended.
- * Conversational records are rendered with the policy's chat template first (the completion is what the
- * full conversation adds after the prompt with its assistant opening).
+ * <p>Records are tokenized by the shared rule, {@link TokenizedRecord} (TRL's), with the policy's chat
+ * template for conversational records.
  */
 public final class ScoreJob {
     /** @param scorer sequences, batch and threads per model; {@code maxSeqLen} is the longest accepted sequence */
@@ -65,15 +62,13 @@ public final class ScoreJob {
     /** A record waiting for its scores, in input order. */
     private static final class Pending {
         final TrlRecord record;
-        final int[] prompt;
-        final int[][] completions; // (K, L_k): chosen, rejected or the one completion
+        final TokenizedRecord tokens;
         ScoreResult policy;
         ScoreResult reference;
 
-        Pending(TrlRecord record, int[] prompt, int[][] completions) {
+        Pending(TrlRecord record, TokenizedRecord tokens) {
             this.record = record;
-            this.prompt = prompt;
-            this.completions = completions;
+            this.tokens = tokens;
         }
     }
 
@@ -104,7 +99,7 @@ public final class ScoreJob {
                         && (referenceScorer == null || queue.peekFirst().reference != null)) {
                     Pending p = queue.pollFirst();
                     writer.write(output(p, vocab));
-                    progress.recordDone(tokens(p));
+                    progress.recordDone(p.tokens.totalTokens());
                 }
             };
             try {
@@ -120,8 +115,8 @@ public final class ScoreJob {
                         if (resume.isDone(record.id())) {
                             continue;
                         }
-                        Pending p = tokenize(record, vocab, renderer);
-                        ScoreRequest request = new ScoreRequest(p.prompt, p.completions);
+                        Pending p = new Pending(record, TokenizedRecord.of(record, vocab, renderer));
+                        ScoreRequest request = new ScoreRequest(p.tokens.prompt(), p.tokens.completions());
                         String misfit = policyScorer.checkFits(request);
                         if (misfit != null) {
                             throw new BadRecordException(record.file(), record.lineNumber(), misfit);
@@ -160,54 +155,21 @@ public final class ScoreJob {
         }
     }
 
-    private static Pending tokenize(TrlRecord record, Vocab vocab, ChatRenderer renderer) {
-        RenderedPair[] pairs = switch (record) {
-            case PreferenceRecord p -> new RenderedPair[] {p.renderChosen(renderer), p.renderRejected(renderer)};
-            case PromptCompletionRecord p -> new RenderedPair[] {p.render(renderer)};
-            default -> throw new BadRecordException(record.file(), record.lineNumber(),
-                    "nothing to score: the record has neither \"chosen\"/\"rejected\" nor \"completion\"");
-        };
-        int[] prompt = vocab.tokenize(pairs[0].promptText(), true, true);
-        if (prompt.length == 0) {
-            throw new BadRecordException(record.file(), record.lineNumber(), "the prompt tokenizes to nothing");
-        }
-        int[][] completions = new int[pairs.length][];
-        for (int k = 0; k < pairs.length; k++) {
-            if (!pairs[k].promptText().equals(pairs[0].promptText())) {
-                throw new BadRecordException(record.file(), record.lineNumber(),
-                        "chosen and rejected render to different prompts; they must share one");
-            }
-            completions[k] = vocab.tokenize(pairs[k].completionText(), false, true);
-            if (completions[k].length == 0) {
-                throw new BadRecordException(record.file(), record.lineNumber(), "a completion tokenizes to nothing");
-            }
-        }
-        return new Pending(record, prompt, completions);
-    }
-
-    private static long tokens(Pending p) {
-        long n = 0;
-        for (int[] c : p.completions) {
-            n += p.prompt.length + c.length;
-        }
-        return n;
-    }
-
     private ObjectNode output(Pending p, Vocab vocab) {
         ObjectNode out = p.record.outputNode();
         String[] names = p.record instanceof PreferenceRecord ? new String[] {"chosen", "rejected"} : new String[] {"completion"};
-        out.put("prompt_tokens", p.prompt.length);
+        out.put("prompt_tokens", p.tokens.prompt().length);
         for (int k = 0; k < names.length; k++) {
             out.put(names[k] + "_logps", p.policy.sum(k));
             if (p.reference != null) {
                 out.put("ref_" + names[k] + "_logps", p.reference.sum(k));
             }
-            out.put(names[k] + "_tokens", p.completions[k].length);
+            out.put(names[k] + "_tokens", p.tokens.completions()[k].length);
         }
         if (o.perToken()) {
             for (int k = 0; k < names.length; k++) {
                 ArrayNode ids = out.putArray(names[k] + "_token_ids");
-                Arrays.stream(p.completions[k]).forEach(ids::add);
+                Arrays.stream(p.tokens.completions()[k]).forEach(ids::add);
                 ArrayNode lp = out.putArray(names[k] + "_token_logps");
                 for (float v : p.policy.tokenLogps()[k]) {
                     lp.add(v);

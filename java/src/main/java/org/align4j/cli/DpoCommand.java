@@ -1,0 +1,182 @@
+package org.align4j.cli;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import org.align4j.data.ErrorPolicy;
+import org.align4j.gguf.GgmlType;
+import org.align4j.train.DpoJob;
+import org.align4j.train.DpoOptions;
+import org.align4j.train.LrSchedule;
+import org.align4j.train.PreferenceLoss;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/**
+ * {@code align4j dpo}: preference training of a GGUF policy. The runtime options are declared here
+ * rather than through {@link EngineOptions}: training runs in the Java trainer, whose sequence bound is
+ * {@code --max-len} (TRL's max_length, default the model's context), so {@code --ctx} and
+ * {@code --batch-tokens} of the llama.cpp jobs would mean nothing here.
+ */
+@Command(name = "dpo", sortOptions = false, description = {
+        "Train a policy on preference pairs with DPO or a variant and write it as GGUF.",
+        "Reference log-probs: the data's ref_chosen_logps/ref_rejected_logps when every pair has them,",
+        "else computed once with llama.cpp on --ref, or on the initial policy without one.",
+        "Writes OUT, OUT.metrics.jsonl (TRL metric names per step) and a PNG plot beside it, and",
+        "checkpoints to OUT.ckpt (every --save-every steps and at the end) for --resume."})
+final class DpoCommand implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Option(names = "--policy", required = true, paramLabel = "M.gguf", description = "the model to train (llama architecture; F32, F16, BF16 or Q8_0)")
+    Path policy;
+
+    @Option(names = "--ref", paramLabel = "R.gguf", description = "reference model (same vocabulary); default: the initial policy")
+    Path reference;
+
+    @Option(names = "--data", required = true, paramLabel = "PAIRS.jsonl", description = "preference records: prompt, chosen, rejected (text or chat messages)")
+    Path data;
+
+    @Option(names = "--out", required = true, paramLabel = "M2.gguf", description = "the trained model")
+    Path out;
+
+    @Option(names = "--out-type", paramLabel = "f32|f16", description = "matrix type of OUT (default: f32 if the policy's matrices are all F32, else f16)")
+    String outType;
+
+    @Option(names = "--loss", paramLabel = "NAME", description = "sigmoid (DPO; sigmoid_norm), robust, ipo, hinge, simpo, orpo, sft (default: ${DEFAULT-VALUE})")
+    String loss = "sigmoid";
+
+    @Option(names = "--beta", paramLabel = "B", description = "loss temperature (default: 0.1; simpo 2.0)")
+    Double beta;
+
+    @Option(names = "--label-smoothing", paramLabel = "EPS", description = "cDPO / robust label noise (sigmoid, robust, simpo; default: 0)")
+    double labelSmoothing;
+
+    @Option(names = "--simpo-gamma", paramLabel = "G", description = "SimPO target margin (default: 0.5)")
+    Double simpoGamma;
+
+    @Option(names = "--lr", paramLabel = "LR", description = "peak learning rate (default: 1e-6)")
+    double lr = DpoOptions.DEFAULT_LR;
+
+    @Option(names = "--weight-decay", paramLabel = "WD", description = "AdamW decoupled weight decay, not on norm weights (default: 0)")
+    double weightDecay;
+
+    @Option(names = "--max-grad-norm", paramLabel = "N", description = "clip the global gradient norm; 0: no clipping (default: 1.0)")
+    double maxGradNorm = 1.0;
+
+    @Option(names = "--batch-size", paramLabel = "PAIRS", description = "pairs per micro-batch (default: ${DEFAULT-VALUE})")
+    int batchSize = DpoOptions.DEFAULT_BATCH_SIZE;
+
+    @Option(names = "--grad-accum", paramLabel = "N", description = "micro-batches per optimizer step (default: ${DEFAULT-VALUE})")
+    int gradAccum = 1;
+
+    @Option(names = "--epochs", paramLabel = "N", description = "passes over the data (default: ${DEFAULT-VALUE})")
+    int epochs = DpoOptions.DEFAULT_EPOCHS;
+
+    @Option(names = "--max-steps", paramLabel = "N", description = "optimizer steps in all, overriding --epochs (default: 0, unset)")
+    int maxSteps;
+
+    @Option(names = "--warmup-steps", paramLabel = "N", description = "linear warm-up steps (default: 0; overrides --warmup-ratio)")
+    int warmupSteps;
+
+    @Option(names = "--warmup-ratio", paramLabel = "R", description = "warm-up as a fraction of all steps, rounded up (default: 0)")
+    double warmupRatio;
+
+    @Option(names = "--schedule", paramLabel = "linear|cosine|constant", description = "learning rate after warm-up (default: ${DEFAULT-VALUE})")
+    String schedule = "linear";
+
+    @Option(names = "--seed", paramLabel = "S", description = "data order (default: ${DEFAULT-VALUE})")
+    long seed = DpoOptions.DEFAULT_SEED;
+
+    @Option(names = "--max-len", paramLabel = "TOKENS", description = "longest prompt + completion; longer pairs are bad records (default: the model's context)")
+    int maxLen;
+
+    @Option(names = "--metrics", paramLabel = "FILE", description = "per-step metrics (default: OUT.metrics.jsonl)")
+    Path metrics;
+
+    @Option(names = "--checkpoint", paramLabel = "FILE", description = "checkpoint file (default: OUT.ckpt)")
+    Path checkpoint;
+
+    @Option(names = "--save-every", paramLabel = "STEPS", description = "checkpoint interval; 0: only at the end (default: ${DEFAULT-VALUE})")
+    int saveEvery = DpoOptions.DEFAULT_SAVE_EVERY;
+
+    @Option(names = "--resume", description = "continue the run saved in the checkpoint (same data and settings)")
+    boolean resume;
+
+    @Option(names = "--on-error", paramLabel = "fail|skip", description = "on a bad record: stop (exit 1) or log it to OUT.rejects.jsonl and go on (default: fail)")
+    String onError = "fail";
+
+    @Option(names = "--threads", paramLabel = "N", description = "CPU threads (default: all cores)")
+    int threads = Runtime.getRuntime().availableProcessors();
+
+    @Option(names = "--gpu-layers", paramLabel = "N", description = "layers llama.cpp offloads for the reference pass; -1 = all (default: ${DEFAULT-VALUE})")
+    int gpuLayers;
+
+    @Option(names = "--quiet", description = "no progress on stderr (the summary still prints)")
+    boolean quiet;
+
+    @Override
+    public Integer call() {
+        DpoOptions options;
+        try {
+            options = DpoOptions.builder(policy, data, out)
+                    .reference(reference)
+                    .outType(outType == null ? null : outType(outType))
+                    .metrics(metrics)
+                    .checkpoint(checkpoint)
+                    .loss(loss())
+                    .learningRate(lr)
+                    .weightDecay(weightDecay)
+                    .maxGradNorm(maxGradNorm)
+                    .batchSize(batchSize)
+                    .gradAccum(gradAccum)
+                    .epochs(epochs)
+                    .maxSteps(maxSteps)
+                    .warmupSteps(warmupSteps)
+                    .warmupRatio(warmupRatio)
+                    .schedule(schedule(schedule))
+                    .seed(seed)
+                    .maxLen(maxLen)
+                    .saveEvery(saveEvery)
+                    .threads(threads)
+                    .gpuLayers(gpuLayers)
+                    .resume(resume)
+                    .onError(ErrorPolicy.parse(onError))
+                    .quiet(quiet)
+                    .build();
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
+        PrintWriter err = spec.commandLine().getErr();
+        DpoJob.Result result = new DpoJob(options, err).run();
+        err.println(result);
+        if (!quiet) {
+            err.println("dpo: wrote " + result.out() + ", metrics " + result.metrics()
+                    + (result.plot() != null ? ", plot " + result.plot() : "") + ", checkpoint " + result.checkpoint());
+        }
+        return 0;
+    }
+
+    private PreferenceLoss loss() {
+        PreferenceLoss.Kind kind = PreferenceLoss.Kind.named(loss);
+        PreferenceLoss defaults = PreferenceLoss.withDefaults(kind);
+        return new PreferenceLoss(kind, beta != null ? beta : defaults.beta(), labelSmoothing,
+                simpoGamma != null ? simpoGamma : PreferenceLoss.SIMPO_DEFAULT_GAMMA);
+    }
+
+    private static GgmlType outType(String name) {
+        return switch (name.toLowerCase(Locale.ROOT)) {
+            case "f32" -> GgmlType.F32;
+            case "f16" -> GgmlType.F16;
+            default -> throw new IllegalArgumentException("--out-type must be f32 or f16, not " + name);
+        };
+    }
+
+    // Hugging Face's names, and "constant" for constant_with_warmup.
+    private static LrSchedule.Kind schedule(String name) {
+        return name.equals("constant") ? LrSchedule.Kind.CONSTANT : LrSchedule.Kind.named(name);
+    }
+}

@@ -1,0 +1,66 @@
+package org.align4j.data;
+
+import org.align4j.llama.Vocab;
+
+/**
+ * A record's prompt and completions as token ids, by the one tokenization rule every job uses (TRL's):
+ * the prompt text is tokenized with the model's special tokens (BOS) and special-token text parsed;
+ * each completion text is tokenized on its own, without BOS, and appended. Conversational records are
+ * rendered with the chat template first (the completion is what the full conversation adds after the
+ * prompt with its assistant opening).
+ *
+ * @param prompt      (P,) token ids, P >= 1
+ * @param completions (K, L_k) token ids, L_k >= 1: chosen then rejected, or the one completion
+ */
+public record TokenizedRecord(int[] prompt, int[][] completions) {
+
+    /**
+     * Tokenizes a preference or prompt-completion record.
+     *
+     * @throws BadRecordException naming the record's file and line for a prompt record (nothing to score),
+     *     a prompt or completion that tokenizes to nothing, or chosen and rejected that render to different
+     *     prompts
+     */
+    public static TokenizedRecord of(TrlRecord record, Vocab vocab, ChatRenderer renderer) {
+        RenderedPair[] pairs = switch (record) {
+            case PreferenceRecord p -> new RenderedPair[] {p.renderChosen(renderer), p.renderRejected(renderer)};
+            case PromptCompletionRecord p -> new RenderedPair[] {p.render(renderer)};
+            default -> throw new BadRecordException(record.file(), record.lineNumber(),
+                    "nothing to score: the record has neither \"chosen\"/\"rejected\" nor \"completion\"");
+        };
+        int[] prompt = vocab.tokenize(pairs[0].promptText(), true, true);
+        if (prompt.length == 0) {
+            throw new BadRecordException(record.file(), record.lineNumber(), "the prompt tokenizes to nothing");
+        }
+        int[][] completions = new int[pairs.length][];
+        for (int k = 0; k < pairs.length; k++) {
+            if (!pairs[k].promptText().equals(pairs[0].promptText())) {
+                throw new BadRecordException(record.file(), record.lineNumber(),
+                        "chosen and rejected render to different prompts; they must share one");
+            }
+            completions[k] = vocab.tokenize(pairs[k].completionText(), false, true);
+            if (completions[k].length == 0) {
+                throw new BadRecordException(record.file(), record.lineNumber(), "a completion tokenizes to nothing");
+            }
+        }
+        return new TokenizedRecord(prompt, completions);
+    }
+
+    /** Tokens of the longest single sequence, prompt + completion. */
+    public int longestSequence() {
+        int longest = 0;
+        for (int[] c : completions) {
+            longest = Math.max(longest, c.length);
+        }
+        return prompt.length + longest;
+    }
+
+    /** Tokens of every sequence, prompt + completion, summed over the completions. */
+    public long totalTokens() {
+        long n = 0;
+        for (int[] c : completions) {
+            n += prompt.length + c.length;
+        }
+        return n;
+    }
+}

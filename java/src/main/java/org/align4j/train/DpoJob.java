@@ -1,0 +1,440 @@
+package org.align4j.train;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.SplittableRandom;
+import java.util.function.Consumer;
+import org.align4j.Align4jException;
+import org.align4j.data.JsonlWriter;
+import org.align4j.data.LinePlot;
+import org.align4j.data.LlamaChatRenderer;
+import org.align4j.data.RejectsWriter;
+import org.align4j.engine.VocabCompatibility;
+import org.align4j.gguf.GgmlType;
+import org.align4j.gguf.GgufFile;
+import org.align4j.gguf.GgufTensorInfo;
+import org.align4j.llama.Model;
+import org.align4j.llama.ModelOptions;
+
+/**
+ * {@code align4j dpo}: trains a Llama policy on preference pairs with a loss of the DPO family and
+ * writes it back as GGUF.
+ *
+ * <p>The run: load the policy into f32 ({@link LlamaParams}); read and check the pairs ({@link DpoData});
+ * take reference log-prob sums from the dataset's {@code ref_*_logps} columns when every pair has them,
+ * else compute them once with llama.cpp on {@code --ref} or, without one, on the initial policy (the
+ * usual DPO reference); reference-free losses skip this. Then for each optimizer step: the step's pairs
+ * (B * A of them: {@code batchSize} per micro-batch, {@code gradAccum} micro-batches) in a seeded
+ * shuffled order per epoch; per micro-batch one forward and backward over its chosen and rejected
+ * sequences, with d(loss)/d(sum) from {@link PreferenceLoss} scaled by 1 / (pairs in the step), so the
+ * loss is the mean over the step's pairs (TRL's mean per micro-batch divided by the accumulation count
+ * is the same thing when micro-batches are full; the last step of an epoch may have fewer pairs). Then
+ * {@link GradClip}, the {@link LrSchedule} rate for the step, {@link AdamW} (no decay on norm weights,
+ * as Hugging Face's Trainer).
+ *
+ * <p>Each step appends a metrics line ({@link DpoStep}, TRL's names) to {@code metrics}; progress goes
+ * to {@code log} at most once a second. Every {@code saveEvery} steps and at the end a
+ * {@link DpoCheckpoint} is written; {@code resume} continues from it and gives the same weights, bit for
+ * bit, as a run that was never stopped (everything a step computes is a function of the checkpoint, the
+ * pairs and the seed; the trainer's sums do not depend on the thread count). At the end: the model
+ * ({@code out}), the plot (loss, margin and accuracy against step, beside the metrics).
+ */
+public final class DpoJob {
+    private static final long PROGRESS_INTERVAL_NANOS = 1_000_000_000L;
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /**
+     * What a run did.
+     *
+     * @param steps     optimizer steps in the run, in all (a resumed run counts those before it)
+     * @param stepsRun  steps this invocation took
+     * @param tokens    tokens this invocation's forward and backward passes covered
+     * @param reference where the reference log-probs came from, in words
+     * @param first     this invocation's first step, null if it took none
+     * @param last      its last step, null if it took none
+     */
+    public record Result(int steps, int stepsRun, int pairs, long skipped, long tokens, double seconds, String reference,
+                         DpoStep first, DpoStep last, Path out, Path metrics, Path plot, Path checkpoint) {
+        public double tokensPerSecond() {
+            return seconds > 0 ? tokens / seconds : 0;
+        }
+
+        /** {@code dpo: 300 steps on 64 pairs (2 skipped), ... ; last step: loss ..., accuracy ..., margin ...}. */
+        @Override
+        public String toString() {
+            String s = String.format(Locale.ROOT, "dpo: %d steps (%d this run) on %d pairs (%d skipped), %d tokens in %.1f s, %.0f tokens/s",
+                    steps, stepsRun, pairs, skipped, tokens, seconds, tokensPerSecond());
+            if (last != null) {
+                s += String.format(Locale.ROOT, "; last step: loss %.4f, accuracy %.3f, margin %.4f", last.loss(),
+                        last.accuracy(), last.margin());
+            }
+            return s;
+        }
+    }
+
+    private final DpoOptions o;
+    private final PrintWriter log;
+
+    /** @param log progress and notes (the CLI's stderr) */
+    public DpoJob(DpoOptions options, PrintWriter log) {
+        this.o = Objects.requireNonNull(options, "options");
+        this.log = Objects.requireNonNull(log, "log");
+    }
+
+    public Result run() {
+        return run(step -> {});
+    }
+
+    /**
+     * Runs the job; {@code onStep} sees each step's metrics once they are written (and after any
+     * checkpoint at that step). An exception from it stops the run where it is, as a crash would: the
+     * last checkpoint stays, and {@code resume} continues from it.
+     */
+    public Result run(Consumer<DpoStep> onStep) {
+        if (!o.resume() && Files.exists(o.checkpoint())) {
+            throw new Align4jException("a checkpoint of an earlier run is at " + o.checkpoint()
+                    + ": pass --resume to continue that run, or remove it");
+        }
+        DpoCheckpoint.Loaded resumed = o.resume() ? DpoCheckpoint.read(o.checkpoint()) : null;
+        LlamaParams params = resumed != null ? resumed.params() : LlamaParams.load(o.policy());
+        int maxLen = o.maxLen() > 0 ? o.maxLen() : params.shape().ctx();
+        GgmlType outType = o.outType() != null ? o.outType() : defaultOutType(o.policy());
+        PreferenceLoss loss = o.loss();
+        if (o.reference() != null && loss.kind().usesReference()) {
+            VocabCompatibility.check(o.policy(), o.reference());
+        }
+
+        DpoData data;
+        try (Model vocab = Model.load(o.policy(), ModelOptions.VOCAB_ONLY);
+             RejectsWriter rejects = RejectsWriter.create(o.out())) {
+            data = DpoData.read(o.data(), vocab.vocab(), new LlamaChatRenderer(vocab), maxLen, params.vocabSize(),
+                    o.onError(), rejects);
+            if (data.size() == 0) {
+                throw new Align4jException(o.data() + ": no usable preference pairs" + (data.skipped() > 0
+                        ? " (" + data.skipped() + " lines skipped, see " + rejects.file() + ")" : ""));
+            }
+        }
+
+        int n = data.size();
+        int stepsPerEpoch = (n + o.pairsPerStep() - 1) / o.pairsPerStep();
+        int total = o.maxSteps() > 0 ? o.maxSteps() : Math.multiplyExact(o.epochs(), stepsPerEpoch);
+        int warmup = o.warmupSteps() > 0 ? o.warmupSteps() : (int) Math.ceil(o.warmupRatio() * total);
+        LrSchedule schedule = new LrSchedule(o.schedule(), o.learningRate(), Math.min(warmup, total), total);
+        Map<String, String> settings = settings(loss, warmup, maxLen);
+        String fingerprint = data.fingerprint();
+
+        double[][] reference;
+        String referenceSource;
+        if (!loss.kind().usesReference()) {
+            reference = null;
+            referenceSource = "none (" + loss.kind().cliName() + " is reference-free)";
+        } else if (resumed != null) {
+            reference = resumed.state().reference();
+            referenceSource = "the checkpoint's (as first computed)";
+        } else if (data.allHaveReferenceColumns()) {
+            reference = data.referenceColumns();
+            referenceSource = "the dataset's " + DpoData.REF_CHOSEN + "/" + DpoData.REF_REJECTED + " columns"
+                    + (o.reference() != null ? " (--ref is not used)" : "");
+        } else {
+            Path model = o.reference() != null ? o.reference() : o.policy();
+            referenceSource = "computed with llama.cpp on " + (o.reference() != null ? "the reference " : "the initial policy ") + model;
+            if (data.withReferenceColumns() > 0 && !o.quiet()) {
+                log.println("dpo: only " + data.withReferenceColumns() + " of " + n + " pairs have "
+                        + DpoData.REF_CHOSEN + "/" + DpoData.REF_REJECTED + "; computing the reference for all");
+            }
+            reference = data.scoreWith(model, o.threads(), o.gpuLayers());
+        }
+
+        int start = 0;
+        if (resumed != null) {
+            start = checkResumable(resumed.state(), fingerprint, settings, total);
+        }
+        if (!o.quiet()) {
+            log.printf(Locale.ROOT, "dpo: %d pairs (%d skipped), %d steps of %d pairs (%d per epoch), loss %s beta %s, reference: %s%n",
+                    n, data.skipped(), total, o.pairsPerStep(), stepsPerEpoch, loss.kind().cliName(), loss.beta(), referenceSource);
+            if (start > 0) {
+                log.println("dpo: resuming at step " + start + " from " + o.checkpoint());
+            }
+            log.flush();
+        }
+
+        try (LlamaTrainer trainer = new LlamaTrainer(params, o.threads())) {
+            List<AdamW.Param> trainable = new ArrayList<>();
+            for (LlamaParams.Tensor t : params.tensors()) {
+                // Hugging Face's Trainer decays every weight but biases and normalisation weights (here the 1-D tensors).
+                trainable.add(new AdamW.Param(t.name(), t.data(), trainer.grads().tensor(t.name()).data(), t.dims().length > 1));
+            }
+            AdamW adam = AdamW.withDefaults(trainable, o.weightDecay());
+            if (resumed != null) {
+                adam.loadState(resumed.state().optimizerSteps(), resumed.optimizerState());
+            }
+            Training t = new Training(data, reference, loss, trainer, adam, schedule, stepsPerEpoch, total);
+            long startNanos = System.nanoTime();
+            long lastPrint = startNanos;
+            DpoStep first = null;
+            DpoStep last = null;
+            long tokens = 0;
+            try (JsonlWriter metrics = openMetrics(start)) {
+                for (int s = start; s < total; s++) {
+                    DpoStep step = t.step(s);
+                    tokens += step.tokens();
+                    first = first == null ? step : first;
+                    last = step;
+                    metrics.write(step.toJson());
+                    if (o.saveEvery() > 0 && step.step() % o.saveEvery() == 0 && step.step() < total) {
+                        checkpoint(step.step(), adam, fingerprint, settings, reference, params);
+                    }
+                    long now = System.nanoTime();
+                    if (!o.quiet() && (now - lastPrint >= PROGRESS_INTERVAL_NANOS || step.step() == total)) {
+                        lastPrint = now;
+                        log.println(progressLine(step, total, tokens, (now - startNanos) / 1e9, step.step() - start));
+                        log.flush();
+                    }
+                    onStep.accept(step);
+                }
+            }
+            checkpoint(total, adam, fingerprint, settings, reference, params);
+            ParamsGguf.exportModel(params, o.out(), outType);
+            Path plot = plot();
+            double seconds = (System.nanoTime() - startNanos) / 1e9;
+            return new Result(total, total - start, n, data.skipped(), tokens, seconds, referenceSource, first, last,
+                    o.out(), o.metrics(), plot, o.checkpoint());
+        }
+    }
+
+    /** The optimizer-step loop's state: the pairs, reference and trainer, and the current epoch's order. */
+    private final class Training {
+        final DpoData data;
+        final double[][] reference; // (2, N), null for reference-free losses
+        final PreferenceLoss loss;
+        final LlamaTrainer trainer;
+        final AdamW adam;
+        final LrSchedule schedule;
+        final int stepsPerEpoch;
+        final int total;
+        int epoch = -1;
+        int[] order; // (N,) this epoch's pair indices
+
+        Training(DpoData data, double[][] reference, PreferenceLoss loss, LlamaTrainer trainer, AdamW adam,
+                 LrSchedule schedule, int stepsPerEpoch, int total) {
+            this.data = data;
+            this.reference = reference;
+            this.loss = loss;
+            this.trainer = trainer;
+            this.adam = adam;
+            this.schedule = schedule;
+            this.stepsPerEpoch = stepsPerEpoch;
+            this.total = total;
+        }
+
+        /** Optimizer step s (0-based): the pairs it covers, forward and backward, clip, update. */
+        DpoStep step(int s) {
+            int e = s / stepsPerEpoch;
+            if (e != epoch) {
+                epoch = e;
+                order = shuffled(data.size(), o.seed(), e);
+            }
+            int from = (s % stepsPerEpoch) * o.pairsPerStep();
+            int to = Math.min(data.size(), from + o.pairsPerStep());
+            int pairs = to - from;
+            double lossSum = 0, chosenReward = 0, rejectedReward = 0, correct = 0, chosenLogp = 0, rejectedLogp = 0;
+            long tokens = 0;
+            for (int mb = from; mb < to; mb += o.batchSize()) {
+                int m = Math.min(to, mb + o.batchSize()) - mb;
+                List<Sequence> batch = new ArrayList<>(2 * m);
+                for (int j = 0; j < m; j++) {
+                    DpoData.Pair p = data.pairs().get(order[mb + j]);
+                    batch.add(p.chosenSequence());
+                    batch.add(p.rejectedSequence());
+                    tokens += p.tokens();
+                }
+                double[] sums = trainer.forward(batch).sums(); // (2m,): chosen, rejected of each pair
+                double[] dLossDSum = new double[2 * m];
+                for (int j = 0; j < m; j++) {
+                    int i = order[mb + j];
+                    DpoData.Pair p = data.pairs().get(i);
+                    PreferenceLoss.Result r = compute(p, sums[2 * j], sums[2 * j + 1], i);
+                    dLossDSum[2 * j] = r.dPolicyChosen() / pairs;
+                    dLossDSum[2 * j + 1] = r.dPolicyRejected() / pairs;
+                    lossSum += r.loss();
+                    chosenReward += r.chosenReward();
+                    rejectedReward += r.rejectedReward();
+                    correct += r.chosenReward() > r.rejectedReward() ? 1 : 0;
+                    chosenLogp += sums[2 * j];
+                    rejectedLogp += sums[2 * j + 1];
+                }
+                trainer.backward(dLossDSum);
+            }
+            double norm;
+            try {
+                norm = o.maxGradNorm() > 0 ? GradClip.clipByGlobalNorm(adam.params(), o.maxGradNorm()) : GradClip.globalNorm(adam.params());
+            } catch (ArithmeticException ex) {
+                throw new Align4jException("step " + (s + 1) + ": " + ex.getMessage() + ": training diverged (try a lower --lr)", ex);
+            }
+            double lr = schedule.at(s);
+            adam.step(lr);
+            trainer.zeroGrads();
+            return new DpoStep(s + 1, (double) (s + 1) / stepsPerEpoch, lossSum / pairs, chosenReward / pairs,
+                    rejectedReward / pairs, correct / pairs, chosenLogp / pairs, rejectedLogp / pairs, norm, lr, pairs, tokens);
+        }
+
+        private PreferenceLoss.Result compute(DpoData.Pair p, double chosen, double rejected, int i) {
+            double refChosen = reference != null ? reference[0][i] : 0;
+            double refRejected = reference != null ? reference[1][i] : 0;
+            try {
+                return loss.compute(new PreferenceLoss.Pair(chosen, rejected, refChosen, refRejected, p.chosen().length,
+                        p.rejected().length));
+            } catch (IllegalArgumentException ex) {
+                throw new Align4jException(p.location() + ": " + ex.getMessage(), ex);
+            }
+        }
+    }
+
+    /** Epoch e's order of the n pairs: a Fisher-Yates shuffle seeded by (seed, e) alone. */
+    static int[] shuffled(int n, long seed, int epoch) {
+        SplittableRandom rng = new SplittableRandom(seed + 0x9E3779B97F4A7C15L * (epoch + 1L));
+        int[] order = new int[n];
+        for (int i = 0; i < n; i++) {
+            order[i] = i;
+        }
+        for (int i = n - 1; i > 0; i--) {
+            int j = rng.nextInt(i + 1);
+            int tmp = order[i];
+            order[i] = order[j];
+            order[j] = tmp;
+        }
+        return order;
+    }
+
+    // The settings a resumed run must share with the run it continues (the step count may change).
+    private Map<String, String> settings(PreferenceLoss loss, int warmup, int maxLen) {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("loss", loss.kind().cliName());
+        m.put("beta", Double.toString(loss.beta()));
+        m.put("label_smoothing", Double.toString(loss.labelSmoothing()));
+        m.put("simpo_gamma", Double.toString(loss.simpoGamma()));
+        m.put("learning_rate", Double.toString(o.learningRate()));
+        m.put("weight_decay", Double.toString(o.weightDecay()));
+        m.put("max_grad_norm", Double.toString(o.maxGradNorm()));
+        m.put("batch_size", Integer.toString(o.batchSize()));
+        m.put("grad_accum", Integer.toString(o.gradAccum()));
+        m.put("schedule", o.schedule().cliName());
+        m.put("warmup_steps", Integer.toString(warmup));
+        m.put("seed", Long.toString(o.seed()));
+        m.put("max_len", Integer.toString(maxLen));
+        return m;
+    }
+
+    // The step to go on from; the checkpoint must be of this data and these settings.
+    private int checkResumable(DpoCheckpoint c, String fingerprint, Map<String, String> settings, int total) {
+        if (!c.dataFingerprint().equals(fingerprint)) {
+            throw new Align4jException(o.checkpoint() + " was trained on other pairs than " + o.data()
+                    + " gives now (different records, skips or tokenization): cannot resume it with this data");
+        }
+        for (Map.Entry<String, String> e : settings.entrySet()) {
+            String was = c.settings().get(e.getKey());
+            if (!e.getValue().equals(was)) {
+                throw new Align4jException(o.checkpoint() + " was trained with " + e.getKey() + " " + was + ", not "
+                        + e.getValue() + ": resume with the same settings");
+            }
+        }
+        if (c.step() > total) {
+            throw new Align4jException(o.checkpoint() + " is at step " + c.step() + ", past the " + total + " steps of this run");
+        }
+        return c.step();
+    }
+
+    private void checkpoint(int step, AdamW adam, String fingerprint, Map<String, String> settings, double[][] reference,
+                            LlamaParams params) {
+        new DpoCheckpoint(step, adam.steps(), fingerprint, settings, reference).write(o.checkpoint(), params, adam);
+    }
+
+    // Fresh: a new file. Resumed at step k: the lines of steps <= k kept (a crash may have left later ones), then appended to.
+    private JsonlWriter openMetrics(int start) {
+        if (start == 0) {
+            return JsonlWriter.create(o.metrics());
+        }
+        List<String> kept = new ArrayList<>();
+        for (JsonNode line : readMetrics()) {
+            if (line.get("step").asInt() <= start) {
+                kept.add(line.toString());
+            }
+        }
+        Path tmp = o.metrics().resolveSibling(o.metrics().getFileName() + ".tmp");
+        try {
+            Files.write(tmp, kept, StandardCharsets.UTF_8);
+            Files.move(tmp, o.metrics(), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw new Align4jException(o.metrics() + ": cannot rewrite for --resume: " + e.getMessage(), e);
+        }
+        return JsonlWriter.append(o.metrics());
+    }
+
+    // Every complete line of the metrics file (a torn last line is left out).
+    private List<JsonNode> readMetrics() {
+        List<JsonNode> out = new ArrayList<>();
+        if (!Files.exists(o.metrics())) {
+            return out;
+        }
+        try {
+            for (String l : Files.readAllLines(o.metrics(), StandardCharsets.UTF_8)) {
+                try {
+                    JsonNode n = JSON.readTree(l);
+                    if (n != null && n.has("step")) {
+                        out.add(n);
+                    }
+                } catch (IOException torn) {
+                    // the line a crash cut short
+                }
+            }
+        } catch (IOException e) {
+            throw new Align4jException(o.metrics() + ": cannot read: " + e.getMessage(), e);
+        }
+        return out;
+    }
+
+    // Loss, margin and accuracy against step, from the metrics file (so a resumed run's plot has every step).
+    private Path plot() {
+        List<DpoStep> steps = readMetrics().stream().map(DpoStep::fromJson).toList();
+        String name = o.metrics().getFileName().toString();
+        Path png = o.metrics().resolveSibling((name.endsWith(".jsonl") ? name.substring(0, name.length() - 6) : name) + ".png");
+        if (steps.isEmpty()) {
+            return null;
+        }
+        double[] x = steps.stream().mapToDouble(DpoStep::step).toArray();
+        new LinePlot("dpo: " + o.loss().kind().cliName() + " on " + o.data().getFileName(), "step", "")
+                .series("loss", x, steps.stream().mapToDouble(DpoStep::loss).toArray())
+                .series("rewards/margins", x, steps.stream().mapToDouble(DpoStep::margin).toArray())
+                .series("rewards/accuracies", x, steps.stream().mapToDouble(DpoStep::accuracy).toArray())
+                .writePng(png);
+        return png;
+    }
+
+    private static String progressLine(DpoStep s, int total, long tokens, double seconds, int stepsRun) {
+        long eta = stepsRun > 0 ? Math.round((total - s.step()) * seconds / stepsRun) : 0;
+        return String.format(Locale.ROOT, "dpo: step %d/%d (epoch %.2f), loss %.4f, accuracy %.3f, margin %.4f, %.0f tokens/s, ETA %d:%02d:%02d",
+                s.step(), total, s.epoch(), s.loss(), s.accuracy(), s.margin(), seconds > 0 ? tokens / seconds : 0.0,
+                eta / 3600, eta / 60 % 60, eta % 60);
+    }
+
+    /** F32 when every matrix of the policy file is F32, else F16. */
+    static GgmlType defaultOutType(Path policy) {
+        try (GgufFile f = GgufFile.open(policy)) {
+            boolean allF32 = f.tensors().stream().filter(t -> t.dims().length > 1).map(GgufTensorInfo::type)
+                    .allMatch(t -> t == GgmlType.F32);
+            return allF32 ? GgmlType.F32 : GgmlType.F16;
+        }
+    }
+}

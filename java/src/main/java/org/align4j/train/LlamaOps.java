@@ -241,11 +241,11 @@ final class LlamaOps {
         FloatVector sum = FloatVector.zero(F);
         for (int j = 0; j < n; j += L) {
             VectorMask<Float> m = F.indexInRange(j, n);
-            FloatVector e = FloatVector.fromArray(F, x, at + j, m).mul(scale).sub(rowMax).lanewise(VectorOperators.EXP);
+            FloatVector e = VectorMath.exp(FloatVector.fromArray(F, x, at + j, m).mul(scale).sub(rowMax));
             e.intoArray(x, at + j, m);
             sum = sum.add(e, m);
         }
-        float total = sum.reduceLanes(VectorOperators.ADD);
+        float total = VectorMath.sum(sum);
         float inv = 1 / total;
         for (int j = 0; j < n; j += L) {
             VectorMask<Float> m = F.indexInRange(j, n);
@@ -261,11 +261,11 @@ final class LlamaOps {
         FloatVector dot = FloatVector.zero(F);
         for (int j = 0; j < n; j += L) {
             VectorMask<Float> m = F.indexInRange(j, n);
-            FloatVector w = FloatVector.fromArray(F, p, at + j, m).mul(scale).sub(lse).lanewise(VectorOperators.EXP);
+            FloatVector w = VectorMath.exp(FloatVector.fromArray(F, p, at + j, m).mul(scale).sub(lse));
             w.intoArray(p, at + j, m);
             dot = dot.add(w.mul(FloatVector.fromArray(F, ds, at + j, m)), m);
         }
-        float rowDot = dot.reduceLanes(VectorOperators.ADD);
+        float rowDot = VectorMath.sum(dot);
         for (int j = 0; j < n; j += L) {
             VectorMask<Float> m = F.indexInRange(j, n);
             FloatVector w = FloatVector.fromArray(F, p, at + j, m);
@@ -281,7 +281,7 @@ final class LlamaOps {
             for (int at = i * f; at < (i + 1) * f; at += L) {
                 VectorMask<Float> m = F.indexInRange(at, (i + 1) * f);
                 FloatVector z = FloatVector.fromArray(F, gate, at, m);
-                FloatVector silu = z.div(z.neg().lanewise(VectorOperators.EXP).add(1f));
+                FloatVector silu = z.div(VectorMath.exp(z.neg()).add(1f));
                 silu.mul(FloatVector.fromArray(F, up, at, m)).intoArray(out, at, m);
             }
         });
@@ -294,7 +294,7 @@ final class LlamaOps {
                 VectorMask<Float> m = F.indexInRange(at, (i + 1) * f);
                 FloatVector z = FloatVector.fromArray(F, gate, at, m);
                 FloatVector dy = FloatVector.fromArray(F, dOut, at, m);
-                FloatVector sig = FloatVector.broadcast(F, 1f).div(z.neg().lanewise(VectorOperators.EXP).add(1f));
+                FloatVector sig = FloatVector.broadcast(F, 1f).div(VectorMath.exp(z.neg()).add(1f));
                 FloatVector dSilu = sig.mul(z.mul(sig.neg().add(1f)).add(1f));
                 dy.mul(FloatVector.fromArray(F, up, at, m)).mul(dSilu).add(FloatVector.fromArray(F, dGate, at, m)).intoArray(dGate, at, m);
                 dy.mul(z).mul(sig).add(FloatVector.fromArray(F, dUp, at, m)).intoArray(dUp, at, m);

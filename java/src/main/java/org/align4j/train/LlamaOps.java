@@ -1,17 +1,25 @@
 package org.align4j.train;
 
+import static org.align4j.train.Gemm.F;
+import static org.align4j.train.Gemm.L;
+
 import java.util.Arrays;
 import java.util.function.IntConsumer;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
 
 /**
  * The Llama operations besides matmuls ({@link Gemm}), forward and backward, over a batch of R rows
  * (the tokens of several sequences back to back; dimension letters in {@link org.align4j.train}).
  * Each forward matches the ggml operation llama.cpp uses (ggml-cpu/ops.cpp); where ggml's choice is a
  * convention rather than arithmetic (RoPE pairs, which query head reads which KV head) the method
- * says which. Sums are in double. Backward methods add into their gradient outputs.
+ * says which. Norms sum in double; attention and SwiGLU are f32 vector code. Backward methods add into
+ * their gradient outputs.
  */
 final class LlamaOps {
     private static final int ROWS_PER_TASK = 16;
+    private static final int QUERY_BLOCK = 64; // queries per attention block
 
     private LlamaOps() {}
 
@@ -133,123 +141,148 @@ final class LlamaOps {
 
     /**
      * Causal grouped-query attention within each sequence; sequence s is rows start[s]..start[s+1]-1.
-     * q (R, H, D); k and v (R, G, D) with H a multiple of G; out (R, H, D). Query head h reads KV head
-     * h / (H / G), as ggml's mul_mat broadcasts; scores are scaled by 1/sqrt(D). Also writes
-     * lse (R, H), the log of each softmax's normaliser, from which backward recomputes the weights.
+     * q (R, H, D); k and v (R, G, D) with H a multiple of G; out (R, H, D), zero on entry. Query head
+     * h reads KV head h / (H / G), as ggml's mul_mat broadcasts; scores are scaled by 1/sqrt(D). Also
+     * writes lse (R, H), the log of each softmax's normaliser, from which backward recomputes the
+     * weights. One task per (sequence, head); scores and outputs are {@link Gemm} products over blocks
+     * of {@value #QUERY_BLOCK} queries, each against the keys up to its last query.
      */
     static void attention(Parallel par, float[] q, float[] k, float[] v, int[] start, int heads, int kvHeads, int d,
                           float[] out, double[] lse) {
-        int seqs = start.length - 1;
         int group = heads / kvHeads;
-        double scale = 1.0 / Math.sqrt(d);
-        par.forEach(seqs * heads, task -> {
+        float scale = (float) (1.0 / Math.sqrt(d));
+        int qStride = heads * d;
+        int kvStride = kvHeads * d;
+        par.forEach((start.length - 1) * heads, task -> {
             int s = task / heads;
             int h = task % heads;
             int g = h / group;
             int first = start[s];
-            double[] p = new double[start[s + 1] - first]; // attention weights over the sequence's rows
-            for (int i = first; i < start[s + 1]; i++) {
-                int qAt = (i * heads + h) * d;
-                double max = Double.NEGATIVE_INFINITY;
-                for (int j = first; j <= i; j++) {
-                    double score = score(q, qAt, k, (j * kvHeads + g) * d, d, scale);
-                    p[j - first] = score;
-                    max = Math.max(max, score);
+            int t = start[s + 1] - first;
+            float[] kT = headTransposed(k, first, t, kvStride, g * d, d); // (D, T)
+            float[] p = new float[Math.min(QUERY_BLOCK, t) * t]; // (queries, keys): scores, then weights
+            for (int i0 = 0; i0 < t; i0 += QUERY_BLOCK) {
+                int ni = Math.min(QUERY_BLOCK, t - i0);
+                int nj = i0 + ni;
+                int qAt = (first + i0) * qStride + h * d;
+                Arrays.fill(p, 0, ni * nj, 0f);
+                Gemm.mulSerial(ni, nj, d, q, qAt, qStride, 1, kT, 0, t, p, 0, nj);
+                for (int r = 0; r < ni; r++) {
+                    lse[(first + i0 + r) * heads + h] = softmaxRow(p, r * nj, i0 + r + 1, nj, scale);
                 }
-                double sum = 0;
-                for (int j = first; j <= i; j++) {
-                    p[j - first] = Math.exp(p[j - first] - max);
-                    sum += p[j - first];
-                }
-                lse[i * heads + h] = max + Math.log(sum);
-                for (int e = 0; e < d; e++) {
-                    double acc = 0;
-                    for (int j = first; j <= i; j++) {
-                        acc += p[j - first] * v[(j * kvHeads + g) * d + e];
-                    }
-                    out[qAt + e] = (float) (acc / sum);
-                }
+                Gemm.mulSerial(ni, d, nj, p, 0, nj, 1, v, first * kvStride + g * d, kvStride, out, qAt, qStride);
             }
         });
     }
 
     /**
      * Backward of {@link #attention}, given dOut (R, H, D): adds into dq (R, H, D), dk and dv (R, G, D).
-     * With P the recomputed weights, dP = dOut . v and dScore = P * (dP - sum_j P dP); one task per
-     * (sequence, KV head) owns that head's dk and dv rows.
+     * With P the recomputed weights, dP = dOut . v^T and dScore = P * (dP - rowsum(P * dP)); one task
+     * per (sequence, KV head) owns that head's dk and dv rows.
      */
     static void attentionBackward(Parallel par, float[] dOut, float[] q, float[] k, float[] v, double[] lse, int[] start,
                                   int heads, int kvHeads, int d, float[] dq, float[] dk, float[] dv) {
-        int seqs = start.length - 1;
         int group = heads / kvHeads;
-        double scale = 1.0 / Math.sqrt(d);
-        par.forEach(seqs * kvHeads, task -> {
+        float scale = (float) (1.0 / Math.sqrt(d));
+        int qStride = heads * d;
+        int kvStride = kvHeads * d;
+        par.forEach((start.length - 1) * kvHeads, task -> {
             int s = task / kvHeads;
             int g = task % kvHeads;
             int first = start[s];
             int t = start[s + 1] - first;
-            double[] dkAcc = new double[t * d]; // (T, D) for this KV head
-            double[] dvAcc = new double[t * d];
-            double[] p = new double[t];
-            double[] dp = new double[t];
-            double[] dqRow = new double[d];
+            int kvAt = first * kvStride + g * d;
+            float[] kT = headTransposed(k, first, t, kvStride, g * d, d); // (D, T)
+            float[] vT = headTransposed(v, first, t, kvStride, g * d, d); // (D, T)
+            float[] p = new float[Math.min(QUERY_BLOCK, t) * t]; // (queries, keys) weights
+            float[] ds = new float[p.length]; // dP, then d score
             for (int h = g * group; h < (g + 1) * group; h++) {
-                for (int i = first; i < first + t; i++) {
-                    int qAt = (i * heads + h) * d;
-                    double rowLse = lse[i * heads + h];
-                    double pDotDp = 0;
-                    for (int j = first; j <= i; j++) {
-                        int kvAt = (j * kvHeads + g) * d;
-                        double pj = Math.exp(score(q, qAt, k, kvAt, d, scale) - rowLse);
-                        double dpj = 0;
-                        for (int e = 0; e < d; e++) {
-                            dpj += (double) dOut[qAt + e] * v[kvAt + e];
-                        }
-                        p[j - first] = pj;
-                        dp[j - first] = dpj;
-                        pDotDp += pj * dpj;
+                for (int i0 = 0; i0 < t; i0 += QUERY_BLOCK) {
+                    int ni = Math.min(QUERY_BLOCK, t - i0);
+                    int nj = i0 + ni;
+                    int qAt = (first + i0) * qStride + h * d;
+                    Arrays.fill(p, 0, ni * nj, 0f);
+                    Arrays.fill(ds, 0, ni * nj, 0f);
+                    Gemm.mulSerial(ni, nj, d, q, qAt, qStride, 1, kT, 0, t, p, 0, nj);
+                    Gemm.mulSerial(ni, nj, d, dOut, qAt, qStride, 1, vT, 0, t, ds, 0, nj);
+                    for (int r = 0; r < ni; r++) {
+                        scoreGradRow(p, ds, r * nj, i0 + r + 1, nj, scale, (float) lse[(first + i0 + r) * heads + h]);
                     }
-                    Arrays.fill(dqRow, 0);
-                    for (int j = first; j <= i; j++) {
-                        int kvAt = (j * kvHeads + g) * d;
-                        int local = (j - first) * d;
-                        double pj = p[j - first];
-                        double dScore = pj * (dp[j - first] - pDotDp) * scale;
-                        for (int e = 0; e < d; e++) {
-                            dqRow[e] += dScore * k[kvAt + e];
-                            dkAcc[local + e] += dScore * q[qAt + e];
-                            dvAcc[local + e] += pj * dOut[qAt + e];
-                        }
-                    }
-                    for (int e = 0; e < d; e++) {
-                        dq[qAt + e] += (float) dqRow[e];
-                    }
-                }
-            }
-            for (int j = 0; j < t; j++) {
-                int kvAt = ((first + j) * kvHeads + g) * d;
-                for (int e = 0; e < d; e++) {
-                    dk[kvAt + e] += (float) dkAcc[j * d + e];
-                    dv[kvAt + e] += (float) dvAcc[j * d + e];
+                    Gemm.mulSerial(ni, d, nj, ds, 0, nj, 1, k, kvAt, kvStride, dq, qAt, qStride);
+                    Gemm.mulSerial(nj, d, ni, ds, 0, 1, nj, q, qAt, qStride, dk, kvAt, kvStride);
+                    Gemm.mulSerial(nj, d, ni, p, 0, 1, nj, dOut, qAt, qStride, dv, kvAt, kvStride);
                 }
             }
         });
     }
 
-    private static double score(float[] q, int qAt, float[] k, int kAt, int d, double scale) {
-        double dot = 0;
-        for (int e = 0; e < d; e++) {
-            dot += (double) q[qAt + e] * k[kAt + e];
+    // One head's rows of x (R, ., D) for a sequence's t rows, transposed: (D, t).
+    private static float[] headTransposed(float[] x, int first, int t, int stride, int headAt, int d) {
+        float[] out = new float[d * t];
+        for (int j = 0; j < t; j++) {
+            int at = (first + j) * stride + headAt;
+            for (int e = 0; e < d; e++) {
+                out[e * t + j] = x[at + e];
+            }
         }
-        return dot * scale;
+        return out;
+    }
+
+    // Row x[at..at+n) of raw scores becomes softmax(scale * x), and x[at+n..at+width) zeros (the
+    // causal mask); returns the log of the normaliser.
+    private static double softmaxRow(float[] x, int at, int n, int width, float scale) {
+        FloatVector max = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+        for (int j = 0; j < n; j += L) {
+            VectorMask<Float> m = F.indexInRange(j, n);
+            FloatVector s = FloatVector.fromArray(F, x, at + j, m).mul(scale);
+            max = max.max(s.blend(Float.NEGATIVE_INFINITY, m.not()));
+        }
+        float rowMax = max.reduceLanes(VectorOperators.MAX);
+        FloatVector sum = FloatVector.zero(F);
+        for (int j = 0; j < n; j += L) {
+            VectorMask<Float> m = F.indexInRange(j, n);
+            FloatVector e = VectorMath.exp(FloatVector.fromArray(F, x, at + j, m).mul(scale).sub(rowMax));
+            e.intoArray(x, at + j, m);
+            sum = sum.add(e, m);
+        }
+        float total = VectorMath.sum(sum);
+        float inv = 1 / total;
+        for (int j = 0; j < n; j += L) {
+            VectorMask<Float> m = F.indexInRange(j, n);
+            FloatVector.fromArray(F, x, at + j, m).mul(inv).intoArray(x, at + j, m);
+        }
+        Arrays.fill(x, at + n, at + width, 0f);
+        return rowMax + Math.log(total);
+    }
+
+    // Row p[at..at+n) of raw scores becomes the weights exp(scale * p - lse), and row ds of dP becomes
+    // scale * P * (dP - sum(P * dP)); both zero past n.
+    private static void scoreGradRow(float[] p, float[] ds, int at, int n, int width, float scale, float lse) {
+        FloatVector dot = FloatVector.zero(F);
+        for (int j = 0; j < n; j += L) {
+            VectorMask<Float> m = F.indexInRange(j, n);
+            FloatVector w = VectorMath.exp(FloatVector.fromArray(F, p, at + j, m).mul(scale).sub(lse));
+            w.intoArray(p, at + j, m);
+            dot = dot.add(w.mul(FloatVector.fromArray(F, ds, at + j, m)), m);
+        }
+        float rowDot = VectorMath.sum(dot);
+        for (int j = 0; j < n; j += L) {
+            VectorMask<Float> m = F.indexInRange(j, n);
+            FloatVector w = FloatVector.fromArray(F, p, at + j, m);
+            w.mul(FloatVector.fromArray(F, ds, at + j, m).sub(rowDot)).mul(scale).intoArray(ds, at + j, m);
+        }
+        Arrays.fill(p, at + n, at + width, 0f);
+        Arrays.fill(ds, at + n, at + width, 0f);
     }
 
     /** SwiGLU's gating over (R, F): out = silu(gate) * up, silu(z) = z / (1 + e^-z). */
     static void swiglu(Parallel par, float[] gate, float[] up, int rows, int f, float[] out) {
         forRows(par, rows, i -> {
-            for (int at = i * f; at < (i + 1) * f; at++) {
-                double z = gate[at];
-                out[at] = (float) (z / (1 + Math.exp(-z)) * up[at]);
+            for (int at = i * f; at < (i + 1) * f; at += L) {
+                VectorMask<Float> m = F.indexInRange(at, (i + 1) * f);
+                FloatVector z = FloatVector.fromArray(F, gate, at, m);
+                FloatVector silu = z.div(VectorMath.exp(z.neg()).add(1f));
+                silu.mul(FloatVector.fromArray(F, up, at, m)).intoArray(out, at, m);
             }
         });
     }
@@ -257,11 +290,14 @@ final class LlamaOps {
     /** Backward of {@link #swiglu}: dGate += dOut * up * silu'(gate), dUp += dOut * silu(gate); silu'(z) = s(1 + z(1 - s)), s = sigmoid(z). */
     static void swigluBackward(Parallel par, float[] dOut, float[] gate, float[] up, int rows, int f, float[] dGate, float[] dUp) {
         forRows(par, rows, i -> {
-            for (int at = i * f; at < (i + 1) * f; at++) {
-                double z = gate[at];
-                double sig = 1 / (1 + Math.exp(-z));
-                dGate[at] += (float) (dOut[at] * up[at] * sig * (1 + z * (1 - sig)));
-                dUp[at] += (float) (dOut[at] * z * sig);
+            for (int at = i * f; at < (i + 1) * f; at += L) {
+                VectorMask<Float> m = F.indexInRange(at, (i + 1) * f);
+                FloatVector z = FloatVector.fromArray(F, gate, at, m);
+                FloatVector dy = FloatVector.fromArray(F, dOut, at, m);
+                FloatVector sig = FloatVector.broadcast(F, 1f).div(VectorMath.exp(z.neg()).add(1f));
+                FloatVector dSilu = sig.mul(z.mul(sig.neg().add(1f)).add(1f));
+                dy.mul(FloatVector.fromArray(F, up, at, m)).mul(dSilu).add(FloatVector.fromArray(F, dGate, at, m)).intoArray(dGate, at, m);
+                dy.mul(z).mul(sig).add(FloatVector.fromArray(F, dUp, at, m)).intoArray(dUp, at, m);
             }
         });
     }

@@ -63,15 +63,21 @@ public final class LlamaParams {
     /** Reads and decodes (F32, F16, BF16, Q8_0) every tensor of a llama GGUF; errors as {@link LlamaWeights#load}. */
     public static LlamaParams load(Path gguf) {
         try (GgufFile f = GgufFile.open(gguf)) {
-            return read(f, name -> false);
+            return read(f, name -> false, key -> false);
         }
     }
 
-    /** From an open file, leaving out the tensors {@code skip} names. */
-    static LlamaParams read(GgufFile f, Predicate<String> skip) {
-        LlamaWeights w = LlamaWeights.read(f, skip);
-        List<String> order = f.tensors().stream().map(GgufTensorInfo::name).filter(skip.negate()).toList();
-        return new LlamaParams(f.metadata(), w, order);
+    /** From an open file, leaving out the tensors and the metadata keys the predicates name (a checkpoint's own). */
+    static LlamaParams read(GgufFile f, Predicate<String> skipTensor, Predicate<String> skipKey) {
+        LlamaWeights w = LlamaWeights.read(f, skipTensor);
+        List<String> order = f.tensors().stream().map(GgufTensorInfo::name).filter(skipTensor.negate()).toList();
+        SequencedMap<String, GgufValue> metadata = new LinkedHashMap<>();
+        f.metadata().forEach((k, v) -> {
+            if (!skipKey.test(k)) {
+                metadata.put(k, v);
+            }
+        });
+        return new LlamaParams(metadata, w, order);
     }
 
     public LlamaShape shape() {

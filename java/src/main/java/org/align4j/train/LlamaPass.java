@@ -7,7 +7,6 @@ import java.util.Arrays;
 import java.util.List;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
-import jdk.incubator.vector.VectorOperators;
 import org.align4j.gguf.LlamaShape;
 
 /**
@@ -330,7 +329,7 @@ final class LlamaPass {
                         }
                         FloatVector sum = FloatVector.zero(F);
                         for (int t = 0; t < vc; t++) {
-                            sum = sum.add(FloatVector.fromArray(F, block, t * rc + r, m).sub(max).lanewise(VectorOperators.EXP));
+                            sum = sum.add(VectorMath.exp(FloatVector.fromArray(F, block, t * rc + r, m).sub(max)));
                         }
                         max.intoArray(chunkMax, ch * rc + r, m);
                         sum.intoArray(chunkSum, ch * rc + r, m);
@@ -384,7 +383,7 @@ final class LlamaPass {
                         FloatVector weight = FloatVector.fromArray(F, rowWeight, from + r, m);
                         FloatVector rowLse = FloatVector.fromArray(F, lse, from + r, m);
                         for (int t = 0; t < vc; t++) {
-                            FloatVector p = FloatVector.fromArray(F, block, t * rc + r, m).sub(rowLse).lanewise(VectorOperators.EXP);
+                            FloatVector p = VectorMath.exp(FloatVector.fromArray(F, block, t * rc + r, m).sub(rowLse));
                             p.mul(weight).neg().intoArray(block, t * rc + r, m);
                         }
                     }

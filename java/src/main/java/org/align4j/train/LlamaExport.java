@@ -1,0 +1,40 @@
+package org.align4j.train;
+
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.SequencedMap;
+import org.align4j.gguf.GgmlQuants;
+import org.align4j.gguf.GgmlType;
+import org.align4j.gguf.GgufValue;
+import org.align4j.gguf.GgufWriter;
+
+/**
+ * Writes {@link LlamaParams} as a GGUF that llama.cpp loads: every key-value pair of the file the
+ * parameters came from, in its order (hyper-parameters, tokenizer, chat template, alignment), with
+ * only {@code general.file_type} changed to say what is written; the tensors under the same names, in
+ * the same order. Matrices are stored as F32 or F16; vectors (the norm weights) stay F32, as
+ * llama.cpp's converters keep them. The file appears atomically ({@link GgufWriter}).
+ */
+public final class LlamaExport {
+    static final String FILE_TYPE_KEY = "general.file_type";
+
+    private LlamaExport() {}
+
+    /** Writes {@code params} to {@code out} with matrices in {@code type} (F32 or F16); returns the file size in bytes. */
+    public static long write(LlamaParams params, Path out, GgmlType type) {
+        if (type != GgmlType.F32 && type != GgmlType.F16) {
+            throw new IllegalArgumentException("exports are F32 or F16, not " + type);
+        }
+        SequencedMap<String, GgufValue> metadata = new LinkedHashMap<>(params.metadata());
+        if (metadata.containsKey(FILE_TYPE_KEY)) {
+            // llama_ftype: LLAMA_FTYPE_ALL_F32 = 0, LLAMA_FTYPE_MOSTLY_F16 = 1
+            metadata.put(FILE_TYPE_KEY, GgufValue.uint32(type == GgmlType.F32 ? 0 : 1));
+        }
+        List<GgufWriter.Tensor> tensors = params.tensors().stream().map(t -> {
+            GgmlType stored = t.dims().length == 1 ? GgmlType.F32 : type;
+            return new GgufWriter.Tensor(t.name(), stored, t.dims(), dst -> GgmlQuants.quantize(stored, t.data(), dst));
+        }).toList();
+        return GgufWriter.write(out, metadata, tensors);
+    }
+}

@@ -61,6 +61,8 @@ public final class DpoJob {
      * @param steps     optimizer steps in the run, in all (a resumed run counts those before it)
      * @param stepsRun  steps this invocation took
      * @param tokens    tokens this invocation's forward and backward passes covered
+     * @param seconds   this invocation's training time (from the first step to the last, so tokens / seconds
+     *                  is the training rate; loading, the reference pass and writing files are not in it)
      * @param reference where the reference log-probs came from, in words
      * @param first     this invocation's first step, null if it took none
      * @param last      its last step, null if it took none
@@ -123,7 +125,7 @@ public final class DpoJob {
                     o.onError(), rejects);
             if (data.size() == 0) {
                 throw new Align4jException(o.data() + ": no usable preference pairs" + (data.skipped() > 0
-                        ? " (" + data.skipped() + " lines skipped, see " + rejects.file() + ")" : ""));
+                        ? " (" + data.skipped() + " skipped, see " + rejects.file() + ")" : ""));
             }
         }
 
@@ -139,7 +141,7 @@ public final class DpoJob {
         String referenceSource;
         if (!loss.kind().usesReference()) {
             reference = null;
-            referenceSource = "none (" + loss.kind().cliName() + " is reference-free)";
+            referenceSource = "none (" + loss.kind().cliName() + " is reference-free" + (o.reference() != null ? "; --ref is not used)" : ")");
         } else if (resumed != null) {
             reference = resumed.state().reference();
             referenceSource = "the checkpoint's (as first computed)";
@@ -205,10 +207,10 @@ public final class DpoJob {
                     onStep.accept(step);
                 }
             }
-            checkpoint(total, adam, fingerprint, settings, reference, params);
-            ParamsGguf.exportModel(params, o.out(), outType);
-            Path plot = plot();
             double seconds = (System.nanoTime() - startNanos) / 1e9;
+            checkpoint(total, adam, fingerprint, settings, reference, params);
+            LlamaExport.write(params, o.out(), outType);
+            Path plot = plot();
             return new Result(total, total - start, n, data.skipped(), tokens, seconds, referenceSource, first, last,
                     o.out(), o.metrics(), plot, o.checkpoint());
         }

@@ -236,7 +236,7 @@ class DpoJobTest {
         }
         LlamaParams trained = LlamaParams.load(r.out());
         Path f16 = tmp.resolve("out-f16.gguf");
-        ParamsGguf.exportModel(trained, f16, GgmlType.F16);
+        LlamaExport.write(trained, f16, GgmlType.F16);
         try (GgufFile f = GgufFile.open(f16)) {
             assertThat(f.integer("general.file_type")).isEqualTo(1);
             assertThat(f.tensor("blk.0.attn_q.weight").type()).isEqualTo(GgmlType.F16);

@@ -1,0 +1,166 @@
+package org.align4j.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.align4j.gguf.GgmlType;
+import org.align4j.gguf.GgufValue;
+import org.align4j.train.DpoTestData;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+class DpoCommandTest {
+    static final ObjectMapper JSON = new ObjectMapper();
+    @TempDir static Path models;
+    @TempDir Path tmp;
+    static Path policy;
+
+    static final String GOOD = "{\"prompt\": \"abc:\", \"chosen\": \" abc\", \"rejected\": \" cba\"}";
+    static final String GOOD2 = "{\"prompt\": \"xyz:\", \"chosen\": \" xyz\", \"rejected\": \" zyx\"}";
+
+    @BeforeAll
+    static void writeModels() {
+        policy = DpoTestData.model(models, "policy", GgmlType.F32, 1);
+    }
+
+    static CliRun dpo(Path data, Path out, String... extra) {
+        List<String> args = new ArrayList<>(List.of("dpo", "--policy", policy.toString(), "--data", data.toString(),
+                "--out", out.toString(), "--threads", "2"));
+        args.addAll(List.of(extra));
+        return CliRun.of(args.toArray(String[]::new));
+    }
+
+    @Test
+    void trainsWritesALoadableModelMetricsAndAPlotAndSaysWhatItDid() throws IOException {
+        Path data = DpoTestData.write(tmp.resolve("pairs.jsonl"), DpoTestData.copyOverReverse(8, 1));
+        Path out = tmp.resolve("m2.gguf");
+        CliRun r = dpo(data, out, "--lr", "1e-3", "--max-steps", "6", "--batch-size", "4", "--warmup-ratio", "0.5",
+                "--schedule", "cosine", "--save-every", "4", "--out-type", "f16");
+        System.out.print(r.err());
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.err())
+                .contains("dpo: 8 pairs (0 skipped), 6 steps of 4 pairs (2 per epoch), loss sigmoid beta 0.1, reference: computed with llama.cpp on the initial policy")
+                .contains("dpo: step 6/6 (epoch 3.00), loss ")
+                .contains("dpo: 6 steps (6 this run) on 8 pairs (0 skipped), ")
+                .contains("dpo: wrote " + out);
+        assertThat(tmp.resolve("m2.gguf.metrics.png")).exists();
+        assertThat(tmp.resolve("m2.gguf.ckpt")).exists();
+        assertThat(tmp.resolve("m2.gguf.rejects.jsonl")).doesNotExist();
+        List<JsonNode> metrics = read(tmp.resolve("m2.gguf.metrics.jsonl"));
+        assertThat(metrics).extracting(m -> m.get("step").asInt()).containsExactly(1, 2, 3, 4, 5, 6);
+        assertThat(metrics.getFirst().get("learning_rate").asDouble()).as("warm-up of ceil(0.5 * 6) steps starts at 0").isZero();
+
+        CliRun info = CliRun.of("info", out.toString());
+        assertThat(info.exit()).as(info.err()).isZero();
+        assertThat(info.out()).contains("F16");
+    }
+
+    static Stream<Arguments> badRecords() {
+        return Stream.of(
+                Arguments.of("{\"prompt\": \"abc:\", \"chosen\": \" same\", \"rejected\": \" same\"}",
+                        "chosen and rejected tokenize to the same 5 tokens: the pair states no preference"),
+                Arguments.of("{\"prompt\": \"abc:\", \"chosen\": \"\", \"rejected\": \" x\"}", "field \"chosen\" is an empty string: nothing to score"),
+                Arguments.of("{\"prompt\": \"" + "long ".repeat(10) + "\", \"chosen\": \" a\", \"rejected\": \" b\"}",
+                        "prompt + completion is 53 tokens, more than the limit of 32 (--max-len)"),
+                Arguments.of("{\"prompt\": \"abc:\", \"completion\": \" abc\"}",
+                        "a prompt-completion record: dpo trains on preference records (\"prompt\", \"chosen\", \"rejected\")"),
+                Arguments.of("{\"prompt\": \"abc:\", \"chosen\": ", "malformed JSON"),
+                Arguments.of("{\"prompt\": \"abc:\", \"chosen\": \" abc\", \"rejected\": \" cba\", \"ref_chosen_logps\": -3.5}",
+                        "has \"ref_chosen_logps\" but no \"ref_rejected_logps\""),
+                Arguments.of("{\"prompt\": \"abc:\", \"chosen\": \" abc\", \"rejected\": \" cba\", \"ref_chosen_logps\": \"x\", \"ref_rejected_logps\": -1}",
+                        "field \"ref_chosen_logps\" must be a log-prob sum: a finite number <= 0, not \"x\""));
+    }
+
+    @ParameterizedTest(name = "{1}")
+    @MethodSource("badRecords")
+    void aBadRecordStopsTheRunWithExitOneNamingFileLineAndCause(String bad, String cause) throws IOException {
+        Path data = DpoTestData.write(tmp.resolve("pairs.jsonl"), List.of(GOOD, bad, GOOD2));
+        Path out = tmp.resolve("m2.gguf");
+        CliRun r = dpo(data, out, "--max-len", "32", "--max-steps", "1", "--quiet");
+        System.out.print(r.err());
+        assertThat(r.exit()).isEqualTo(1);
+        assertThat(r.err()).contains("align4j dpo: error: " + data + ":2: " + cause);
+        assertThat(out).doesNotExist();
+        assertThat(tmp.resolve("m2.gguf.ckpt")).doesNotExist();
+    }
+
+    @Test
+    void skipLogsEveryBadRecordAndTrainsOnTheRest() throws IOException {
+        List<String> lines = new ArrayList<>(List.of(GOOD));
+        badRecords().forEach(a -> lines.add((String) a.get()[0]));
+        lines.add(GOOD2);
+        Path data = DpoTestData.write(tmp.resolve("pairs.jsonl"), lines);
+        Path out = tmp.resolve("m2.gguf");
+        CliRun r = dpo(data, out, "--max-len", "32", "--max-steps", "1", "--quiet", "--on-error", "skip");
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.err()).contains("dpo: 1 steps (1 this run) on 2 pairs (7 skipped)");
+        List<JsonNode> rejects = read(tmp.resolve("m2.gguf.rejects.jsonl"));
+        assertThat(rejects).extracting(n -> n.get("line").asInt()).containsExactly(2, 3, 4, 5, 6, 7, 8);
+        assertThat(rejects.getFirst().get("error").asText()).isEqualTo(data + ":2: " + badRecords().findFirst().orElseThrow().get()[1]);
+        assertThat(out).exists();
+    }
+
+    @Test
+    void noUsablePairIsAnError() throws IOException {
+        Path data = DpoTestData.write(tmp.resolve("pairs.jsonl"), List.of("{\"prompt\": \"abc:\", \"completion\": \" abc\"}"));
+        CliRun r = dpo(data, tmp.resolve("m2.gguf"), "--quiet", "--on-error", "skip");
+        assertThat(r.exit()).isEqualTo(1);
+        assertThat(r.err()).contains(data + ": no usable preference pairs (1 skipped, see " + tmp.resolve("m2.gguf.rejects.jsonl") + ")");
+    }
+
+    @Test
+    void tokenIdsBeyondTheEmbeddingTableAreRefusedNamingTheRecord() throws IOException {
+        // The tokenizer has 259 tokens but token_embd only 150 rows: 'é' (bytes C3 A9) tokenizes to ids 198 and 172.
+        Path small = DpoTestData.rewrite(policy, tmp.resolve("short-embd.gguf"), keys -> {}, 150);
+        Path data = DpoTestData.write(tmp.resolve("pairs.jsonl"), List.of(GOOD,
+                "{\"prompt\": \"abc:\", \"chosen\": \" caf\u00e9\", \"rejected\": \" cafe\"}"));
+        CliRun r = CliRun.of("dpo", "--policy", small.toString(), "--data", data.toString(), "--out", tmp.resolve("m2.gguf").toString(),
+                "--quiet", "--threads", "2");
+        assertThat(r.exit()).isEqualTo(1);
+        assertThat(r.err()).contains(data + ":2: token id 198 is outside the model's vocabulary of 150 (rows of token_embd.weight)");
+    }
+
+    @Test
+    void aModelTheTrainerDoesNotSupportIsRefusedNamingIt() throws IOException {
+        Path gpt2 = DpoTestData.rewrite(policy, tmp.resolve("gpt2.gguf"),
+                keys -> keys.put("general.architecture", GgufValue.string("gpt2")), -1);
+        Path data = DpoTestData.write(tmp.resolve("pairs.jsonl"), List.of(GOOD));
+        CliRun r = CliRun.of("dpo", "--policy", gpt2.toString(), "--data", data.toString(), "--out", tmp.resolve("m2.gguf").toString(), "--quiet");
+        assertThat(r.exit()).isEqualTo(1);
+        assertThat(r.err()).contains("align4j dpo: error: " + gpt2 + ": the Java forward pass does not support architecture 'gpt2'");
+    }
+
+    @Test
+    void badOptionsAreUsageErrors() throws IOException {
+        Path data = DpoTestData.write(tmp.resolve("pairs.jsonl"), List.of(GOOD));
+        Path out = tmp.resolve("m2.gguf");
+        String[][] cases = {
+                {"--loss", "kto"}, {"--out-type", "q4_0"}, {"--lr", "-1"}, {"--loss", "ipo", "--label-smoothing", "0.1"},
+                {"--on-error", "ignore"}, {"--schedule", "step"}, {"--batch-size", "0"}, {"--epochs", "0"}};
+        for (String[] c : cases) {
+            CliRun r = dpo(data, out, c);
+            assertThat(r.exit()).as(String.join(" ", c) + ": " + r.err()).isEqualTo(2);
+            System.out.println(String.join(" ", c) + " -> " + r.err().lines().findFirst().orElse(""));
+        }
+        assertThat(out).doesNotExist();
+    }
+
+    static List<JsonNode> read(Path file) throws IOException {
+        List<JsonNode> out = new ArrayList<>();
+        for (String l : Files.readAllLines(file)) {
+            out.add(JSON.readTree(l));
+        }
+        return out;
+    }
+}

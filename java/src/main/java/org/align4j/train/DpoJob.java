@@ -114,20 +114,7 @@ public final class DpoJob {
         int maxLen = o.maxLen() > 0 ? o.maxLen() : params.shape().ctx();
         GgmlType outType = o.outType() != null ? o.outType() : defaultOutType(o.policy());
         PreferenceLoss loss = o.loss();
-        if (o.reference() != null && loss.kind().usesReference()) {
-            VocabCompatibility.check(o.policy(), o.reference());
-        }
-
-        DpoData data;
-        try (Model vocab = Model.load(o.policy(), ModelOptions.VOCAB_ONLY);
-             RejectsWriter rejects = RejectsWriter.create(o.out())) {
-            data = DpoData.read(o.data(), vocab.vocab(), new LlamaChatRenderer(vocab), maxLen, params.vocabSize(),
-                    o.onError(), rejects);
-            if (data.size() == 0) {
-                throw new Align4jException(o.data() + ": no usable preference pairs" + (data.skipped() > 0
-                        ? " (" + data.skipped() + " skipped, see " + rejects.file() + ")" : ""));
-            }
-        }
+        DpoData data = readData(maxLen, params.vocabSize());
 
         int n = data.size();
         int stepsPerEpoch = (n + o.pairsPerStep() - 1) / o.pairsPerStep();
@@ -136,41 +123,17 @@ public final class DpoJob {
         LrSchedule schedule = new LrSchedule(o.schedule(), o.learningRate(), Math.min(warmup, total), total);
         Map<String, String> settings = settings(loss, warmup, maxLen);
         String fingerprint = data.fingerprint();
-
-        double[][] reference;
-        String referenceSource;
-        if (!loss.kind().usesReference()) {
-            reference = null;
-            referenceSource = "none (" + loss.kind().cliName() + " is reference-free" + (o.reference() != null ? "; --ref is not used)" : ")");
-        } else if (resumed != null) {
-            reference = resumed.state().reference();
-            referenceSource = "the checkpoint's (as first computed)";
-        } else if (data.allHaveReferenceColumns()) {
-            reference = data.referenceColumns();
-            referenceSource = "the dataset's " + DpoData.REF_CHOSEN + "/" + DpoData.REF_REJECTED + " columns"
-                    + (o.reference() != null ? " (--ref is not used)" : "");
-        } else {
-            Path model = o.reference() != null ? o.reference() : o.policy();
-            referenceSource = "computed with llama.cpp on " + (o.reference() != null ? "the reference " : "the initial policy ") + model;
-            if (data.withReferenceColumns() > 0 && !o.quiet()) {
-                log.println("dpo: only " + data.withReferenceColumns() + " of " + n + " pairs have "
-                        + DpoData.REF_CHOSEN + "/" + DpoData.REF_REJECTED + "; computing the reference for all");
-            }
-            reference = data.scoreWith(model, o.threads(), o.gpuLayers());
-        }
-
-        int start = 0;
-        if (resumed != null) {
-            start = checkResumable(resumed.state(), fingerprint, settings, total);
-        }
+        int start = resumed != null ? checkResumable(resumed.state(), fingerprint, settings, total) : 0;
+        Reference ref = reference(data, resumed);
         if (!o.quiet()) {
             log.printf(Locale.ROOT, "dpo: %d pairs (%d skipped), %d steps of %d pairs (%d per epoch), loss %s beta %s, reference: %s%n",
-                    n, data.skipped(), total, o.pairsPerStep(), stepsPerEpoch, loss.kind().cliName(), loss.beta(), referenceSource);
+                    n, data.skipped(), total, o.pairsPerStep(), stepsPerEpoch, loss.kind().cliName(), loss.beta(), ref.source());
             if (start > 0) {
                 log.println("dpo: resuming at step " + start + " from " + o.checkpoint());
             }
             log.flush();
         }
+        double[][] reference = ref.logps();
 
         try (LlamaTrainer trainer = new LlamaTrainer(params, o.threads())) {
             List<AdamW.Param> trainable = new ArrayList<>();
@@ -211,9 +174,51 @@ public final class DpoJob {
             checkpoint(total, adam, fingerprint, settings, reference, params);
             LlamaExport.write(params, o.out(), outType);
             Path plot = plot();
-            return new Result(total, total - start, n, data.skipped(), tokens, seconds, referenceSource, first, last,
+            return new Result(total, total - start, n, data.skipped(), tokens, seconds, ref.source(), first, last,
                     o.out(), o.metrics(), plot, o.checkpoint());
         }
+    }
+
+    /** Reference log-prob sums, (2, N) chosen then rejected (null for reference-free losses), and where they came from. */
+    private record Reference(double[][] logps, String source) {}
+
+    private DpoData readData(int maxLen, int vocabSize) {
+        try (Model vocab = Model.load(o.policy(), ModelOptions.VOCAB_ONLY);
+             RejectsWriter rejects = RejectsWriter.create(o.out())) {
+            DpoData data = DpoData.read(o.data(), vocab.vocab(), new LlamaChatRenderer(vocab), maxLen, vocabSize,
+                    o.onError(), rejects);
+            if (data.size() == 0) {
+                throw new Align4jException(o.data() + ": no usable preference pairs" + (data.skipped() > 0
+                        ? " (" + data.skipped() + " skipped, see " + rejects.file() + ")" : ""));
+            }
+            return data;
+        }
+    }
+
+    // Reference-free: none. Resumed: the checkpoint's, as first obtained. Else the columns when every pair
+    // has them, else llama.cpp on --ref or the initial policy.
+    private Reference reference(DpoData data, DpoCheckpoint.Loaded resumed) {
+        PreferenceLoss.Kind kind = o.loss().kind();
+        if (!kind.usesReference()) {
+            return new Reference(null, "none (" + kind.cliName() + " is reference-free" + (o.reference() != null ? "; --ref is not used)" : ")"));
+        }
+        if (resumed != null) {
+            return new Reference(resumed.state().reference(), "the checkpoint's (as first obtained)");
+        }
+        if (data.allHaveReferenceColumns()) {
+            return new Reference(data.referenceColumns(), "the dataset's " + DpoData.REF_CHOSEN + "/" + DpoData.REF_REJECTED
+                    + " columns" + (o.reference() != null ? " (--ref is not used)" : ""));
+        }
+        if (data.withReferenceColumns() > 0 && !o.quiet()) {
+            log.println("dpo: only " + data.withReferenceColumns() + " of " + data.size() + " pairs have "
+                    + DpoData.REF_CHOSEN + "/" + DpoData.REF_REJECTED + "; computing the reference for all");
+        }
+        Path model = o.reference() != null ? o.reference() : o.policy();
+        if (o.reference() != null) {
+            VocabCompatibility.check(o.policy(), o.reference());
+        }
+        return new Reference(data.scoreWith(model, o.threads(), o.gpuLayers()),
+                "computed with llama.cpp on " + (o.reference() != null ? "the reference " : "the initial policy ") + model);
     }
 
     /** The optimizer-step loop's state: the pairs, reference and trainer, and the current epoch's order. */

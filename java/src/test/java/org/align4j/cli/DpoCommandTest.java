@@ -66,6 +66,28 @@ class DpoCommandTest {
         assertThat(info.out()).contains("F16");
     }
 
+    @Test
+    void conversationalPairsAreRenderedWithTheChatTemplate() throws IOException {
+        Path chat = DpoTestData.rewrite(policy, tmp.resolve("chat.gguf"), keys -> keys.put("tokenizer.chat_template",
+                GgufValue.string("{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"
+                        + "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")), -1);
+        Path data = DpoTestData.write(tmp.resolve("pairs.jsonl"), List.of(
+                "{\"prompt\": [{\"role\": \"user\", \"content\": \"abc\"}], \"chosen\": [{\"role\": \"assistant\", \"content\": \"abc\"}],"
+                        + " \"rejected\": [{\"role\": \"assistant\", \"content\": \"cba\"}]}",
+                "{\"prompt\": [{\"role\": \"user\", \"content\": \"xyz\"}], \"chosen\": [{\"role\": \"assistant\", \"content\": \"xyz\"}],"
+                        + " \"rejected\": [{\"role\": \"assistant\", \"content\": \"zyx\"}]}"));
+        CliRun r = CliRun.of("dpo", "--policy", chat.toString(), "--data", data.toString(), "--out", tmp.resolve("m2.gguf").toString(),
+                "--max-steps", "2", "--quiet", "--threads", "2");
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.err()).contains("dpo: 2 steps (2 this run) on 2 pairs (0 skipped)");
+        // One character per token: BOS + the rendered prompt, and each completion is what the conversation
+        // adds after it, "abc<|im_end|>\n" (14 tokens).
+        int prompt = 1 + "<|im_start|>user\nabc<|im_end|>\n<|im_start|>assistant\n".length();
+        JsonNode first = read(tmp.resolve("m2.gguf.metrics.jsonl")).getFirst();
+        assertThat(first.get("tokens").asLong()).as("2 pairs of (prompt + chosen, prompt + rejected) in the first step")
+                .isEqualTo(2 * (2 * prompt + 14 + 14));
+    }
+
     static Stream<Arguments> badRecords() {
         return Stream.of(
                 Arguments.of("{\"prompt\": \"abc:\", \"chosen\": \" same\", \"rejected\": \" same\"}",

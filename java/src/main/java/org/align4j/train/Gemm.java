@@ -53,10 +53,7 @@ final class Gemm {
                         kernel4x2(kc, a, ak + i * aRs, aRs, aCs, b, bk + j, ldb, c, cOff + i * ldc + j, ldc);
                     }
                     for (; j < jEnd; j += L) {
-                        VectorMask<Float> m = F.indexInRange(j, jEnd);
-                        for (int r = 0; r < 4; r++) {
-                            kernel1x1(kc, a, ak + (i + r) * aRs, aCs, b, bk + j, ldb, c, cOff + (i + r) * ldc + j, m);
-                        }
+                        kernel4x1(kc, a, ak + i * aRs, aRs, aCs, b, bk + j, ldb, c, cOff + i * ldc + j, ldc, F.indexInRange(j, jEnd));
                     }
                 }
                 for (; i < iN; i++) {
@@ -141,6 +138,26 @@ final class Gemm {
         c21.intoArray(c, cp + 2 * ldc + L);
         c30.intoArray(c, cp + 3 * ldc);
         c31.intoArray(c, cp + 3 * ldc + L);
+    }
+
+    // 4 rows of C by one vector, lanes outside m untouched.
+    private static void kernel4x1(int kc, float[] a, int ap, int aRs, int aCs, float[] b, int bp, int ldb,
+                                  float[] c, int cp, int ldc, VectorMask<Float> m) {
+        FloatVector c0 = FloatVector.fromArray(F, c, cp, m);
+        FloatVector c1 = FloatVector.fromArray(F, c, cp + ldc, m);
+        FloatVector c2 = FloatVector.fromArray(F, c, cp + 2 * ldc, m);
+        FloatVector c3 = FloatVector.fromArray(F, c, cp + 3 * ldc, m);
+        for (int k = 0; k < kc; k++, ap += aCs, bp += ldb) {
+            FloatVector b0 = FloatVector.fromArray(F, b, bp, m);
+            c0 = FloatVector.broadcast(F, a[ap]).fma(b0, c0);
+            c1 = FloatVector.broadcast(F, a[ap + aRs]).fma(b0, c1);
+            c2 = FloatVector.broadcast(F, a[ap + 2 * aRs]).fma(b0, c2);
+            c3 = FloatVector.broadcast(F, a[ap + 3 * aRs]).fma(b0, c3);
+        }
+        c0.intoArray(c, cp, m);
+        c1.intoArray(c, cp + ldc, m);
+        c2.intoArray(c, cp + 2 * ldc, m);
+        c3.intoArray(c, cp + 3 * ldc, m);
     }
 
     // One row of C by one vector, lanes outside m untouched.

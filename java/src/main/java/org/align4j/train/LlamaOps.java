@@ -302,8 +302,8 @@ final class LlamaOps {
         });
     }
 
-    /** Rows 0..rows-1 in tasks of {@value #ROWS_PER_TASK} rows. */
-    private static void forRows(Parallel par, int rows, IntConsumer row) {
+    /** Runs {@code row} for rows 0..rows-1, in tasks of {@value #ROWS_PER_TASK} rows. */
+    static void forRows(Parallel par, int rows, IntConsumer row) {
         int tasks = (rows + ROWS_PER_TASK - 1) / ROWS_PER_TASK;
         par.forEach(tasks, t -> {
             int end = Math.min(rows, (t + 1) * ROWS_PER_TASK);

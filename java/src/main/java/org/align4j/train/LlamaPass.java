@@ -342,7 +342,7 @@ final class LlamaPass {
                     }
                 }
             });
-            for (int r = 0; r < rc; r++) {
+            LlamaOps.forRows(par, rc, r -> {
                 double max = Double.NEGATIVE_INFINITY;
                 for (int ch = 0; ch < chunks; ch++) {
                     max = Math.max(max, chunkMax[ch * rc + r]);
@@ -352,9 +352,9 @@ final class LlamaPass {
                     sum += chunkSum[ch * rc + r] * Math.exp(chunkMax[ch * rc + r] - max);
                 }
                 double rowLse = max + Math.log(sum);
-                lse[r0 + r] = (float) rowLse;
-                logp[r0 + r] = target[r] - rowLse;
-            }
+                lse[from + r] = (float) rowLse;
+                logp[from + r] = target[r] - rowLse;
+            });
         }
         return logp;
     }
@@ -367,12 +367,14 @@ final class LlamaPass {
         int n = scoredRow.length;
         float[] dHidden = new float[n * c];
         int chunks = chunks(vocab);
+        int stripes = Math.min(STRIPES, chunks);
+        float[] partial = new float[stripes * Math.min(ROW_CHUNK, n) * c]; // (stripes, rc, C)
         for (int r0 = 0; r0 < n; r0 += ROW_CHUNK) {
             int rc = Math.min(ROW_CHUNK, n - r0);
             float[] hT = transposeRows(par, hidden, r0, rc, c);
-            float[] partial = new float[STRIPES * rc * c]; // (STRIPES, rc, C)
+            Arrays.fill(partial, 0f);
             int from = r0;
-            par.forEach(Math.min(STRIPES, chunks), s -> {
+            par.forEach(stripes, s -> {
                 float[] block = new float[VOCAB_CHUNK * rc]; // (vc, rc) logits, then their gradient
                 for (int ch = stripeStart(s, chunks); ch < stripeStart(s + 1, chunks); ch++) {
                     int v0 = ch * VOCAB_CHUNK;
@@ -399,11 +401,13 @@ final class LlamaPass {
                     Gemm.mulSerial(rc, c, vc, block, 0, 1, rc, w.output(), v0 * c, c, partial, s * rc * c, c);
                 }
             });
-            for (int s = 0; s < STRIPES; s++) {
-                for (int i = 0; i < rc * c; i++) {
-                    dHidden[r0 * c + i] += partial[s * rc * c + i];
+            LlamaOps.forRows(par, rc, r -> {
+                for (int s = 0; s < stripes; s++) {
+                    for (int e = 0; e < c; e++) {
+                        dHidden[(from + r) * c + e] += partial[(s * rc + r) * c + e];
+                    }
                 }
-            }
+            });
         }
         return dHidden;
     }

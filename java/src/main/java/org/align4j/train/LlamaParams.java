@@ -126,28 +126,6 @@ public final class LlamaParams {
         tensors.forEach(t -> Arrays.fill(t.data(), 0f));
     }
 
-    /** Elements in all tensors (a tied output counted once). */
-    public long parameterCount() {
-        return tensors.stream().mapToLong(t -> t.data().length).sum();
-    }
-
-    /**
-     * Copies {@code values} into the tensors, which must have the same names and shapes; used by
-     * checkpoint loading and by callers that keep a second copy (a reference model, a snapshot).
-     */
-    public void copyFrom(LlamaParams values) {
-        if (values.tensors.size() != tensors.size()) {
-            throw new IllegalArgumentException("different tensor sets: " + values.tensors.size() + " vs " + tensors.size());
-        }
-        for (Tensor t : tensors) {
-            Tensor src = values.tensor(t.name());
-            if (!Arrays.equals(src.dims(), t.dims())) {
-                throw new IllegalArgumentException(t.name() + ": dims " + Arrays.toString(src.dims()) + " vs " + Arrays.toString(t.dims()));
-            }
-            System.arraycopy(src.data(), 0, t.data(), 0, t.data().length);
-        }
-    }
-
     private LlamaParams mapped(UnaryOperator<float[]> f) {
         return new LlamaParams(metadata, weights.map(f), tensors.stream().map(Tensor::name).toList());
     }

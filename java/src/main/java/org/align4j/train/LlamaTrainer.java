@@ -9,8 +9,10 @@ import java.util.List;
  * <p>{@link #forward} scores a batch and keeps its activations; {@link #backward} takes d(loss)/d(sum)
  * for each sequence and adds the gradients of every parameter into {@link #grads()}, which keep
  * accumulating (over micro-batches) until {@link #zeroGrads()}. An optimizer updates
- * {@link #params()}' arrays in place between steps. Matmuls use the Vector API on {@code threads}
- * threads; results are bit-identical for any number of threads.
+ * {@link #params()}' arrays in place between steps: {@code grads().tensors().get(i)} is the gradient
+ * of {@code params().tensors().get(i)} (same name, dims and order). Matmuls use the Vector API on
+ * {@code threads} threads; results are bit-identical for any number of threads and any packing of the
+ * batch. Not thread-safe: one caller drives a trainer.
  *
  * <p>Memory: a forward kept for backward holds about R * (8C + 3F + 2K) floats per layer for R tokens
  * in the batch (dimension letters in {@link org.align4j.train}); logits are never held for more than

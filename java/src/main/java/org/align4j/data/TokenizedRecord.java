@@ -1,13 +1,15 @@
 package org.align4j.data;
 
+import java.util.Arrays;
 import org.align4j.llama.Vocab;
 
 /**
- * A record's prompt and completions as token ids, by the one tokenization rule every job uses (TRL's):
- * the prompt text is tokenized with the model's special tokens (BOS) and special-token text parsed;
- * each completion text is tokenized on its own, without BOS, and appended. Conversational records are
- * rendered with the chat template first (the completion is what the full conversation adds after the
- * prompt with its assistant opening).
+ * A record's prompt and completions as token ids, by the one tokenization rule every job uses (TRL's
+ * DPOTrainer.tokenize_row): the prompt text is tokenized with the model's special tokens (BOS) and
+ * special-token text parsed; each completion text is tokenized on its own, without BOS, then the
+ * model's EOS is appended, so that a completion's log-prob includes ending where it ends. Conversational
+ * records are rendered with the chat template first (the completion is what the full conversation adds
+ * after the prompt with its assistant opening) and get no EOS: the template closes the turn itself.
  *
  * @param prompt      (P,) token ids, P >= 1
  * @param completions (K, L_k) token ids, L_k >= 1: chosen then rejected, or the one completion
@@ -32,6 +34,7 @@ public record TokenizedRecord(int[] prompt, int[][] completions) {
         if (prompt.length == 0) {
             throw new BadRecordException(record.file(), record.lineNumber(), "the prompt tokenizes to nothing");
         }
+        int eos = record.prompt().isConversational() ? -1 : vocab.eos();
         int[][] completions = new int[pairs.length][];
         for (int k = 0; k < pairs.length; k++) {
             if (!pairs[k].promptText().equals(pairs[0].promptText())) {
@@ -41,6 +44,10 @@ public record TokenizedRecord(int[] prompt, int[][] completions) {
             completions[k] = vocab.tokenize(pairs[k].completionText(), false, true);
             if (completions[k].length == 0) {
                 throw new BadRecordException(record.file(), record.lineNumber(), "a completion tokenizes to nothing");
+            }
+            if (eos >= 0) {
+                completions[k] = Arrays.copyOf(completions[k], completions[k].length + 1);
+                completions[k][completions[k].length - 1] = eos;
             }
         }
         return new TokenizedRecord(prompt, completions);

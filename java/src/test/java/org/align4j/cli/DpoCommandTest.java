@@ -91,10 +91,10 @@ class DpoCommandTest {
     static Stream<Arguments> badRecords() {
         return Stream.of(
                 Arguments.of("{\"prompt\": \"abc:\", \"chosen\": \" same\", \"rejected\": \" same\"}",
-                        "chosen and rejected tokenize to the same 5 tokens: the pair states no preference"),
+                        "chosen and rejected tokenize to the same 6 tokens: the pair states no preference"),
                 Arguments.of("{\"prompt\": \"abc:\", \"chosen\": \"\", \"rejected\": \" x\"}", "field \"chosen\" is an empty string: nothing to score"),
                 Arguments.of("{\"prompt\": \"" + "long ".repeat(10) + "\", \"chosen\": \" a\", \"rejected\": \" b\"}",
-                        "prompt + completion is 53 tokens, more than the limit of 32 (--max-len)"),
+                        "prompt + completion is 54 tokens, more than the limit of 32 (--max-len)"),
                 Arguments.of("{\"prompt\": \"abc:\", \"completion\": \" abc\"}",
                         "a prompt-completion record: dpo trains on preference records (\"prompt\", \"chosen\", \"rejected\")"),
                 Arguments.of("{\"prompt\": \"abc:\", \"chosen\": ", "malformed JSON"),

@@ -68,7 +68,9 @@ class ScoreCommandTest {
     static double expectedSum(Path model, String prompt, String completion) {
         try (Vocab v = Vocab.open(model)) {
             int[] p = v.tokenize(prompt, true, true);
-            int[] c = v.tokenize(completion, false, true);
+            int[] text = v.tokenize(completion, false, true);
+            int[] c = java.util.Arrays.copyOf(text, text.length + 1); // then EOS, as TRL's DPOTrainer does
+            c[text.length] = v.eos();
             int[] seq = new int[p.length + c.length];
             System.arraycopy(p, 0, seq, 0, p.length);
             System.arraycopy(c, 0, seq, p.length, c.length);
@@ -243,11 +245,19 @@ class ScoreCommandTest {
             int imEnd = v.tokenize("<|im_end|>", false, true)[0];
             assertThat(rows[0].get("chosen_token_ids").get(1).asInt()).as("<|im_end|> is one special token").isEqualTo(imEnd);
         }
-        for (String f : List.of("prompt_tokens", "chosen_tokens", "rejected_tokens", "chosen_token_ids", "rejected_token_ids")) {
-            assertThat(rows[0].get(f)).as(f).isEqualTo(rows[1].get(f));
-        }
-        for (String f : List.of("chosen_logps", "rejected_logps")) {
-            assertThat(rows[0].get(f).asDouble()).as(f).isCloseTo(rows[1].get(f).asDouble(), org.assertj.core.data.Offset.offset(1e-6));
+        // The same tokens, but the plain-text record's completions end with EOS, which the template's
+        // <|im_end|> stands for in the conversational one (TRL's rule).
+        assertThat(rows[0].get("prompt_tokens")).isEqualTo(rows[1].get("prompt_tokens"));
+        for (String name : List.of("chosen", "rejected")) {
+            JsonNode conv = rows[0].get(name + "_token_ids");
+            JsonNode text = rows[1].get(name + "_token_ids");
+            assertThat(text).hasSize(conv.size() + 1);
+            double prefixSum = 0;
+            for (int t = 0; t < conv.size(); t++) {
+                assertThat(text.get(t)).isEqualTo(conv.get(t));
+                prefixSum += rows[1].get(name + "_token_logps").get(t).asDouble();
+            }
+            assertThat(rows[0].get(name + "_logps").asDouble()).as(name).isCloseTo(prefixSum, org.assertj.core.data.Offset.offset(1e-5));
         }
     }
 }

@@ -15,7 +15,8 @@ import picocli.CommandLine.HelpCommand;
         mixinStandardHelpOptions = true,
         versionProvider = VersionProvider.class,
         description = "Native-accelerated sampling, log-prob scoring and preference alignment for GGUF models.",
-        subcommands = {HelpCommand.class, InfoCommand.class, TokenizeCommand.class, ModelCommand.class, ScoreCommand.class})
+        subcommands = {HelpCommand.class, InfoCommand.class, TokenizeCommand.class, ModelCommand.class, ScoreCommand.class,
+                SampleCommand.class})
 public final class Align4jCommand implements Runnable {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 

@@ -7,6 +7,10 @@ import java.util.Arrays;
 import java.util.Deque;
 import java.util.Iterator;
 import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.function.Consumer;
 import org.align4j.llama.Batch;
 import org.align4j.llama.Context;
@@ -30,12 +34,13 @@ import org.align4j.llama.Vocab;
  *
  * <p>A step adds one token for each generating sequence, fills the rest of the batch with prompt tokens
  * (a long prompt spans steps), decodes once, samples each sequence from its row with its own sampler
- * chain, then gathers the sampled tokens' raw log-probs in one native call (sampling reads the logits
- * first). A finished sequence frees its slot, and the next step gives it to the oldest request with a
+ * chain (draws spread over the CPU threads), then gathers the sampled tokens' raw log-probs in one
+ * native call (sampling reads the logits first). A finished sequence frees its slot, and the next step gives it to the oldest request with a
  * completion not yet started. Requests are reported to their callbacks in submission order.
  *
  * <p>Capacity is fixed up front ({@link SamplerOptions}): every prompt + {@code maxTokens} must fit in
- * {@code maxSeqLen}, so no decode runs out of KV cells. Not thread-safe.
+ * {@code maxSeqLen}, so no decode runs out of KV cells. Not thread-safe: one thread submits; the
+ * callbacks run on it.
  */
 public final class ContinuousBatchSampler implements AutoCloseable {
     private final SamplerOptions options;
@@ -53,6 +58,8 @@ public final class ContinuousBatchSampler implements AutoCloseable {
     private final Deque<Work> inOrder = new ArrayDeque<>();       // requests not yet reported, in submission order
     private final List<PromptFeed> feeding = new ArrayList<>();   // prompts being decoded, oldest first
     private int unstartedCompletions;
+    private final ExecutorService samplingPool; // threads - 1 workers beside the caller's thread; null with one thread
+    private static final int MIN_DRAWS_PER_THREAD = 4;
 
     // One step's draws, (n_draws <= maxSeqs,) each: the slot, the batch row it sampled from, the token, its raw log-prob.
     private final Slot[] drawSlot;
@@ -131,10 +138,7 @@ public final class ContinuousBatchSampler implements AutoCloseable {
      * @throws org.align4j.Align4jException if llama.cpp cannot make the context (memory, for one)
      */
     public ContinuousBatchSampler(Model model, SamplerOptions options, SamplingParams params) {
-        if (params.maxTokens() >= options.maxSeqLen()) {
-            throw new IllegalArgumentException("--max-tokens " + params.maxTokens() + " leaves no room for a prompt within --ctx "
-                    + options.maxSeqLen() + ": raise --ctx or lower --max-tokens");
-        }
+        checkCapacity(options, params);
         this.options = options;
         this.params = params;
         this.vocab = model.vocab();
@@ -165,6 +169,19 @@ public final class ContinuousBatchSampler implements AutoCloseable {
             throw e;
         }
         this.ctx = c;
+        this.samplingPool = options.threads() == 1 ? null : Executors.newFixedThreadPool(options.threads() - 1, r -> {
+            Thread t = new Thread(r, "align4j-sampler");
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /** Checks, before any model is loaded, that {@code params} can run in {@code options}; throws saying what to change. */
+    public static void checkCapacity(SamplerOptions options, SamplingParams params) {
+        if (params.maxTokens() >= options.maxSeqLen()) {
+            throw new IllegalArgumentException("--max-tokens " + params.maxTokens() + " leaves no room for a prompt within --ctx "
+                    + options.maxSeqLen() + ": raise --ctx or lower --max-tokens");
+        }
     }
 
     public SamplerOptions options() {
@@ -259,6 +276,7 @@ public final class ContinuousBatchSampler implements AutoCloseable {
                 it.remove();
             }
         }
+        sampleDraws(n);
         gather.gather(drawRow, drawToken, n, drawLogp);
         for (int i = 0; i < n; i++) {
             accept(drawSlot[i], drawToken[i], drawLogp[i]);
@@ -270,8 +288,51 @@ public final class ContinuousBatchSampler implements AutoCloseable {
     private int draw(Slot s, int row, int n) {
         drawSlot[n] = s;
         drawRow[n] = row;
-        drawToken[n] = s.chain.sample(ctx, row);
         return n + 1;
+    }
+
+    /**
+     * Samples draws [0, n), spread over the sampling threads: llama.cpp's samplers run on the CPU, one
+     * vocabulary-sized pass or more per draw, which is as much work as a small model's decode. Each
+     * chain belongs to one draw, and the logits are only read. The first draw runs on this thread
+     * before the others start, so that llama.cpp's once-per-decode bookkeeping (synchronize, output
+     * reordering) is done before several threads read the logits; after it, those calls only read, or
+     * store the values already there.
+     */
+    private void sampleDraws(int n) {
+        if (n == 0) {
+            return;
+        }
+        sampleRange(0, 1);
+        int parts = samplingPool == null ? 1 : Math.min(options.threads(), (n - 1 + MIN_DRAWS_PER_THREAD - 1) / MIN_DRAWS_PER_THREAD);
+        if (parts <= 1) {
+            sampleRange(1, n);
+            return;
+        }
+        List<Future<?>> others = new ArrayList<>(parts - 1);
+        int per = (n - 1 + parts - 1) / parts;
+        for (int from = 1 + per; from < n; from += per) {
+            int a = from;
+            int b = Math.min(n, from + per);
+            others.add(samplingPool.submit(() -> sampleRange(a, b)));
+        }
+        sampleRange(1, Math.min(n, 1 + per));
+        for (Future<?> f : others) {
+            try {
+                f.get();
+            } catch (ExecutionException e) {
+                throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while sampling", e);
+            }
+        }
+    }
+
+    private void sampleRange(int from, int to) {
+        for (int i = from; i < to; i++) {
+            drawToken[i] = drawSlot[i].chain.sample(ctx, drawRow[i]);
+        }
     }
 
     /** Gives free slots to the oldest requests with completions not yet started. */
@@ -409,6 +470,9 @@ public final class ContinuousBatchSampler implements AutoCloseable {
 
     @Override
     public void close() {
+        if (samplingPool != null) {
+            samplingPool.shutdownNow();
+        }
         for (Slot s : slots) {
             if (s.chain != null) {
                 s.chain.close();

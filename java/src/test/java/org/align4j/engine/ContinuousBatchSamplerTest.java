@@ -153,11 +153,12 @@ class ContinuousBatchSamplerTest {
             alone.addAll(sampleAll(List.of(r), options(64, 8), p));
         }
         List<SampleRequest> reversed = new ArrayList<>(requests.reversed());
-        List<SampleResult> others = sampleAll(reversed, options(32, 7), p).reversed();
+        // Two threads: draws are sampled on two threads.
+        List<SampleResult> others = sampleAll(reversed, new SamplerOptions(256, 32, 7, 2), p).reversed();
         double dCramped = assertSameTokens(together, cramped);
         double dAlone = assertSameTokens(together, alone);
         double dOthers = assertSameTokens(together, others);
-        System.out.printf("same seed, different batching: identical token ids; log-prob max |diff| vs cramped %.3g, alone %.3g, reversed %.3g%n",
+        System.out.printf("same seed, different batching: identical token ids; log-prob max |diff| vs cramped %.3g, alone %.3g, reversed on 2 threads %.3g%n",
                 dCramped, dAlone, dOthers);
         assertThat(Math.max(dCramped, Math.max(dAlone, dOthers))).isLessThan(TOLERANCE);
 

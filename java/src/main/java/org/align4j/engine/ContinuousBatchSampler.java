@@ -35,8 +35,9 @@ import org.align4j.llama.Vocab;
  * <p>A step adds one token for each generating sequence, fills the rest of the batch with prompt tokens
  * (a long prompt spans steps), decodes once, samples each sequence from its row with its own sampler
  * chain (draws spread over the CPU threads), then gathers the sampled tokens' raw log-probs in one
- * native call (sampling reads the logits first). A finished sequence frees its slot, and the next step gives it to the oldest request with a
- * completion not yet started. Requests are reported to their callbacks in submission order.
+ * native call (sampling reads the logits first). A finished sequence frees its slot, and the next step
+ * gives it to the oldest request with a completion not yet started. Requests are reported to their
+ * callbacks in submission order.
  *
  * <p>Capacity is fixed up front ({@link SamplerOptions}): every prompt + {@code maxTokens} must fit in
  * {@code maxSeqLen}, so no decode runs out of KV cells. Not thread-safe: one thread submits; the
@@ -58,8 +59,9 @@ public final class ContinuousBatchSampler implements AutoCloseable {
     private final Deque<Work> inOrder = new ArrayDeque<>();       // requests not yet reported, in submission order
     private final List<PromptFeed> feeding = new ArrayList<>();   // prompts being decoded, oldest first
     private int unstartedCompletions;
-    private final ExecutorService samplingPool; // threads - 1 workers beside the caller's thread; null with one thread
+
     private static final int MIN_DRAWS_PER_THREAD = 4;
+    private final ExecutorService samplingPool; // threads - 1 workers beside the caller's thread; null with one thread
 
     // One step's draws, (n_draws <= maxSeqs,) each: the slot, the batch row it sampled from, the token, its raw log-prob.
     private final Slot[] drawSlot;

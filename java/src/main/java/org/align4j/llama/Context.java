@@ -22,6 +22,7 @@ public final class Context implements AutoCloseable {
     private static final VarHandle N_THREADS_BATCH = LlamaLayouts.field(LLAMA_CONTEXT_PARAMS, "n_threads_batch");
     private static final VarHandle KV_UNIFIED = LlamaLayouts.field(LLAMA_CONTEXT_PARAMS, "kv_unified");
     private static final VarHandle NO_PERF = LlamaLayouts.field(LLAMA_CONTEXT_PARAMS, "no_perf");
+    private static final VarHandle FLASH_ATTN_TYPE = LlamaLayouts.field(LLAMA_CONTEXT_PARAMS, "flash_attn_type");
 
     private final Model model;
     private final int nVocab;
@@ -46,6 +47,7 @@ public final class Context implements AutoCloseable {
             N_THREADS_BATCH.set(params, 0L, o.nThreads());
             KV_UNIFIED.set(params, 0L, o.kvUnified());
             NO_PERF.set(params, 0L, true);
+            FLASH_ATTN_TYPE.set(params, 0L, o.flashAttention().code);
             LlamaLog.drainRecentErrors();
             MemorySegment ctx = Llama.llama_init_from_model(model.handle(), params);
             if (ctx.equals(MemorySegment.NULL)) {
@@ -109,7 +111,8 @@ public final class Context implements AutoCloseable {
     /**
      * Raw log-probs (log-softmax of the logits at temperature 1) of {@code targets[k]} at output row
      * {@code rows[k]} of the last decode, for k < n, into {@code out}; computed natively over
-     * llama.cpp's logits in place. Equal rows next to each other share one log-sum-exp.
+     * llama.cpp's logits in place. Equal rows next to each other share one log-sum-exp. A caller that
+     * gathers after every decode reuses its native buffers with a {@link LogProbGather}.
      */
     public void tokenLogProbs(int[] rows, int[] targets, int n, float[] out) {
         try (Arena arena = Arena.ofConfined()) {
@@ -118,13 +121,7 @@ public final class Context implements AutoCloseable {
             MemorySegment o = arena.allocate(JAVA_FLOAT, n);
             MemorySegment.copy(rows, 0, r, JAVA_INT, 0, n);
             MemorySegment.copy(targets, 0, t, JAVA_INT, 0, n);
-            int rc = Llama.align4j_token_logprobs(handle(), r, t, n, o);
-            if (rc < 0) {
-                int k = -rc - 1;
-                throw k < n
-                        ? new IllegalArgumentException("no logits for output row " + rows[k] + " of the last batch")
-                        : new IllegalArgumentException("token " + targets[k - n] + " is outside the vocabulary (" + nVocab + ")");
-            }
+            LogProbGather.check(Llama.align4j_token_logprobs(handle(), r, t, n, o), rows, targets, n, nVocab);
             MemorySegment.copy(o, JAVA_FLOAT, 0, out, 0, n);
         }
     }

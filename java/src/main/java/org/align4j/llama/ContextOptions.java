@@ -3,18 +3,41 @@ package org.align4j.llama;
 /**
  * How to make a context.
  *
- * @param nCtx      KV-cache cells (tokens) across all sequences; 0 = the model's training context
- * @param nBatch    most tokens one {@code llama_decode} may take
- * @param nUbatch   most tokens one compute graph takes (nBatch is split into ubatches of this size)
- * @param nSeqMax   distinct sequence ids usable at once
- * @param nThreads  CPU threads for generation and batch processing
- * @param kvUnified one KV buffer shared by all sequences (needed for prefix sharing with seq_cp)
+ * @param nCtx           KV-cache cells (tokens) across all sequences; 0 = the model's training context
+ * @param nBatch         most tokens one {@code llama_decode} may take
+ * @param nUbatch        most tokens one compute graph takes (nBatch is split into ubatches of this size)
+ * @param nSeqMax        distinct sequence ids usable at once
+ * @param nThreads       CPU threads for generation and batch processing
+ * @param kvUnified      one KV buffer shared by all sequences (needed for prefix sharing with seq_cp)
+ * @param flashAttention llama.cpp's flash_attn_type
  */
-public record ContextOptions(int nCtx, int nBatch, int nUbatch, int nSeqMax, int nThreads, boolean kvUnified) {
+public record ContextOptions(int nCtx, int nBatch, int nUbatch, int nSeqMax, int nThreads, boolean kvUnified,
+                             FlashAttention flashAttention) {
+    /**
+     * llama_flash_attn_type. On the CPU backend of the pinned llama.cpp, flash attention's results depend
+     * on the shape of the batch by up to about 2e-4 in a log-prob (its one-query path differs from its
+     * batched one), against about 1e-5 with it off: off is what makes a sequence's logits nearly
+     * independent of what is decoded beside it.
+     */
+    public enum FlashAttention {
+        AUTO(-1), OFF(0), ON(1);
+
+        final int code;
+
+        FlashAttention(int code) {
+            this.code = code;
+        }
+    }
+
     public ContextOptions {
-        if (nCtx < 0 || nBatch < 1 || nUbatch < 1 || nSeqMax < 1 || nThreads < 1) {
+        if (nCtx < 0 || nBatch < 1 || nUbatch < 1 || nSeqMax < 1 || nThreads < 1 || flashAttention == null) {
             throw new IllegalArgumentException("invalid context options " + this);
         }
+    }
+
+    /** Flash attention as llama.cpp decides ({@link FlashAttention#AUTO}). */
+    public ContextOptions(int nCtx, int nBatch, int nUbatch, int nSeqMax, int nThreads, boolean kvUnified) {
+        this(nCtx, nBatch, nUbatch, nSeqMax, nThreads, kvUnified, FlashAttention.AUTO);
     }
 
     /** One sequence, the given context, batch = context, all available cores. */

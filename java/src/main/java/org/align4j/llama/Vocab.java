@@ -92,10 +92,18 @@ public final class Vocab implements AutoCloseable {
 
     /** The text of one token; {@code special} renders control tokens as their text. */
     public String tokenToPiece(int token, boolean special) {
+        return new String(tokenToPieceBytes(token, special), StandardCharsets.UTF_8);
+    }
+
+    /**
+     * The raw bytes of one token's text: a byte-fallback token (SPM's {@code <0xE2>}) is one byte of a
+     * UTF-8 sequence that only later tokens complete, so text built token by token is joined as bytes.
+     */
+    public byte[] tokenToPieceBytes(int token, boolean special) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment v = handle();
-            return NativeStrings.utf8(NativeStrings.fillRetrying(arena, JAVA_BYTE, 32,
-                    (buf, cap) -> Llama.llama_token_to_piece(v, token, buf, cap, 0, special)));
+            return NativeStrings.fillRetrying(arena, JAVA_BYTE, 32,
+                    (buf, cap) -> Llama.llama_token_to_piece(v, token, buf, cap, 0, special)).toArray(JAVA_BYTE);
         }
     }
 

@@ -1,0 +1,49 @@
+package org.align4j.engine;
+
+/**
+ * The sampler's capacity, fixed when it is made. The KV cache holds {@code maxSeqs * maxSeqLen} cells:
+ * each live sequence's prompt and completion, a shared prompt counted once per sequence at most.
+ *
+ * @param maxSeqLen      longest prompt + completion, in tokens (--ctx)
+ * @param batchTokens    tokens per llama_decode (--batch-tokens): at least {@code maxSeqs}, so that one
+ *                       token of every live sequence goes into each decode, with the rest for prompts
+ * @param maxSeqs        sequences sampled side by side (--seqs), llama.cpp's n_seq_max: at most 256
+ * @param threads        CPU threads
+ * @param flashAttention use llama.cpp's flash attention (--flash-attn). Off by default: on the CPU backend
+ *                       its results depend on the shape of the batch (up to about 2e-4 in a log-prob, 1e-5
+ *                       off), enough to change a seeded draw when other prompts are batched beside a
+ *                       prompt; a GPU may want it on for speed, at that cost
+ */
+public record SamplerOptions(int maxSeqLen, int batchTokens, int maxSeqs, int threads, boolean flashAttention) {
+    /** llama.cpp's LLAMA_MAX_SEQ. */
+    public static final int LLAMA_MAX_SEQ = 256;
+
+    /** @throws IllegalArgumentException saying which option to change */
+    public SamplerOptions {
+        if (maxSeqLen < 2 || batchTokens < 1 || maxSeqs < 1 || threads < 1) {
+            throw new IllegalArgumentException("--ctx must be at least 2, and --batch-tokens, --seqs and --threads positive");
+        }
+        if (maxSeqs > LLAMA_MAX_SEQ) {
+            throw new IllegalArgumentException("--seqs " + maxSeqs + " is more than llama.cpp's " + LLAMA_MAX_SEQ
+                    + " sequences per context: lower --seqs");
+        }
+        if (batchTokens < maxSeqs) {
+            throw new IllegalArgumentException("--batch-tokens " + batchTokens + " is less than --seqs " + maxSeqs
+                    + ": each decode carries one token of every live sequence, so raise --batch-tokens to at least "
+                    + maxSeqs + " or lower --seqs");
+        }
+        if ((long) maxSeqs * maxSeqLen > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("--seqs " + maxSeqs + " x --ctx " + maxSeqLen + " KV cells is too many: lower either");
+        }
+    }
+
+    /** Flash attention off. */
+    public SamplerOptions(int maxSeqLen, int batchTokens, int maxSeqs, int threads) {
+        this(maxSeqLen, batchTokens, maxSeqs, threads, false);
+    }
+
+    /** KV-cache cells of the sampler's context. */
+    public int kvCells() {
+        return maxSeqs * maxSeqLen;
+    }
+}

@@ -1,0 +1,94 @@
+package org.align4j.engine;
+
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import org.align4j.llama.SamplerChain;
+
+/**
+ * How to choose each token and when to stop; the same for every completion of a run. The filters run in
+ * llama.cpp's order: repetition penalty, top-k, top-p, min-p, temperature, then a seeded draw (argmax at
+ * temperature 0). None of them changes the recorded log-probs, which are always the raw ones.
+ *
+ * @param temperature   0 = greedy (argmax; the other filters, but the penalty, then change nothing)
+ * @param topK          keep the k most probable tokens; 0 = off
+ * @param topP          keep the smallest set of tokens with this much probability; 1 = off
+ * @param minP          drop tokens less probable than minP times the most probable; 0 = off
+ * @param repeatPenalty divide the logits (multiply negative ones) of tokens among the last
+ *                      {@code repeatLastN} of prompt and completion; 1 = off
+ * @param repeatLastN   the penalty's window, tokens
+ * @param maxTokens     most tokens sampled per completion
+ * @param stops         a completion ends when its text contains one of these; its text is cut before it
+ * @param seed          the run's seed, from which each completion's seed is derived ({@link #completionSeed})
+ */
+public record SamplingParams(float temperature, int topK, float topP, float minP, float repeatPenalty, int repeatLastN,
+                             int maxTokens, List<String> stops, long seed) {
+    /** llama.h's LLAMA_DEFAULT_SEED: a dist sampler given it picks a random seed, so no derived seed may be it. */
+    private static final int LLAMA_DEFAULT_SEED = 0xFFFFFFFF;
+
+    /** @throws IllegalArgumentException naming the CLI option that is out of range */
+    public SamplingParams {
+        stops = List.copyOf(stops);
+        require(Float.isFinite(temperature) && temperature >= 0, "--temperature must be 0 (greedy) or more, not " + temperature);
+        require(topK >= 0, "--top-k must be 0 (off) or more, not " + topK);
+        require(topP > 0 && topP <= 1, "--top-p must be in (0, 1], not " + topP);
+        require(minP >= 0 && minP < 1, "--min-p must be in [0, 1), not " + minP);
+        require(Float.isFinite(repeatPenalty) && repeatPenalty > 0, "--repeat-penalty must be positive (1 = off), not " + repeatPenalty);
+        require(repeatLastN >= 0, "--repeat-last-n must be 0 or more, not " + repeatLastN);
+        require(maxTokens >= 1, "--max-tokens must be positive, not " + maxTokens);
+        for (String s : stops) {
+            require(!s.isEmpty(), "--stop must not be empty");
+        }
+    }
+
+    /** Sampling at temperature 1 with no filter, no penalty and no stop string. */
+    public static SamplingParams plain(int maxTokens, long seed) {
+        return new SamplingParams(1f, 0, 1f, 0f, 1f, 64, maxTokens, List.of(), seed);
+    }
+
+    private static void require(boolean ok, String message) {
+        if (!ok) {
+            throw new IllegalArgumentException(message);
+        }
+    }
+
+    public boolean greedy() {
+        return temperature == 0f;
+    }
+
+    public boolean penalizes() {
+        return repeatPenalty != 1f && repeatLastN > 0;
+    }
+
+    /**
+     * The seed of completion {@code index} of the request named {@code key}: SplitMix64 over the run's seed,
+     * the key's UTF-8 bytes (FNV-1a) and the index, folded to llama.cpp's 32-bit seed.
+     */
+    public int completionSeed(String key, int index) {
+        long fnv = 0xCBF29CE484222325L;
+        for (byte b : key.getBytes(StandardCharsets.UTF_8)) {
+            fnv = (fnv ^ (b & 0xff)) * 0x100000001B3L;
+        }
+        long h = mix(mix(mix(seed) ^ fnv) + index);
+        int s = (int) (h ^ (h >>> 32));
+        return s == LLAMA_DEFAULT_SEED ? 0 : s;
+    }
+
+    private static long mix(long z) {
+        z += 0x9E3779B97F4A7C15L;
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        return z ^ (z >>> 31);
+    }
+
+    /** A fresh chain for one completion; the caller owns (closes) it. */
+    SamplerChain newChain(int completionSeed, int nVocab) {
+        SamplerChain.Builder b = SamplerChain.builder();
+        if (penalizes()) {
+            b.repetitionPenalty(repeatLastN, repeatPenalty);
+        }
+        if (greedy()) {
+            return b.greedy(nVocab);
+        }
+        return b.topK(topK).topP(topP).minP(minP).temperature(temperature).dist(completionSeed, nVocab);
+    }
+}

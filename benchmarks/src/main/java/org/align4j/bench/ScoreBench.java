@@ -95,7 +95,7 @@ public final class ScoreBench implements Callable<Integer> {
         int parallel = Math.max(1, 4 * batchTokens / seqLen);
         List<String> baselineCmd = List.of(bench, "-m", model.toString(), "-c", String.valueOf(parallel * seqLen + batchTokens),
                 "-b", String.valueOf(batchTokens), "-ub", String.valueOf(Math.min(batchTokens, 512)),
-                "-npp", String.valueOf(seqLen), "-ntg", "0", "-npl", String.valueOf(parallel), "-kvu",
+                "-npp", String.valueOf(seqLen), "-ntg", "0", "-npl", String.valueOf(parallel), "-kvu", "-fa", "on",
                 "-t", String.valueOf(threads), "-tb", String.valueOf(threads), "--output-format", "jsonl");
 
         List<ScoreRun> shared = new ArrayList<>();
@@ -129,12 +129,14 @@ public final class ScoreBench implements Callable<Integer> {
         try (Vocab vocab = Vocab.open(model)) {
             nVocab = vocab.nTokens();
             ExactLengthText text = new ExactLengthText(vocab);
+            // BOS and EOS are part of the token counts: score adds them (TRL's rule).
             int promptWords = promptTokens - (vocab.addsBos() ? 1 : 0);
+            int completionWords = completionTokens - (vocab.eos() >= 0 ? 1 : 0);
             for (int i = 0; i < pairs; i++) {
                 lines.add(json.createObjectNode().put("id", i)
                         .put("prompt", text.text(promptWords, rnd))
-                        .put("chosen", text.text(completionTokens, rnd))
-                        .put("rejected", text.text(completionTokens, rnd)).toString());
+                        .put("chosen", text.text(completionWords, rnd))
+                        .put("rejected", text.text(completionWords, rnd)).toString());
             }
         }
         try {
@@ -167,7 +169,7 @@ public final class ScoreBench implements Callable<Integer> {
         s.append(String.format(Locale.ROOT, "Run on %s: %s.%n%n", LocalDate.now(), Machine.describe(root)));
         s.append(String.format(Locale.ROOT, "Model: synthetic `%s` shape, %s (`align4j model synth --preset %s --type %s --seed 1`). "
                         + "Workload: %d preference pairs, prompts of %d tokens, chosen and rejected of %d tokens each "
-                        + "(random whole-word tokens, exact lengths). Batch %d tokens, %d sequences, %d threads; %d rounds, interleaved, means below.%n%n",
+                        + "(random whole-word tokens, exact lengths, BOS and EOS included). Batch %d tokens, %d sequences, %d threads, flash attention on in all three; %d rounds, interleaved, means below.%n%n",
                 preset, type, preset, type, pairs, promptTokens, completionTokens, batchTokens, seqs, threads, rounds));
         s.append("| run | scoring wall s | tokens through llama_decode | tokens/s decoded | decode % | log-probs % | other % |\n");
         s.append("|---|---|---|---|---|---|---|\n");

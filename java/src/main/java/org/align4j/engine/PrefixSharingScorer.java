@@ -70,7 +70,8 @@ public final class PrefixSharingScorer implements AutoCloseable {
         this.options = options;
         int nCtx = options.batchTokens() + options.maxSeqs() * options.maxSeqLen();
         this.ctx = Context.create(model, new ContextOptions(nCtx, options.batchTokens(),
-                Math.min(options.batchTokens(), 512), options.maxSeqs(), options.threads(), true));
+                Math.min(options.batchTokens(), 512), options.maxSeqs(), options.threads(), true,
+                options.flashAttention() ? ContextOptions.FlashAttention.ON : ContextOptions.FlashAttention.OFF));
         this.batch = new Batch(options.batchTokens(), options.maxSeqs());
         for (int s = 0; s < options.maxSeqs(); s++) {
             freeSeqs.add(s);

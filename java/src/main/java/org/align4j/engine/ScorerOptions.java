@@ -7,16 +7,20 @@ package org.align4j.engine;
  * @param threads     CPU threads
  * @param sharePrefix decode each prompt once for all its completions (off: once per completion)
  * @param topK        also keep the K most probable tokens at every scored position (0: none)
+ * @param flashAttention use llama.cpp's flash attention: faster, but on the CPU backend it makes a sequence's
+ *                    log-probs depend on what is batched beside it by up to about 2e-4, against about 1e-5
+ *                    with it off (see {@link org.align4j.llama.ContextOptions.FlashAttention})
  */
-public record ScorerOptions(int maxSeqLen, int batchTokens, int maxSeqs, int threads, boolean sharePrefix, int topK) {
+public record ScorerOptions(int maxSeqLen, int batchTokens, int maxSeqs, int threads, boolean sharePrefix, int topK,
+                            boolean flashAttention) {
     public ScorerOptions {
         if (maxSeqLen < 2 || batchTokens < 1 || maxSeqs < 1 || threads < 1 || topK < 0) {
             throw new IllegalArgumentException("invalid scorer options " + this);
         }
     }
 
-    /** Options with no top-k alternatives. */
+    /** Options with no top-k alternatives and flash attention off. */
     public ScorerOptions(int maxSeqLen, int batchTokens, int maxSeqs, int threads, boolean sharePrefix) {
-        this(maxSeqLen, batchTokens, maxSeqs, threads, sharePrefix, 0);
+        this(maxSeqLen, batchTokens, maxSeqs, threads, sharePrefix, 0, false);
     }
 }

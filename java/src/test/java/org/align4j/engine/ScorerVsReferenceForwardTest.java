@@ -67,7 +67,7 @@ class ScorerVsReferenceForwardTest {
         List<ScoreRequest> requests = PrefixSharingScorerTest.mixedPairs(4, new Random(11), 32000);
         List<ScoreResult> results = new ArrayList<>();
         try (Model m = Model.load(file, ModelOptions.DEFAULT);
-             PrefixSharingScorer s = new PrefixSharingScorer(m, new ScorerOptions(128, 32, 2, 2, true, k))) {
+             PrefixSharingScorer s = new PrefixSharingScorer(m, new ScorerOptions(128, 32, 2, 2, true, k, false))) {
             for (ScoreRequest r : requests) {
                 s.submit(r, results::add);
             }

@@ -14,7 +14,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
-import java.util.SplittableRandom;
 import java.util.function.Consumer;
 import org.align4j.Align4jException;
 import org.align4j.data.JsonlWriter;
@@ -136,16 +135,12 @@ public final class DpoJob {
         double[][] reference = ref.logps();
 
         try (LlamaTrainer trainer = new LlamaTrainer(params, o.threads())) {
-            List<AdamW.Param> trainable = new ArrayList<>();
-            for (LlamaParams.Tensor t : params.tensors()) {
-                // Hugging Face's Trainer decays every weight but biases and normalisation weights (here the 1-D tensors).
-                trainable.add(new AdamW.Param(t.name(), t.data(), trainer.grads().tensor(t.name()).data(), t.dims().length > 1));
-            }
-            AdamW adam = AdamW.withDefaults(trainable, o.weightDecay());
+            OptimizerStep update = new OptimizerStep(trainer, schedule, o.weightDecay(), o.maxGradNorm());
+            AdamW adam = update.adam();
             if (resumed != null) {
                 adam.loadState(resumed.state().optimizerSteps(), resumed.optimizerState());
             }
-            Training t = new Training(data, reference, loss, trainer, adam, schedule, stepsPerEpoch, total);
+            Training t = new Training(data, reference, loss, trainer, update, stepsPerEpoch, total);
             long startNanos = System.nanoTime();
             long lastPrint = startNanos;
             DpoStep first = null;
@@ -227,21 +222,19 @@ public final class DpoJob {
         final double[][] reference; // (2, N), null for reference-free losses
         final PreferenceLoss loss;
         final LlamaTrainer trainer;
-        final AdamW adam;
-        final LrSchedule schedule;
+        final OptimizerStep update;
         final int stepsPerEpoch;
         final int total;
         int epoch = -1;
         int[] order; // (N,) this epoch's pair indices
 
-        Training(DpoData data, double[][] reference, PreferenceLoss loss, LlamaTrainer trainer, AdamW adam,
-                 LrSchedule schedule, int stepsPerEpoch, int total) {
+        Training(DpoData data, double[][] reference, PreferenceLoss loss, LlamaTrainer trainer, OptimizerStep update,
+                 int stepsPerEpoch, int total) {
             this.data = data;
             this.reference = reference;
             this.loss = loss;
             this.trainer = trainer;
-            this.adam = adam;
-            this.schedule = schedule;
+            this.update = update;
             this.stepsPerEpoch = stepsPerEpoch;
             this.total = total;
         }
@@ -251,7 +244,7 @@ public final class DpoJob {
             int e = s / stepsPerEpoch;
             if (e != epoch) {
                 epoch = e;
-                order = shuffled(data.size(), o.seed(), e);
+                order = OptimizerStep.shuffled(data.size(), o.seed(), e);
             }
             int from = (s % stepsPerEpoch) * o.pairsPerStep();
             int to = Math.min(data.size(), from + o.pairsPerStep());
@@ -284,17 +277,10 @@ public final class DpoJob {
                 }
                 trainer.backward(dLossDSum);
             }
-            double norm;
-            try {
-                norm = o.maxGradNorm() > 0 ? GradClip.clipByGlobalNorm(adam.params(), o.maxGradNorm()) : GradClip.globalNorm(adam.params());
-            } catch (ArithmeticException ex) {
-                throw new Align4jException("step " + (s + 1) + ": " + ex.getMessage() + ": training diverged (try a lower --lr)", ex);
-            }
-            double lr = schedule.at(s);
-            adam.step(lr);
-            trainer.zeroGrads();
+            OptimizerStep.Update u = update.apply(s);
             return new DpoStep(s + 1, (double) (s + 1) / stepsPerEpoch, lossSum / pairs, chosenReward / pairs,
-                    rejectedReward / pairs, correct / pairs, chosenLogp / pairs, rejectedLogp / pairs, norm, lr, pairs, tokens);
+                    rejectedReward / pairs, correct / pairs, chosenLogp / pairs, rejectedLogp / pairs, u.gradNorm(),
+                    u.learningRate(), pairs, tokens);
         }
 
         private PreferenceLoss.Result compute(DpoData.Pair p, double chosen, double rejected, int i) {
@@ -307,22 +293,6 @@ public final class DpoJob {
                 throw new Align4jException(p.location() + ": " + ex.getMessage(), ex);
             }
         }
-    }
-
-    /** Epoch e's order of the n pairs: a Fisher-Yates shuffle seeded by (seed, e) alone. */
-    static int[] shuffled(int n, long seed, int epoch) {
-        SplittableRandom rng = new SplittableRandom(seed + 0x9E3779B97F4A7C15L * (epoch + 1L));
-        int[] order = new int[n];
-        for (int i = 0; i < n; i++) {
-            order[i] = i;
-        }
-        for (int i = n - 1; i > 0; i--) {
-            int j = rng.nextInt(i + 1);
-            int tmp = order[i];
-            order[i] = order[j];
-            order[j] = tmp;
-        }
-        return order;
     }
 
     // The settings a resumed run must share with the run it continues (the step count may change).

@@ -2,6 +2,7 @@
 #   make          build everything (pinned llama.cpp, our native shim, the Java library + CLI, ./align4j)
 #   make test     run every test
 #   make demo     the main job on the default model
+#   make models   regenerate the demo model (models/demo/demo.gguf) from its recipe
 #   make cuda     the same native build with GGML_CUDA=ON (needs nvcc and cuBLAS)
 #   make baselines  llama.cpp's llama-batched-bench and llama-perplexity from the pinned source
 #   make bench    the end-to-end benchmarks (reports in benchmarks/results/); make bench-score runs one
@@ -28,7 +29,7 @@ JDK := $(shell for d in "$$JAVA_HOME" /usr/lib/jvm/*; do j="$$d/bin/java"; [ -x 
          [ "$${v%%.*}" -ge 25 ] 2>/dev/null && { echo "$$d"; break; }; done)
 MVN := JAVA_HOME=$(JDK) MAVEN_OPTS="--sun-misc-unsafe-memory-access=allow $${MAVEN_OPTS:-}" mvn -B -ntp -Dalign4j.native.dir=$(NATIVE_DIR)
 
-.PHONY: all jdk native java launcher test demo cuda baselines bench bench-score clean distclean
+.PHONY: all jdk native java launcher test demo models cuda baselines bench bench-score clean distclean
 
 all: launcher
 
@@ -69,6 +70,15 @@ demo: launcher
 	./align4j info runs/demo/tiny.gguf
 	./align4j tokenize -m runs/demo/tiny.gguf "align4j scores, samples and aligns GGUF models."
 	./align4j tokenize -m runs/demo/tiny.gguf --ids "align4j scores, samples and aligns GGUF models."
+
+# Java mains other than the CLI (the demo model's recipe), with the launcher's JVM flags.
+RUN_JAVA = $(JDK)/bin/java --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector \
+  -Dalign4j.native.dir=$(NATIVE_DIR) -Dalign4j.llama.src=$$(cat $(NATIVE_BUILD)/llama-source-dir.txt) \
+  -cp "$(ROOT)/java/target/align4j.jar:$(ROOT)/java/target/lib/*"
+
+# The demo model from its recipe (models/demo/recipe.md): synthetic start, SFT, F16 export, held-out check.
+models: launcher
+	$(RUN_JAVA) org.align4j.demo.DemoModelRecipe models/demo
 
 baselines: $(NATIVE_BUILD)/CMakeCache.txt
 	cmake --build $(NATIVE_BUILD) --target baselines -j $(JOBS)

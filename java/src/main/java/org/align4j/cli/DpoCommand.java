@@ -8,10 +8,9 @@ import org.align4j.data.ErrorPolicy;
 import org.align4j.gguf.GgmlType;
 import org.align4j.train.DpoJob;
 import org.align4j.train.DpoOptions;
-import org.align4j.train.LrSchedule;
-import org.align4j.train.PreferenceLoss;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
@@ -46,53 +45,10 @@ final class DpoCommand implements Callable<Integer> {
     @Option(names = "--out-type", paramLabel = "f32|f16", description = "matrix type of OUT (default: f32 if the policy's matrices are all F32, else f16)")
     String outType;
 
-    @Option(names = "--loss", paramLabel = "NAME", description = "sigmoid (DPO; sigmoid_norm), robust, ipo, hinge, simpo, orpo, sft (default: ${DEFAULT-VALUE})")
-    String loss = "sigmoid";
-
-    @Option(names = "--beta", paramLabel = "B", description = "loss temperature (default: 0.1; simpo 2.0)")
-    Double beta;
-
-    @Option(names = "--label-smoothing", paramLabel = "EPS", description = "cDPO / robust label noise (sigmoid, robust, simpo; default: 0)")
-    double labelSmoothing;
-
-    @Option(names = "--simpo-gamma", paramLabel = "G", description = "SimPO target margin (default: 0.5)")
-    Double simpoGamma;
-
-    @Option(names = "--lr", paramLabel = "LR", description = "peak learning rate (default: 1e-6)")
-    double lr = DpoOptions.DEFAULT_LR;
-
-    @Option(names = "--weight-decay", paramLabel = "WD", description = "AdamW decoupled weight decay, not on norm weights (default: 0)")
-    double weightDecay;
-
-    @Option(names = "--max-grad-norm", paramLabel = "N", description = "clip the global gradient norm; 0: no clipping (default: 1.0)")
-    double maxGradNorm = 1.0;
-
-    @Option(names = "--batch-size", paramLabel = "PAIRS", description = "pairs per micro-batch (default: ${DEFAULT-VALUE})")
-    int batchSize = DpoOptions.DEFAULT_BATCH_SIZE;
-
-    @Option(names = "--grad-accum", paramLabel = "N", description = "micro-batches per optimizer step (default: ${DEFAULT-VALUE})")
-    int gradAccum = 1;
-
-    @Option(names = "--epochs", paramLabel = "N", description = "passes over the data (default: ${DEFAULT-VALUE})")
-    int epochs = DpoOptions.DEFAULT_EPOCHS;
-
-    @Option(names = "--max-steps", paramLabel = "N", description = "optimizer steps in all, overriding --epochs (default: 0, unset)")
-    int maxSteps;
-
-    @Option(names = "--warmup-steps", paramLabel = "N", description = "linear warm-up steps (default: 0; overrides --warmup-ratio)")
-    int warmupSteps;
-
-    @Option(names = "--warmup-ratio", paramLabel = "R", description = "warm-up as a fraction of all steps, rounded up (default: 0)")
-    double warmupRatio;
-
-    @Option(names = "--schedule", paramLabel = "linear|cosine|constant", description = "learning rate after warm-up (default: ${DEFAULT-VALUE})")
-    String schedule = "linear";
+    @Mixin DpoTrainingOptions training;
 
     @Option(names = "--seed", paramLabel = "S", description = "data order (default: ${DEFAULT-VALUE})")
     long seed = DpoOptions.DEFAULT_SEED;
-
-    @Option(names = "--max-len", paramLabel = "TOKENS", description = "longest prompt + completion; longer pairs are bad records (default: the model's context)")
-    int maxLen;
 
     @Option(names = "--metrics", paramLabel = "FILE", description = "per-step metrics (default: OUT.metrics.jsonl)")
     Path metrics;
@@ -122,24 +78,12 @@ final class DpoCommand implements Callable<Integer> {
     public Integer call() {
         DpoOptions options;
         try {
-            options = DpoOptions.builder(policy, data, out)
+            options = training.applyTo(DpoOptions.builder(policy, data, out))
                     .reference(reference)
                     .outType(outType == null ? null : outType(outType))
                     .metrics(metrics)
                     .checkpoint(checkpoint)
-                    .loss(loss())
-                    .learningRate(lr)
-                    .weightDecay(weightDecay)
-                    .maxGradNorm(maxGradNorm)
-                    .batchSize(batchSize)
-                    .gradAccum(gradAccum)
-                    .epochs(epochs)
-                    .maxSteps(maxSteps)
-                    .warmupSteps(warmupSteps)
-                    .warmupRatio(warmupRatio)
-                    .schedule(schedule(schedule))
                     .seed(seed)
-                    .maxLen(maxLen)
                     .saveEvery(saveEvery)
                     .threads(threads)
                     .gpuLayers(gpuLayers)
@@ -160,23 +104,11 @@ final class DpoCommand implements Callable<Integer> {
         return 0;
     }
 
-    private PreferenceLoss loss() {
-        PreferenceLoss.Kind kind = PreferenceLoss.Kind.named(loss);
-        PreferenceLoss defaults = PreferenceLoss.withDefaults(kind);
-        return new PreferenceLoss(kind, beta != null ? beta : defaults.beta(), labelSmoothing,
-                simpoGamma != null ? simpoGamma : PreferenceLoss.SIMPO_DEFAULT_GAMMA);
-    }
-
     private static GgmlType outType(String name) {
         return switch (name.toLowerCase(Locale.ROOT)) {
             case "f32" -> GgmlType.F32;
             case "f16" -> GgmlType.F16;
             default -> throw new IllegalArgumentException("--out-type must be f32 or f16, not " + name);
         };
-    }
-
-    // Hugging Face's names, and "constant" for constant_with_warmup.
-    private static LrSchedule.Kind schedule(String name) {
-        return name.equals("constant") ? LrSchedule.Kind.CONSTANT : LrSchedule.Kind.named(name);
     }
 }

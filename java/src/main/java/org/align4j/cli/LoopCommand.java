@@ -1,0 +1,99 @@
+package org.align4j.cli;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import org.align4j.engine.SamplerOptions;
+import org.align4j.engine.SamplingParams;
+import org.align4j.llama.Backend;
+import org.align4j.loop.LoopJob;
+import org.align4j.loop.LoopOptions;
+import org.align4j.reward.RewardSpec;
+import org.align4j.rso.Pairing;
+import org.align4j.train.DpoOptions;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code align4j loop}: iterative DPO, sample -> reward -> pairs -> DPO -> reload, K rounds. */
+@Command(name = "loop", sortOptions = false, description = {
+        "Iterative (online) DPO: each round samples -n completions of a slice of the prompts with the",
+        "current policy, rewards them (--reward), pairs them (--pairs rso|best-worst), scores the pairs",
+        "under policy and reference, trains the policy with DPO against the fixed reference and reloads it.",
+        "Writes OUT/round-K/ (prompts, samples, pairs, model.gguf, DPO metrics) and OUT/loop.jsonl with",
+        "each round's sample reward, KL to the reference and, with --eval, held-out greedy reward."})
+final class LoopCommand implements Callable<Integer> {
+    @Spec CommandSpec spec;
+    @Mixin EngineOptions engine;
+    @Mixin SamplingOptions sampling;
+    @Mixin DpoTrainingOptions training;
+
+    @Option(names = "--policy", required = true, paramLabel = "M.gguf", description = "the starting policy")
+    Path policy;
+
+    @Option(names = "--ref", paramLabel = "R.gguf", description = "reference model of DPO and of the KL (default: the starting policy)")
+    Path reference;
+
+    @Option(names = {"-i", "--input"}, required = true, paramLabel = "PROMPTS.jsonl", description = "prompt records the rounds sample from")
+    Path input;
+
+    @Option(names = {"-o", "--out"}, required = true, paramLabel = "DIR", description = "the run folder")
+    Path out;
+
+    @Option(names = "--reward", required = true, paramLabel = "SPEC", description = RewardSpec.KINDS)
+    String reward;
+
+    @Option(names = "--rounds", paramLabel = "K", description = "rounds (default: ${DEFAULT-VALUE})")
+    int rounds = 3;
+
+    @Option(names = "--prompts-per-round", paramLabel = "P", description = "prompts per round, in file order, wrapping around; 0: all (default: ${DEFAULT-VALUE})")
+    int promptsPerRound;
+
+    @Option(names = "-n", paramLabel = "N", description = "completions sampled per prompt (default: ${DEFAULT-VALUE})")
+    int n = 16;
+
+    @Option(names = "--pairs", paramLabel = "rso|best-worst", description = "RSO selection then pairing, or highest over lowest reward (default: ${DEFAULT-VALUE})")
+    String pairs = "rso";
+
+    @Option(names = "--rso-beta", paramLabel = "B", description = "RSO acceptance temperature (default: ${DEFAULT-VALUE})")
+    double rsoBeta = 0.5;
+
+    @Option(names = "--accept", paramLabel = "K", description = "completions RSO keeps per prompt (default: ${DEFAULT-VALUE})")
+    int accept = 8;
+
+    @Option(names = "--pairing", paramLabel = "first-round|tournament", description = "how RSO pairs the kept ones (default: ${DEFAULT-VALUE})")
+    String pairing = "first-round";
+
+    @Option(names = "--eval", paramLabel = "PROMPTS.jsonl", description = "evaluate the start and every round's model on these prompts")
+    Path eval;
+
+    @Option(names = "--eval-samples", paramLabel = "N", description = "completions per eval prompt for the sampled reward and KL; 0: greedy only (default: ${DEFAULT-VALUE})")
+    int evalSamples = 4;
+
+    @Override
+    public Integer call() {
+        LoopOptions options;
+        try {
+            RewardSpec.parse(reward);
+            SamplingParams params = sampling.params(spec);
+            SamplerOptions sampler = sampling.sampler(engine, params, spec);
+            DpoOptions dpo = training.applyTo(DpoOptions.builder(policy, input, out.resolve("model.gguf")))
+                    .seed(params.seed()).threads(engine.threads).gpuLayers(engine.gpuLayers).quiet(engine.quiet).build();
+            options = new LoopOptions(policy, reference, input, out, reward, rounds, promptsPerRound, n, params, sampler,
+                    LoopOptions.PairScheme.named(pairs), rsoBeta, accept, Pairing.Scheme.named(pairing), dpo, eval, evalSamples,
+                    engine.gpuLayers, engine.quiet);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
+        PrintWriter err = spec.commandLine().getErr();
+        if (!engine.quiet) {
+            err.println("align4j loop: llama.cpp " + Backend.describe());
+        }
+        LoopJob.Result result = new LoopJob(options, err).run();
+        err.println(result);
+        return 0;
+    }
+}

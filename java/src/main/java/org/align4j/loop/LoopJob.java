@@ -1,0 +1,299 @@
+package org.align4j.loop;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Objects;
+import org.align4j.Align4jException;
+import org.align4j.data.ErrorPolicy;
+import org.align4j.data.JsonlWriter;
+import org.align4j.data.LinePlot;
+import org.align4j.engine.SamplingParams;
+import org.align4j.engine.VocabCompatibility;
+import org.align4j.gguf.GgmlType;
+import org.align4j.score.ScoreJob;
+import org.align4j.train.DpoJob;
+
+/**
+ * {@code align4j loop}: iterative (online) DPO. Each round samples N completions of a slice of the
+ * prompts with the current policy, rewards them, turns them into preference pairs ({@link PreferencePairs}:
+ * RSO or best-vs-worst), scores the pairs under policy and reference with {@link ScoreJob} (TRL's four
+ * log-prob columns, which the DPO step then reads instead of recomputing them), trains the policy on them
+ * with {@link DpoJob} against the fixed reference (the starting policy unless another is given), and
+ * reloads the result for the next round.
+ *
+ * <p>Everything goes to one run folder: {@code round-K/} holds the round's prompts, samples (with
+ * rewards), pairs (scored), the model it ends with ({@code model.gguf}, F32 so that no update is lost to
+ * rounding between rounds) and its DPO metrics and plot; {@code round-0/} the starting model's
+ * evaluation. {@code loop.jsonl} has one line per round (round 0: the start) and {@code loop.png} plots
+ * them. Each round reports the mean reward of its samples and the KL divergence of the policy that drew
+ * them from the reference, and, with eval prompts, the greedy mean reward (accuracy, for a 0/1 reward)
+ * of the model it ends with, and, with eval samples, that model's sampled mean reward and KL.
+ */
+public final class LoopJob {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /**
+     * A model's evaluation on the eval prompts; NaN where not measured.
+     *
+     * @param greedyReward  mean reward of greedy completions (the accuracy, for a 0/1 reward)
+     * @param sampledReward mean reward of completions sampled as the rounds sample
+     * @param kl            KL(policy || reference) estimated on those samples, nats per completion
+     */
+    public record Evaluation(double greedyReward, double sampledReward, double kl) {
+        static final Evaluation NONE = new Evaluation(Double.NaN, Double.NaN, Double.NaN);
+    }
+
+    /**
+     * One round.
+     *
+     * @param sampleReward    mean reward of the round's samples (drawn by the policy it started with)
+     * @param sampleKl        KL from the reference of the policy the round started with, on those samples
+     * @param acceptanceRate  RSO's observed first-pass acceptance rate; NaN for best-worst
+     * @param eval            the evaluation of the model the round ends with
+     */
+    public record Round(int round, Path model, long prompts, long pairs, long promptsWithPairs, double sampleReward,
+                        double sampleKl, double acceptanceRate, double expectedAcceptanceRate, DpoJob.Result dpo,
+                        Evaluation eval, double seconds) {}
+
+    /** What a run did: the starting model's evaluation and every round. */
+    public record Result(Path out, Evaluation start, List<Round> rounds, Path plot) {
+        public Round last() {
+            return rounds.getLast();
+        }
+
+        /** {@code loop: 3 rounds; greedy reward 0.412 -> 0.604, sampled reward ..., KL ...}. */
+        @Override
+        public String toString() {
+            Evaluation end = last().eval();
+            return String.format(Locale.ROOT, "loop: %d rounds in %s; eval greedy reward %.4f -> %.4f, sampled reward %.4f -> %.4f, KL to the reference %.4f -> %.4f",
+                    rounds.size(), out, start.greedyReward(), end.greedyReward(), start.sampledReward(), end.sampledReward(),
+                    start.kl(), end.kl());
+        }
+    }
+
+    private final LoopOptions o;
+    private final PrintWriter log;
+
+    /** @param log progress and the per-round lines (the CLI's stderr) */
+    public LoopJob(LoopOptions options, PrintWriter log) {
+        this.o = Objects.requireNonNull(options, "options");
+        this.log = Objects.requireNonNull(log, "log");
+    }
+
+    public Result run() {
+        Path ref = o.referenceModel();
+        if (o.reference() != null) {
+            VocabCompatibility.check(o.policy(), ref);
+        }
+        Path table = o.out().resolve("loop.jsonl");
+        if (Files.exists(table)) {
+            throw new Align4jException(o.out() + " holds a loop run already (" + table + "): choose another folder");
+        }
+        List<String> prompts = promptLines();
+        createDirectories(o.out());
+        Evaluation start = evaluate(o.policy(), o.out().resolve("round-0"));
+        List<Round> rounds = new ArrayList<>();
+        try (JsonlWriter lines = JsonlWriter.create(table)) {
+            lines.write(line(0, o.policy(), start, null));
+            say(String.format(Locale.ROOT, "loop: round 0 (start, %s): eval greedy reward %.4f, sampled reward %.4f, KL %.4f",
+                    o.policy(), start.greedyReward(), start.sampledReward(), start.kl()));
+            Path policy = o.policy();
+            for (int r = 1; r <= o.rounds(); r++) {
+                Round round = round(r, policy, ref, prompts);
+                rounds.add(round);
+                lines.write(line(r, round.model(), round.eval(), round));
+                say(String.format(Locale.ROOT, "loop: round %d: %d prompts, sample reward %.4f, KL %.4f; %d pairs (%d prompts)%s; "
+                                + "dpo loss %.4f -> %.4f; eval greedy reward %.4f, sampled reward %.4f, KL %.4f; %.1f s",
+                        r, round.prompts(), round.sampleReward(), round.sampleKl(), round.pairs(), round.promptsWithPairs(),
+                        Double.isNaN(round.acceptanceRate()) ? "" : String.format(Locale.ROOT, ", RSO acceptance %.3f", round.acceptanceRate()),
+                        round.dpo().first().loss(), round.dpo().last().loss(), round.eval().greedyReward(),
+                        round.eval().sampledReward(), round.eval().kl(), round.seconds()));
+                policy = round.model();
+            }
+        }
+        return new Result(o.out(), start, List.copyOf(rounds), plot(start, rounds));
+    }
+
+    private Round round(int r, Path policy, Path ref, List<String> prompts) {
+        long t0 = System.nanoTime();
+        Path dir = o.out().resolve("round-" + r);
+        createDirectories(dir);
+        Path slice = dir.resolve("prompts.jsonl");
+        write(slice, slice(prompts, r));
+        RewardedSampling.Result samples = RewardedSampling.run(policy, slice, dir.resolve("samples.jsonl"), o.n(),
+                withSeed(o.sampling(), o.sampling().seed() + r), o.engine(), o.reward(), o.gpuLayers(), o.quiet());
+        double kl = RewardedSampling.klTo(ref, samples, o.engine(), o.gpuLayers());
+        Path pairs = dir.resolve("pairs.jsonl");
+        PreferencePairs.Tally tally = PreferencePairs.write(samples.prompts(), o, o.sampling().seed() + r, pairs);
+        if (tally.pairs() == 0) {
+            throw new Align4jException("round " + r + ": no preference pairs: every prompt's " + o.n()
+                    + " completions got the same reward (" + samples.output() + "); sample more (-n) or at a higher --temperature");
+        }
+        Path scored = dir.resolve("pairs.scored.jsonl");
+        new ScoreJob(new ScoreJob.Options(policy, ref, pairs, scored, false, ErrorPolicy.FAIL, false, true, o.gpuLayers(),
+                RewardedSampling.scorer(o.engine()))).run();
+        Path model = dir.resolve("model.gguf");
+        DpoJob.Result dpo = new DpoJob(o.dpo().toBuilder().policy(policy).reference(ref).data(scored).out(model)
+                .metrics(null).checkpoint(null).outType(GgmlType.F32).saveEvery(0).build(), log).run();
+        deleteIfExists(dpo.checkpoint()); // the loop does not resume a round; the model is what it keeps
+        Evaluation eval = evaluate(model, dir);
+        double acceptance = tally.acceptance() != null ? tally.acceptance().observedFirstPassRate() : Double.NaN;
+        double expected = tally.acceptance() != null ? tally.acceptance().meanExpectedRate() : Double.NaN;
+        return new Round(r, model, tally.prompts(), tally.pairs(), tally.promptsWithPairs(), samples.meanReward(), kl,
+                acceptance, expected, dpo, eval, (System.nanoTime() - t0) / 1e9);
+    }
+
+    /** Greedy, then sampled completions of the eval prompts with {@code model}; the sampling seed is the same every round. */
+    private Evaluation evaluate(Path model, Path dir) {
+        if (o.eval() == null) {
+            return Evaluation.NONE;
+        }
+        createDirectories(dir);
+        SamplingParams s = o.sampling();
+        SamplingParams greedy = new SamplingParams(0f, 0, 1f, 0f, 1f, s.repeatLastN(), s.maxTokens(), s.stops(), s.seed());
+        double greedyReward = RewardedSampling.run(model, o.eval(), dir.resolve("eval-greedy.jsonl"), 1, greedy, o.engine(),
+                o.reward(), o.gpuLayers(), o.quiet()).meanReward();
+        if (o.evalSamples() == 0) {
+            return new Evaluation(greedyReward, Double.NaN, Double.NaN);
+        }
+        RewardedSampling.Result sampled = RewardedSampling.run(model, o.eval(), dir.resolve("eval-samples.jsonl"),
+                o.evalSamples(), s, o.engine(), o.reward(), o.gpuLayers(), o.quiet());
+        return new Evaluation(greedyReward, sampled.meanReward(), RewardedSampling.klTo(o.referenceModel(), sampled, o.engine(), o.gpuLayers()));
+    }
+
+    // Round r's prompts: promptsPerRound of them from where round r - 1 stopped, wrapping around; all if 0.
+    private List<String> slice(List<String> prompts, int r) {
+        if (o.promptsPerRound() == 0) {
+            return prompts;
+        }
+        List<String> out = new ArrayList<>(o.promptsPerRound());
+        long from = (long) (r - 1) * o.promptsPerRound();
+        for (int i = 0; i < o.promptsPerRound(); i++) {
+            out.add(prompts.get((int) ((from + i) % prompts.size())));
+        }
+        return out;
+    }
+
+    // The non-blank lines of the prompt file; records without an id get their line's id, so a slice keeps them.
+    private List<String> promptLines() {
+        try {
+            List<String> all = Files.readAllLines(o.prompts(), StandardCharsets.UTF_8);
+            List<String> out = new ArrayList<>();
+            for (int i = 0; i < all.size(); i++) {
+                String line = all.get(i).strip();
+                if (line.isEmpty()) {
+                    continue;
+                }
+                ObjectNode node;
+                try {
+                    node = (ObjectNode) JSON.readTree(line);
+                } catch (IOException | ClassCastException e) {
+                    throw new Align4jException(o.prompts() + ":" + (i + 1) + ": not a JSON object");
+                }
+                if (!node.has("id")) {
+                    ObjectNode withId = JsonNodeFactory.instance.objectNode().put("id", i);
+                    withId.setAll(node);
+                    line = withId.toString();
+                }
+                out.add(line);
+            }
+            if (out.isEmpty()) {
+                throw new Align4jException(o.prompts() + ": no prompt records");
+            }
+            return out;
+        } catch (IOException e) {
+            throw new Align4jException(o.prompts() + ": cannot read: " + e.getMessage(), e);
+        }
+    }
+
+    static SamplingParams withSeed(SamplingParams p, long seed) {
+        return new SamplingParams(p.temperature(), p.topK(), p.topP(), p.minP(), p.repeatPenalty(), p.repeatLastN(), p.maxTokens(),
+                p.stops(), seed);
+    }
+
+    /** One line of loop.jsonl: the model a round ends with and its evaluation; round 0 is the start. */
+    private static ObjectNode line(int r, Path model, Evaluation e, Round round) {
+        ObjectNode n = JsonNodeFactory.instance.objectNode();
+        n.put("round", r);
+        n.put("model", model.toString());
+        n.put("eval/greedy_reward", e.greedyReward());
+        n.put("eval/sampled_reward", e.sampledReward());
+        n.put("eval/kl", e.kl());
+        if (round != null) {
+            n.put("train/prompts", round.prompts());
+            n.put("train/sample_reward", round.sampleReward());
+            n.put("train/sample_kl", round.sampleKl());
+            n.put("pairs", round.pairs());
+            n.put("pairs/prompts", round.promptsWithPairs());
+            n.put("rso/acceptance_rate", round.acceptanceRate());
+            n.put("rso/expected_acceptance_rate", round.expectedAcceptanceRate());
+            n.put("dpo/steps", round.dpo().steps());
+            n.put("dpo/first_loss", round.dpo().first().loss());
+            n.put("dpo/last_loss", round.dpo().last().loss());
+            n.put("dpo/last_accuracy", round.dpo().last().accuracy());
+            n.put("seconds", round.seconds());
+        }
+        return n;
+    }
+
+    private Path plot(Evaluation start, List<Round> rounds) {
+        if (o.eval() == null) {
+            return null;
+        }
+        double[] x = new double[rounds.size() + 1];
+        double[] greedy = new double[x.length], sampled = new double[x.length], kl = new double[x.length];
+        for (int i = 0; i < x.length; i++) {
+            Evaluation e = i == 0 ? start : rounds.get(i - 1).eval();
+            x[i] = i;
+            greedy[i] = e.greedyReward();
+            sampled[i] = e.sampledReward();
+            kl[i] = e.kl();
+        }
+        Path png = o.out().resolve("loop.png");
+        LinePlot p = new LinePlot("loop on " + o.prompts().getFileName() + ", eval on " + o.eval().getFileName(), "round", "")
+                .series("greedy reward", x, greedy);
+        if (o.evalSamples() > 0) {
+            p.series("sampled reward", x, sampled).series("KL to reference (nats)", x, kl);
+        }
+        p.writePng(png);
+        return png;
+    }
+
+    private void say(String line) {
+        log.println(line);
+        log.flush();
+    }
+
+    private static void write(Path file, List<String> lines) {
+        try {
+            Files.write(file, lines, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new Align4jException(file + ": cannot write: " + e.getMessage(), e);
+        }
+    }
+
+    private static void createDirectories(Path dir) {
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new Align4jException(dir + ": cannot create: " + e.getMessage(), e);
+        }
+    }
+
+    private static void deleteIfExists(Path file) {
+        try {
+            Files.deleteIfExists(file);
+        } catch (IOException e) {
+            throw new Align4jException(file + ": cannot delete: " + e.getMessage(), e);
+        }
+    }
+}

@@ -10,11 +10,11 @@ import org.align4j.data.BadRecordException;
 import org.align4j.data.ChatRenderer;
 import org.align4j.data.ChatRendering;
 import org.align4j.data.ErrorPolicy;
-import org.align4j.data.JsonlLine;
 import org.align4j.data.JsonlReader;
 import org.align4j.data.JsonlWriter;
 import org.align4j.data.LlamaChatRenderer;
 import org.align4j.data.ProgressReporter;
+import org.align4j.data.RecordLoop;
 import org.align4j.data.PromptRecord;
 import org.align4j.data.RejectsWriter;
 import org.align4j.data.ResumeState;
@@ -92,45 +92,17 @@ public final class SampleJob {
              RejectsWriter rejects = o.resume() ? RejectsWriter.append(o.output()) : RejectsWriter.create(o.output())) {
             Vocab vocab = model.vocab();
             ChatRenderer renderer = new LlamaChatRenderer(model);
-            for (JsonlLine line : reader) {
-                if (resume.isRejected(line.lineNumber())) {
-                    continue;
+            RecordLoop.run(reader, resume, o.onError(), rejects, progress, PromptRecord::of, record -> {
+                SampleRequest request = request(record, o.n(), vocab, renderer);
+                String misfit = sampler.checkFits(request);
+                if (misfit != null) {
+                    throw new BadRecordException(record.file(), record.lineNumber(), misfit);
                 }
-                try {
-                    if (line instanceof JsonlLine.Malformed bad) {
-                        throw bad.toException();
-                    }
-                    PromptRecord record = PromptRecord.of((JsonlLine.Parsed) line);
-                    if (resume.isDone(record.id())) {
-                        continue;
-                    }
-                    SampleRequest request = request(record, o.n(), vocab, renderer);
-                    String misfit = sampler.checkFits(request);
-                    if (misfit != null) {
-                        throw new BadRecordException(record.file(), record.lineNumber(), misfit);
-                    }
-                    sampler.submit(request, result -> {
-                        writer.write(builder.build(record, result));
-                        progress.recordDone(result.generatedTokens());
-                    });
-                } catch (BadRecordException e) {
-                    if (o.onError() == ErrorPolicy.FAIL) {
-                        // What was read before the bad line is sampled and written, so --resume goes on from it.
-                        try {
-                            sampler.finish();
-                        } catch (RuntimeException f) {
-                            e.addSuppressed(f);
-                        }
-                        throw e;
-                    }
-                    if (line instanceof JsonlLine.Malformed bad) {
-                        rejects.reject(bad);
-                    } else {
-                        rejects.reject(e, (JsonlLine.Parsed) line);
-                    }
-                    progress.recordSkipped();
-                }
-            }
+                sampler.submit(request, result -> {
+                    writer.write(builder.build(record, result));
+                    progress.recordDone(result.generatedTokens());
+                });
+            }, sampler::finish);
             sampler.finish();
         }
         return progress.summary();

@@ -19,10 +19,10 @@ import picocli.CommandLine.Spec;
 
 /** {@code align4j bon}: N completions per prompt, each rewarded, the best marked, and the reward-vs-N curve. */
 @Command(name = "bon", description = {
-        "Best-of-N: sample N completions per prompt (as sample does), reward each with --reward SPEC,",
-        "and write each record with \"completions\" (+ \"reward\") and \"best\" (the index of the highest",
-        "reward; ties: the lowest index). Writes the reward-vs-N curve to OUT.curve.md and OUT.curve.png.",
-        "SPEC: " + RewardSpec.KINDS + "."})
+        "Best-of-N: sample N completions per prompt (as sample does), reward each",
+        "with --reward SPEC, and write each record with \"completions\" (each with a",
+        "\"reward\") and \"best\" (the index of the highest reward; on a tie, the",
+        "lowest). The reward-vs-N curve goes to OUT.curve.md and OUT.curve.png."})
 final class BonCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin SampleJobOptions job;

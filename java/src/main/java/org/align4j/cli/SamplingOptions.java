@@ -35,6 +35,9 @@ final class SamplingOptions {
     @Option(names = "--stop", paramLabel = "TEXT", description = "end a completion when its text contains TEXT, cut before it; repeatable")
     List<String> stops = new ArrayList<>();
 
+    @Option(names = "--ignore-eos", description = "never sample an end-of-generation token: completions end at --max-tokens or --stop (log-probs stay raw)")
+    boolean ignoreEos;
+
     @Option(names = "--seed", paramLabel = "S", description = "run seed; completion k of record ID samples with a seed from (S, ID, k) (default: ${DEFAULT-VALUE})")
     long seed = 0;
 
@@ -47,7 +50,7 @@ final class SamplingOptions {
     /** The sampling parameters; an out-of-range value is a usage error naming its option. */
     SamplingParams params(CommandSpec spec) {
         try {
-            return new SamplingParams(temperature, topK, topP, minP, repeatPenalty, repeatLastN, maxTokens, stops, seed);
+            return new SamplingParams(temperature, topK, topP, minP, repeatPenalty, repeatLastN, maxTokens, stops, seed, ignoreEos);
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }

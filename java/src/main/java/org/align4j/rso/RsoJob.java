@@ -651,11 +651,7 @@ public final class RsoJob {
         ArrayNode stops = sampling.putArray("stop");
         s.stops().forEach(stops::add);
         sampling.put("seed", s.seed());
-        if (o.keepCandidates() == null) {
-            params.putNull("keep_candidates");
-        } else {
-            params.put("keep_candidates", o.keepCandidates().toAbsolutePath().normalize().toString());
-        }
+        params.put("keep_candidates", o.keepCandidates() != null); // where: outputs.candidates
         ObjectNode seeds = m.putObject("seeds");
         seeds.put("seed", s.seed());
         seeds.put("candidates", "candidate k of the prompt with id ID samples with llama.cpp seed completionSeed(seed, ID, k):"

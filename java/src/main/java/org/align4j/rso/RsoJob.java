@@ -123,6 +123,7 @@ public final class RsoJob {
     private final Options o;
     private final RsoTimings timings = new RsoTimings();
     private final AcceptanceTally tally = new AcceptanceTally();
+    private ProgressReporter progress; // this run's prompts, skips and tokens; null until the models are loaded
     private long pairsWritten;
     private long tiesThisRun;
 
@@ -196,14 +197,13 @@ public final class RsoJob {
         final JsonlWriter candidates; // null without --keep-candidates
         final RejectsWriter rejects;
         final ResumePoint point;
-        final ProgressReporter progress;
         final Deque<Entry> queue = new ArrayDeque<>();
         long haltLine = Long.MAX_VALUE; // under FAIL: the first bad line; nothing from it on is written
         BadRecordException failure;
 
         Run(ContinuousBatchSampler sampler, PrefixSharingScorer policyScorer, PrefixSharingScorer referenceScorer, Reward reward,
             Vocab vocab, ChatRenderer renderer, JsonlWriter pairs, JsonlWriter acceptance, JsonlWriter candidates,
-            RejectsWriter rejects, ResumePoint point, ProgressReporter progress) {
+            RejectsWriter rejects, ResumePoint point) {
             this.sampler = sampler;
             this.policyScorer = policyScorer;
             this.referenceScorer = referenceScorer;
@@ -215,7 +215,6 @@ public final class RsoJob {
             this.candidates = candidates;
             this.rejects = rejects;
             this.point = point;
-            this.progress = progress;
         }
 
         void read(JsonlReader reader) {
@@ -256,7 +255,7 @@ public final class RsoJob {
             }
         }
 
-        /** After a failure: score and write what was sampled before it; the sampler is left as it is. */
+        /** Scores and writes what is sampled (after a runtime failure, what was sampled before it; the sampler is left as it is). */
         void finishScoring() {
             try (RsoTimings.Span s = timings.enter(Stage.SCORING)) {
                 policyScorer.finish();
@@ -550,17 +549,15 @@ public final class RsoJob {
         manifest.put("status", "running");
         RunManifest.write(manifestFile, manifest);
 
-        RunSummary summary = null;
         RuntimeException failure = null;
         try {
-            summary = process(point);
-            return summary;
+            return process(point);
         } catch (RuntimeException e) {
             failure = e;
             throw e;
         } finally {
             try {
-                finishManifest(manifestFile, manifest, acceptanceLog, summary, failure);
+                finishManifest(manifestFile, manifest, acceptanceLog, progress == null ? null : progress.summary(), failure);
             } catch (RuntimeException e) {
                 if (failure == null) {
                     throw e;
@@ -588,10 +585,10 @@ public final class RsoJob {
                      : append ? JsonlWriter.append(o.keepCandidates()) : JsonlWriter.create(o.keepCandidates());
              RejectsWriter rejects = append ? RejectsWriter.append(o.output()) : RejectsWriter.create(o.output())) {
             // The clock starts once the models are loaded and the reward is up: the summary's rates are the job's.
-            ProgressReporter progress = ProgressReporter.toStderr("rso",
+            progress = ProgressReporter.toStderr("rso",
                     OptionalLong.of(JsonlReader.countNonBlankLinesAfter(o.input(), point.linesDone())), o.quiet());
             Run run = new Run(sampler, policyScorer, referenceScorer, reward, policy.vocab(), new LlamaChatRenderer(policy),
-                    pairs, acceptance, candidates, rejects, point, progress);
+                    pairs, acceptance, candidates, rejects, point);
             try {
                 run.read(reader);
             } catch (RuntimeException e) {

@@ -507,6 +507,8 @@ class RsoCommandTest {
         JsonNode failed = JSON.readTree(manifest(out).toFile());
         assertThat(failed.get("status").asText()).isEqualTo("failed");
         assertThat(failed.get("error").asText()).contains(":2:");
+        assertThat(failed.at("/counts/prompts").asInt()).isEqualTo(1);
+        assertThat(failed.at("/last_run/prompts").asInt()).isEqualTo(1);
 
         // The same output, resumed with skip: the bad lines go to the rejects file, the good ones on.
         CliRun skip = rso(in, out, "--on-error", "skip", "--resume");
@@ -527,6 +529,44 @@ class RsoCommandTest {
         Path clean = tmp.resolve("clean.jsonl");
         assertThat(rso(in, clean, "--on-error", "skip").exit()).isZero();
         assertThat(pairKeys(read(out))).containsExactlyElementsOf(pairKeys(read(clean)));
+    }
+
+    @Test
+    void aRewardProcessThatDiesStopsTheRunAfterWritingWhatWasFinishedAndResumeGoesOn() throws Exception {
+        Path flag = tmp.resolve("crash-on-d");
+        Files.writeString(flag, "");
+        Path script = tmp.resolve("crashy.py");
+        Files.writeString(script, """
+                import sys, json, os
+                for line in sys.stdin:
+                    r = json.loads(line)
+                    if r["id"] == "d" and os.path.exists(sys.argv[1]):
+                        sys.exit(3)
+                    print(json.dumps({"reward": r["completion"].count("e")}), flush=True)
+                """);
+        String crashy = "cmd:python3 " + script + " " + flag;
+        Path in = input(PROMPTS);
+        Path out = tmp.resolve("pairs.jsonl");
+        List<String> a = args(policy, in, out);
+        a.set(a.indexOf(reward), crashy);
+        CliRun r = CliRun.of(a.toArray(String[]::new));
+        assertThat(r.exit()).isEqualTo(1);
+        assertThat(r.err()).contains("d");
+        assertThat(read(acceptanceLog(out))).extracting(n -> n.get("id").asText()).containsExactly("a", "1", "3");
+        assertThat(JSON.readTree(manifest(out).toFile()).get("status").asText()).isEqualTo("failed");
+
+        Files.delete(flag); // the reward is fixed; the same command goes on
+        List<String> resumed = new ArrayList<>(a);
+        resumed.add("--resume");
+        CliRun again = CliRun.of(resumed.toArray(String[]::new));
+        assertThat(again.exit()).as(again.err()).isZero();
+        assertThat(again.err()).contains("rso: 1 records (0 skipped)");
+        Path clean = tmp.resolve("clean.jsonl");
+        assertThat(rso(in, clean).exit()).isZero();
+        double d = assertSamePairs(read(out), read(clean));
+        assertThat(d).isLessThan(RESUME_TOLERANCE);
+        System.out.printf("reward process died at prompt d: exit 1 (%s); resumed: same pairs as a clean run, max |diff| = %.3g%n",
+                r.err().strip().lines().filter(l -> l.contains("error")).findFirst().orElse("?"), d);
     }
 
     /** What identifies a pair record's content, log-probs aside. */

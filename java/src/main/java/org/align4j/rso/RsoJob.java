@@ -30,8 +30,10 @@ import org.align4j.data.LlamaChatRenderer;
 import org.align4j.data.PreferenceRecord;
 import org.align4j.data.ProgressReporter;
 import org.align4j.data.PromptRecord;
+import org.align4j.data.RecordLoop;
 import org.align4j.data.RejectsWriter;
 import org.align4j.data.ResumePoint;
+import org.align4j.data.ResumeState;
 import org.align4j.data.RunManifest;
 import org.align4j.data.RunSummary;
 import org.align4j.data.TokenizedRecord;
@@ -198,8 +200,8 @@ public final class RsoJob {
         final RejectsWriter rejects;
         final ResumePoint point;
         final Deque<Entry> queue = new ArrayDeque<>();
-        long haltLine = Long.MAX_VALUE; // under FAIL: the first bad line; nothing from it on is written
-        BadRecordException failure;
+        BadRecordException halt;    // under FAIL: the first record refused after it was read
+        BadRecordException failure; // under FAIL: a refused record reached the head of the queue: nothing more is written
 
         Run(ContinuousBatchSampler sampler, PrefixSharingScorer policyScorer, PrefixSharingScorer referenceScorer, Reward reward,
             Vocab vocab, ChatRenderer renderer, JsonlWriter pairs, JsonlWriter acceptance, JsonlWriter candidates,
@@ -217,42 +219,49 @@ public final class RsoJob {
             this.point = point;
         }
 
+        /** Reads every line (after the resume point) and finishes the work; under FAIL, throws the first bad record. */
         void read(JsonlReader reader) {
-            for (JsonlLine line : reader) {
-                Entry e = new Entry(line);
-                queue.add(e);
-                try {
-                    if (line instanceof JsonlLine.Malformed bad) {
-                        throw bad.toException();
-                    }
-                    e.record = PromptRecord.of((JsonlLine.Parsed) line);
-                    e.request = SampleJob.request(e.record, o.candidates(), vocab, renderer);
-                    String misfit = sampler.checkFits(e.request);
-                    if (misfit != null) {
-                        throw new BadRecordException(e.record.file(), e.record.lineNumber(), misfit);
-                    }
-                    try (RsoTimings.Span s = timings.enter(Stage.SAMPLING)) {
-                        sampler.submit(e.request, r -> sampled(e, r));
-                    }
-                } catch (BadRecordException ex) {
-                    fail(e, ex);
-                }
-                drain();
-                if (haltLine != Long.MAX_VALUE) {
-                    break; // FAIL: what was read before the bad line is finished below, nothing after it
-                }
+            RecordLoop.run(reader, ResumeState.empty(), o.onError(), PromptRecord::of, this::submit, this::finishWork, this::skip);
+            finishWork();
+            if (failure != null) {
+                throw failure;
             }
-            finish();
         }
 
-        void finish() {
+        /** A prompt record read: queued in input order and handed to the sampler. */
+        void submit(PromptRecord record) {
+            if (halt != null) {
+                throw halt; // FAIL: a record read earlier turned out bad further down the pipeline; stop reading
+            }
+            SampleRequest request = SampleJob.request(record, o.candidates(), vocab, renderer);
+            String misfit = sampler.checkFits(request);
+            if (misfit != null) {
+                throw new BadRecordException(record.file(), record.lineNumber(), misfit);
+            }
+            Entry e = new Entry(record.line());
+            e.record = record;
+            e.request = request;
+            queue.add(e);
+            try (RsoTimings.Span s = timings.enter(Stage.SAMPLING)) {
+                sampler.submit(request, r -> sampled(e, r));
+            }
+            drain();
+        }
+
+        /** A line skipped under SKIP: its rejects record waits for its turn in the queue. */
+        void skip(JsonlLine line, BadRecordException why) {
+            Entry e = new Entry(line);
+            e.bad = why;
+            queue.add(e);
+            drain();
+        }
+
+        /** Samples, rewards, scores and writes everything queued (under FAIL, up to the bad record). */
+        void finishWork() {
             try (RsoTimings.Span s = timings.enter(Stage.SAMPLING)) {
                 sampler.finish();
             }
             finishScoring();
-            if (failure != null) {
-                throw failure;
-            }
         }
 
         /** Scores and writes what is sampled (after a runtime failure, what was sampled before it; the sampler is left as it is). */
@@ -266,17 +275,18 @@ public final class RsoJob {
             drain();
         }
 
+        /** A record refused after it was read (its reward, its pair records): a reject in its turn, or under FAIL the end. */
         void fail(Entry e, BadRecordException ex) {
             e.bad = ex;
-            if (o.onError() == ErrorPolicy.FAIL) {
-                haltLine = Math.min(haltLine, e.lineNumber());
+            if (o.onError() == ErrorPolicy.FAIL && halt == null) {
+                halt = ex;
             }
         }
 
         /** A prompt's candidates are in (on the job's thread, in input order): reward, select, pair, submit for scoring. */
         void sampled(Entry e, SampleResult result) {
-            if (e.lineNumber() > haltLine) {
-                return;
+            if (halt != null) {
+                return; // FAIL: a record before this one was bad; nothing from it on is written
             }
             e.sampled = result;
             try {
@@ -306,8 +316,9 @@ public final class RsoJob {
             }
             for (int i = 0; i < e.rewards.length; i++) {
                 if (!Double.isFinite(e.rewards[i])) {
-                    throw new BadRecordException(e.record.file(), e.record.lineNumber(), "the reward of candidate " + i
-                            + " is " + e.rewards[i] + ": rejection sampling needs finite rewards");
+                    // The reward's fault, not the record's (as cmd: treats an answer out of range).
+                    throw new Align4jException("record " + e.record.id() + ": the reward of candidate " + i + " is " + e.rewards[i]
+                            + ": rejection sampling needs finite rewards");
                 }
             }
         }
@@ -394,11 +405,7 @@ public final class RsoJob {
                     }
                     queue.pollFirst();
                     if (e.bad != null) {
-                        if (e.line instanceof JsonlLine.Malformed m) {
-                            rejects.reject(m);
-                        } else {
-                            rejects.reject(e.bad, (JsonlLine.Parsed) e.line);
-                        }
+                        rejects.reject(e.line, e.bad);
                         progress.recordSkipped();
                     } else {
                         write(e);
@@ -592,7 +599,7 @@ public final class RsoJob {
             try {
                 run.read(reader);
             } catch (RuntimeException e) {
-                if (run.failure != e) {
+                if (!(e instanceof BadRecordException)) {
                     // A runtime failure inside the pipeline: write what was finished before it, then stop.
                     try {
                         run.finishScoring();

@@ -226,8 +226,9 @@ public final class RsoBench implements Callable<Integer> {
         }
         RsoRun first = a.getFirst();
         s.append(String.format(Locale.ROOT, "%n(a) generated %d tokens for %d prompts and wrote %d pairs; acceptance %.3f observed, %.3f expected "
-                        + "(Theorem 1, from the same rewards). Wall times and rates are each job's own summary line: from when its models are "
-                        + "loaded (and, for rso, the reward process started) to its end. The shares are rso's own timing line: each stage's "
+                        + "(Theorem 1, from the same rewards). Wall times and rates are each job's own summary line: for rso from when its models "
+                        + "are loaded and the reward process started, for sample from before its model loads (so (b) carries the load "
+                        + "time, which matters only on small workloads), to the end. The shares are rso's own timing line: each stage's "
                         + "time without the stages it calls (the sampler hands each finished prompt to the reward and the scorers); "
                         + "scoring includes tokenizing the pair records, writing includes committing the resume point.%n",
                 first.tokens, first.prompts, first.pairs, first.observed, first.expected));

@@ -47,6 +47,15 @@ final class SamplingOptions {
     @Option(names = "--flash-attn", description = "use llama.cpp's flash attention (faster on a GPU; on the CPU it makes draws depend on what is batched beside a prompt)")
     boolean flashAttention;
 
+    /** The defaults above: temperature 1, no top-k. */
+    SamplingOptions() {}
+
+    /** Other defaults for a job whose recipe says so (RSO's paper samples at temperature 0.7, top-k 40). */
+    SamplingOptions(float temperature, int topK) {
+        this.temperature = temperature;
+        this.topK = topK;
+    }
+
     /** The sampling parameters; an out-of-range value is a usage error naming its option. */
     SamplingParams params(CommandSpec spec) {
         try {

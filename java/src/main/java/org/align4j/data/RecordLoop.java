@@ -7,7 +7,9 @@ import java.util.function.Function;
  * {@link ErrorPolicy} applied. Lines an earlier run already wrote or rejected are passed over; a malformed
  * line, or a record the job refuses with a {@link BadRecordException}, either stops the run (fail: after
  * {@code beforeFailing} has flushed what was read before it, so a resumed run goes on from there) or goes
- * to the rejects file and the loop goes on (skip).
+ * to the rejects file (or to the job's {@link Skip}) and the loop goes on (skip). A job that resumes from a
+ * {@link ResumePoint} opens the reader after its line ({@link JsonlReader#openAfter}) and passes
+ * {@link ResumeState#empty()}.
  */
 public final class RecordLoop {
     private RecordLoop() {}
@@ -18,6 +20,12 @@ public final class RecordLoop {
         void accept(R record);
     }
 
+    /** What a job does with a line it skips under {@link ErrorPolicy#SKIP}. */
+    @FunctionalInterface
+    public interface Skip {
+        void skip(JsonlLine line, BadRecordException why);
+    }
+
     /**
      * @param parse         the job's record type from a line ({@code PromptRecord::of}, {@code TrlRecord::parse})
      * @param beforeFailing finishes and writes the work read before a bad record stops the run; a failure in
@@ -26,6 +34,19 @@ public final class RecordLoop {
     public static <R extends TrlRecord> void run(JsonlReader reader, ResumeState resume, ErrorPolicy onError,
                                                  RejectsWriter rejects, ProgressReporter progress,
                                                  Function<JsonlLine.Parsed, R> parse, Step<R> step, Runnable beforeFailing) {
+        run(reader, resume, onError, parse, step, beforeFailing, (line, why) -> {
+            rejects.reject(line, why);
+            progress.recordSkipped();
+        });
+    }
+
+    /**
+     * The loop with the job's own handling of a skipped line, for a job that writes its rejects in input
+     * order with the rest of its output ({@code rso}, whose records are finished out of step with reading).
+     */
+    public static <R extends TrlRecord> void run(JsonlReader reader, ResumeState resume, ErrorPolicy onError,
+                                                 Function<JsonlLine.Parsed, R> parse, Step<R> step, Runnable beforeFailing,
+                                                 Skip skip) {
         for (JsonlLine line : reader) {
             if (resume.isRejected(line.lineNumber())) {
                 continue;
@@ -47,12 +68,7 @@ public final class RecordLoop {
                     }
                     throw e;
                 }
-                if (line instanceof JsonlLine.Malformed bad) {
-                    rejects.reject(bad);
-                } else {
-                    rejects.reject(e, (JsonlLine.Parsed) line);
-                }
-                progress.recordSkipped();
+                skip.skip(line, e);
             }
         }
     }

@@ -73,13 +73,23 @@ public record SamplingParams(float temperature, int topK, float topP, float minP
      * the key's UTF-8 bytes (FNV-1a) and the index, folded to llama.cpp's 32-bit seed.
      */
     public int completionSeed(String key, int index) {
+        long h = keySeed(key, index);
+        int s = (int) (h ^ (h >>> 32));
+        return s == LLAMA_DEFAULT_SEED ? 0 : s;
+    }
+
+    /**
+     * The 64-bit seed of stream {@code index} of the request named {@code key}: SplitMix64 over the run's
+     * seed, the key's UTF-8 bytes (FNV-1a) and the index. Completions use indices 0..n-1
+     * ({@link #completionSeed}); a job that needs more randomness per request (RSO's acceptance draws)
+     * takes a negative index, so its stream never coincides with a completion's.
+     */
+    public long keySeed(String key, long index) {
         long fnv = 0xCBF29CE484222325L;
         for (byte b : key.getBytes(StandardCharsets.UTF_8)) {
             fnv = (fnv ^ (b & 0xff)) * 0x100000001B3L;
         }
-        long h = mix(mix(mix(seed) ^ fnv) + index);
-        int s = (int) (h ^ (h >>> 32));
-        return s == LLAMA_DEFAULT_SEED ? 0 : s;
+        return mix(mix(mix(seed) ^ fnv) + index);
     }
 
     private static long mix(long z) {

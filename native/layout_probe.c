@@ -100,6 +100,10 @@ static const align4j_layout_entry LAYOUTS[] = {
     FIELD(llama_token_data_array, size),
     FIELD(llama_token_data_array, selected),
     FIELD(llama_token_data_array, sorted),
+
+    STRUCT(llama_logit_bias),
+    FIELD(llama_logit_bias, token),
+    FIELD(llama_logit_bias, bias),
 };
 
 __attribute__((visibility("default")))

@@ -182,6 +182,11 @@ public final class ScoreBench implements Callable<Integer> {
         target(s, "(b) wall ÷ (a) wall (prefix-sharing speedup)", bWall / aWall, ">= 1.5 (ideal "
                 + String.format(Locale.ROOT, "%.2f", (double) (promptTokens + completionTokens) * 2 / (promptTokens + 2 * completionTokens)) + ")",
                 bWall / aWall >= 1.5);
+        s.append("\nPer round (the spread is the machine's noise):\n\n| round | (a) s | (b) s | (b) ÷ (a) | (a) ÷ (c) |\n|---|---|---|---|---|\n");
+        for (int r = 0; r < a.size(); r++) {
+            s.append(String.format(Locale.ROOT, "| %d | %.1f | %.1f | %.3f | %.3f |%n", r + 1, a.get(r).scoringSeconds,
+                    b.get(r).scoringSeconds, b.get(r).scoringSeconds / a.get(r).scoringSeconds, a.get(r).decodedPerSecond() / c.get(r)));
+        }
         s.append(String.format(Locale.ROOT, "%n(a) scores %.1f completion tokens/s (%d pairs x 2 x %d tokens in %.1f s).%n%n",
                 scoredPerSecond, pairs, completionTokens, aWall));
         s.append("## Where the gap to (c) comes from\n\n");
@@ -218,7 +223,7 @@ public final class ScoreBench implements Callable<Integer> {
     }
 
     private static void target(StringBuilder s, String what, double value, String goal, boolean met) {
-        s.append(String.format(Locale.ROOT, "| %s | %.2f | %s | %s |%n", what, value, goal, met ? "met" : "**missed**"));
+        s.append(String.format(Locale.ROOT, "| %s | %.3f | %s | %s |%n", what, value, goal, met ? "met" : "**missed**"));
     }
 
     private static double mean(double[] xs) {

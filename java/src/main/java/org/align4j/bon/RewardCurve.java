@@ -99,6 +99,17 @@ public final class RewardCurve {
         return b.toString();
     }
 
+    /** The table in one line: {@code 12 prompts: mean reward 0.2500; best of 1 0.2500, 2 0.4091, 4 0.6000, 8 0.7500}. */
+    public String brief() {
+        List<Point> pts = points();
+        StringBuilder b = new StringBuilder(String.format(Locale.ROOT, "%d prompts: mean reward %.4f; best of", prompts,
+                pts.getFirst().meanReward()));
+        for (int i = 0; i < pts.size(); i++) {
+            b.append(String.format(Locale.ROOT, "%s %d %.4f", i == 0 ? "" : ",", pts.get(i).n(), pts.get(i).bestReward()));
+        }
+        return b.toString();
+    }
+
     /** Writes {@link #table()} to {@code markdown} and the plot to {@code png}, each replaced atomically. */
     public void write(Path markdown, Path png) {
         Path tmp = markdown.resolveSibling(markdown.getFileName() + ".tmp");

@@ -1,5 +1,6 @@
 package org.align4j.bon;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.file.Files;
@@ -10,11 +11,11 @@ import org.align4j.data.BadRecordException;
 import org.align4j.data.ChatRenderer;
 import org.align4j.data.ChatRendering;
 import org.align4j.data.ErrorPolicy;
-import org.align4j.data.JsonlLine;
 import org.align4j.data.JsonlReader;
 import org.align4j.data.JsonlWriter;
 import org.align4j.data.LlamaChatRenderer;
 import org.align4j.data.ProgressReporter;
+import org.align4j.data.RecordLoop;
 import org.align4j.data.PromptRecord;
 import org.align4j.data.RejectsWriter;
 import org.align4j.data.ResumeState;
@@ -22,6 +23,7 @@ import org.align4j.data.RunSummary;
 import org.align4j.data.TrlRecord;
 import org.align4j.engine.Completion;
 import org.align4j.engine.ContinuousBatchSampler;
+import org.align4j.engine.EngineTimings;
 import org.align4j.engine.SampleRequest;
 import org.align4j.engine.SampleResult;
 import org.align4j.engine.SamplerOptions;
@@ -56,15 +58,25 @@ public final class SampleJob {
         }
     }
 
-    /** The output record of a prompt record and its completions, built in input order on the job's thread. */
+    /**
+     * The output record of a prompt record and its completions, built in input order on the job's thread.
+     * Under {@code --resume} it first sees, through {@link #resumed}, each record the earlier run wrote.
+     */
     @FunctionalInterface
     public interface RecordBuilder {
         ObjectNode build(PromptRecord record, SampleResult result);
+
+        /**
+         * A complete record already in the output, in order, before any {@link #build}; {@code where} is
+         * {@code file:line}. Throws an Align4jException if it cannot be resumed from.
+         */
+        default void resumed(String where, JsonNode record) {}
     }
 
     private final String name;
     private final Options o;
     private final RecordBuilder builder;
+    private final EngineTimings timings = new EngineTimings();
 
     /** {@code align4j sample}: each record with its completions ({@link #outputNode}). */
     public SampleJob(Options options) {
@@ -78,62 +90,55 @@ public final class SampleJob {
         this.builder = builder;
     }
 
-    public RunSummary run() {
+    /** Where the last {@link #run()}'s sampler spent its time. */
+    public EngineTimings timings() {
+        return timings;
+    }
+
+    /** Refuses to start over an existing output without {@code --resume}; a job calls it before loading anything. */
+    public static void checkOutput(Options o) {
         if (Files.exists(o.output()) && !o.resume()) {
             throw new Align4jException(o.output() + " exists: pass --resume to continue it, or remove it");
         }
-        ResumeState resume = o.resume() ? ResumeState.scan(o.output()) : ResumeState.empty();
+    }
+
+    public RunSummary run() {
+        checkOutput(o);
+        ResumeState resume = o.resume() ? ResumeState.scan(o.output(), builder::resumed) : ResumeState.empty();
         long left = JsonlReader.countNonBlankLines(o.input()) - resume.records() - resume.rejects();
-        ProgressReporter progress = ProgressReporter.toStderr(name, OptionalLong.of(Math.max(0, left)), o.quiet());
         try (Model model = Model.load(o.model(), new ModelOptions(o.gpuLayers(), true, false));
              ContinuousBatchSampler sampler = new ContinuousBatchSampler(model, o.engine(), o.sampling());
              JsonlReader reader = JsonlReader.open(o.input());
              JsonlWriter writer = o.resume() ? JsonlWriter.append(o.output()) : JsonlWriter.create(o.output());
              RejectsWriter rejects = o.resume() ? RejectsWriter.append(o.output()) : RejectsWriter.create(o.output())) {
-            Vocab vocab = model.vocab();
-            ChatRenderer renderer = new LlamaChatRenderer(model);
-            for (JsonlLine line : reader) {
-                if (resume.isRejected(line.lineNumber())) {
-                    continue;
-                }
-                try {
-                    if (line instanceof JsonlLine.Malformed bad) {
-                        throw bad.toException();
-                    }
-                    PromptRecord record = PromptRecord.of((JsonlLine.Parsed) line);
-                    if (resume.isDone(record.id())) {
-                        continue;
-                    }
-                    SampleRequest request = request(record, o.n(), vocab, renderer);
-                    String misfit = sampler.checkFits(request);
-                    if (misfit != null) {
-                        throw new BadRecordException(record.file(), record.lineNumber(), misfit);
-                    }
-                    sampler.submit(request, result -> {
-                        writer.write(builder.build(record, result));
-                        progress.recordDone(result.generatedTokens());
-                    });
-                } catch (BadRecordException e) {
-                    if (o.onError() == ErrorPolicy.FAIL) {
-                        // What was read before the bad line is sampled and written, so --resume goes on from it.
-                        try {
-                            sampler.finish();
-                        } catch (RuntimeException f) {
-                            e.addSuppressed(f);
-                        }
-                        throw e;
-                    }
-                    if (line instanceof JsonlLine.Malformed bad) {
-                        rejects.reject(bad);
-                    } else {
-                        rejects.reject(e, (JsonlLine.Parsed) line);
-                    }
-                    progress.recordSkipped();
-                }
+            // The clock starts once the model and context are made: the summary's rate is the sampling rate.
+            ProgressReporter progress = ProgressReporter.toStderr(name, OptionalLong.of(Math.max(0, left)), o.quiet());
+            try {
+                sampleAll(sampler, model, reader, writer, rejects, resume, progress);
+            } finally {
+                timings.add(sampler.timings());
             }
-            sampler.finish();
+            return progress.summary();
         }
-        return progress.summary();
+    }
+
+    /** Reads, submits and writes every record not done before, in input order. */
+    private void sampleAll(ContinuousBatchSampler sampler, Model model, JsonlReader reader, JsonlWriter writer,
+                           RejectsWriter rejects, ResumeState resume, ProgressReporter progress) {
+        Vocab vocab = model.vocab();
+        ChatRenderer renderer = new LlamaChatRenderer(model);
+        RecordLoop.run(reader, resume, o.onError(), rejects, progress, PromptRecord::of, record -> {
+            SampleRequest request = request(record, o.n(), vocab, renderer);
+            String misfit = sampler.checkFits(request);
+            if (misfit != null) {
+                throw new BadRecordException(record.file(), record.lineNumber(), misfit);
+            }
+            sampler.submit(request, result -> {
+                writer.write(builder.build(record, result));
+                progress.recordDone(result.generatedTokens());
+            });
+        }, sampler::finish);
+        sampler.finish();
     }
 
     /**

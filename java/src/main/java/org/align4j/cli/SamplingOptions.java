@@ -35,6 +35,9 @@ final class SamplingOptions {
     @Option(names = "--stop", paramLabel = "TEXT", description = "end a completion when its text contains TEXT, cut before it; repeatable")
     List<String> stops = new ArrayList<>();
 
+    @Option(names = "--ignore-eos", description = "never sample an end-of-generation token: completions end at --max-tokens or --stop (log-probs stay raw)")
+    boolean ignoreEos;
+
     @Option(names = "--seed", paramLabel = "S", description = "run seed; completion k of record ID samples with a seed from (S, ID, k) (default: ${DEFAULT-VALUE})")
     long seed = 0;
 
@@ -44,10 +47,19 @@ final class SamplingOptions {
     @Option(names = "--flash-attn", description = "use llama.cpp's flash attention (faster on a GPU; on the CPU it makes draws depend on what is batched beside a prompt)")
     boolean flashAttention;
 
+    /** The defaults above: temperature 1, no top-k. */
+    SamplingOptions() {}
+
+    /** Other defaults for a job whose recipe says so (RSO's paper samples at temperature 0.7, top-k 40). */
+    SamplingOptions(float temperature, int topK) {
+        this.temperature = temperature;
+        this.topK = topK;
+    }
+
     /** The sampling parameters; an out-of-range value is a usage error naming its option. */
     SamplingParams params(CommandSpec spec) {
         try {
-            return new SamplingParams(temperature, topK, topP, minP, repeatPenalty, repeatLastN, maxTokens, stops, seed);
+            return new SamplingParams(temperature, topK, topP, minP, repeatPenalty, repeatLastN, maxTokens, stops, seed, ignoreEos);
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }

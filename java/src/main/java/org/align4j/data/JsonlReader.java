@@ -37,17 +37,27 @@ public final class JsonlReader implements Iterable<JsonlLine>, AutoCloseable {
     private final CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder()
             .onMalformedInput(CodingErrorAction.REPORT)
             .onUnmappableCharacter(CodingErrorAction.REPORT);
+    private final long skipThrough;
     private boolean iterated;
 
-    private JsonlReader(Path file, InputStream in) {
+    private JsonlReader(Path file, InputStream in, long skipThrough) {
         this.file = file;
         this.in = in;
         this.lines = new ByteLines(in);
+        this.skipThrough = skipThrough;
     }
 
     /** Opens {@code file}; a missing, unreadable or directory path is an {@link Align4jException} naming it. */
     public static JsonlReader open(Path file) {
-        return new JsonlReader(file, openStream(file));
+        return new JsonlReader(file, openStream(file), 0);
+    }
+
+    /**
+     * Opens {@code file} to go on after 1-based line {@code line} (a {@link ResumePoint}): the lines up to
+     * it are passed over without being decoded or parsed.
+     */
+    public static JsonlReader openAfter(Path file, long line) {
+        return new JsonlReader(file, openStream(file), line);
     }
 
     static InputStream openStream(Path file) {
@@ -70,11 +80,16 @@ public final class JsonlReader implements Iterable<JsonlLine>, AutoCloseable {
      * the bytes, no parsing; call it only where reading the file twice is cheap next to the job.
      */
     public static long countNonBlankLines(Path file) {
+        return countNonBlankLinesAfter(file, 0);
+    }
+
+    /** The non-blank lines after 1-based line {@code line}: what a job resumed there has left. */
+    public static long countNonBlankLinesAfter(Path file, long line) {
         try (InputStream in = openStream(file)) {
             ByteLines l = new ByteLines(in);
             long n = 0;
             while (l.next()) {
-                if (!l.isBlank()) {
+                if (l.number() > line && !l.isBlank()) {
                     n++;
                 }
             }
@@ -124,7 +139,7 @@ public final class JsonlReader implements Iterable<JsonlLine>, AutoCloseable {
     private JsonlLine readNext() {
         try {
             while (lines.next()) {
-                if (!lines.isBlank()) {
+                if (lines.number() > skipThrough && !lines.isBlank()) {
                     return parse();
                 }
             }

@@ -45,6 +45,7 @@ public final class LinePlot {
         System.setProperty("java.awt.headless", "true");
         XYChart chart = new XYChartBuilder().width(720).height(440).title(title).xAxisTitle(xLabel).yAxisTitle(yLabel).build();
         chart.getStyler().setXAxisLogarithmic(logX);
+        chart.getStyler().setXAxisLogarithmicDecadeOnly(false); // ticks at 2, 4, 8, ... too, not only 1, 10, 100
         series.forEach((name, xy) -> chart.addSeries(name, xy[0], xy[1]).setMarker(SeriesMarkers.CIRCLE));
         Path tmp = png.resolveSibling(png.getFileName() + ".tmp");
         try {

@@ -66,6 +66,14 @@ public final class RejectsWriter implements AutoCloseable {
         write(line.lineNumber(), e.getMessage(), line.node());
     }
 
+    /** Either kind of bad line, with why it was refused. */
+    public void reject(JsonlLine line, BadRecordException e) {
+        switch (line) {
+            case JsonlLine.Malformed bad -> reject(bad);
+            case JsonlLine.Parsed parsed -> reject(e, parsed);
+        }
+    }
+
     public void write(long lineNumber, String error, JsonNode record) {
         ObjectNode o = Jsonl.MAPPER.createObjectNode();
         o.put(LINE, lineNumber);

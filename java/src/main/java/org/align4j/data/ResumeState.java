@@ -43,9 +43,17 @@ public record ResumeState(Set<RecordId> doneIds, long records, Set<Long> rejecte
      *     has no {@code id}: the file was not left by an interrupted align4j run, and resuming would guess
      */
     public static ResumeState scan(Path output) {
+        return scan(output, (where, record) -> { });
+    }
+
+    /**
+     * As {@link #scan(Path)}, handing each complete output record to {@code done}, in file order, as it is
+     * read: a job that keeps a tally over its output (bon's reward curve) picks up the earlier run's part.
+     */
+    public static ResumeState scan(Path output, RecordSink done) {
         Set<RecordId> ids = new HashSet<>();
         long[] records = {0};
-        long dropped = scan(output, (where, node) -> {
+        long dropped = scanFile(output, (where, node) -> {
             JsonNode id = node.get(Fields.ID);
             if (id == null || !(id.isTextual() || id.isIntegralNumber())) {
                 throw new Align4jException(where + ": no string or integer \"id\", so which input record it came from"
@@ -53,10 +61,11 @@ public record ResumeState(Set<RecordId> doneIds, long records, Set<Long> rejecte
             }
             ids.add(new RecordId(id));
             records[0]++;
+            done.accept(where, node);
         });
         Set<Long> lines = new HashSet<>();
         long[] rejects = {0};
-        dropped += scan(RejectsWriter.pathFor(output), (where, node) -> {
+        dropped += scanFile(RejectsWriter.pathFor(output), (where, node) -> {
             JsonNode line = node.get(RejectsWriter.LINE);
             if (line == null || !line.isIntegralNumber()) {
                 throw new Align4jException(where + ": no integer \"line\": not a rejects record; not resuming");
@@ -67,13 +76,19 @@ public record ResumeState(Set<RecordId> doneIds, long records, Set<Long> rejecte
         return new ResumeState(ids, records[0], lines, rejects[0], dropped);
     }
 
+    /** Takes one complete output record, {@code where} being {@code file:line}; throws if it cannot be resumed from. */
+    @FunctionalInterface
+    public interface RecordSink {
+        void accept(String where, JsonNode record);
+    }
+
     /** Takes one complete line's object; throws if it cannot be resumed from. */
     private interface LineSink {
         void accept(String where, JsonNode node);
     }
 
     /** Scans one file; returns the bytes cut off its end. */
-    private static long scan(Path file, LineSink sink) {
+    private static long scanFile(Path file, LineSink sink) {
         if (!Files.exists(file)) {
             return 0;
         }

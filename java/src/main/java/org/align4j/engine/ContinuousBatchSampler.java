@@ -49,9 +49,11 @@ public final class ContinuousBatchSampler implements AutoCloseable {
     private final Vocab vocab;
     private final TokenPieces pieces;
     private final StopStrings stops;
+    private final int[] eog; // the vocabulary's end-of-generation tokens, suppressed under ignoreEos; else empty
     private final Batch batch;
     private final Context ctx;
     private final LogProbGather gather;
+    private final EngineTimings timings = new EngineTimings();
 
     private final Slot[] slots;                                   // (maxSeqs,): slot i is sequence id i
     private final Deque<Slot> free = new ArrayDeque<>();          // slots with no live completion
@@ -146,6 +148,7 @@ public final class ContinuousBatchSampler implements AutoCloseable {
         this.vocab = model.vocab();
         this.pieces = new TokenPieces(vocab);
         this.stops = new StopStrings(params.stops());
+        this.eog = params.ignoreEos() ? vocab.eogTokens() : new int[0];
         int n = options.maxSeqs();
         this.slots = new Slot[n];
         for (int s = 0; s < n; s++) {
@@ -192,6 +195,11 @@ public final class ContinuousBatchSampler implements AutoCloseable {
 
     public SamplingParams params() {
         return params;
+    }
+
+    /** Time spent so far in llama_decode, in the sampler chains and in the log-prob gather. */
+    public EngineTimings timings() {
+        return timings;
     }
 
     /** Null if the request fits, else why not and what to change (for the caller's message naming the record). */
@@ -259,7 +267,10 @@ public final class ContinuousBatchSampler implements AutoCloseable {
         if (batch.size() == 0) {
             throw new IllegalStateException("sampler has " + inOrder.size() + " requests outstanding but nothing to decode");
         }
+        long t0 = System.nanoTime();
         ctx.decode(batch);
+        long t1 = System.nanoTime();
+        timings.addDecode(batch.size(), t1 - t0);
 
         int n = 0;
         for (Slot s : slots) {
@@ -278,8 +289,12 @@ public final class ContinuousBatchSampler implements AutoCloseable {
                 it.remove();
             }
         }
+        long t2 = System.nanoTime();
         sampleDraws(n);
+        long t3 = System.nanoTime();
         gather.gather(drawRow, drawToken, n, drawLogp);
+        timings.addSampling(t3 - t2);
+        timings.addLogProbs(System.nanoTime() - t3);
         for (int i = 0; i < n; i++) {
             accept(drawSlot[i], drawToken[i], drawLogp[i]);
             drawSlot[i] = null;
@@ -411,7 +426,7 @@ public final class ContinuousBatchSampler implements AutoCloseable {
         s.textLength = 0;
         s.nextPos = prompt.length;
         s.row = -1;
-        s.chain = params.newChain(params.completionSeed(w.request.key(), s.index), vocab.nTokens());
+        s.chain = params.newChain(params.completionSeed(w.request.key(), s.index), vocab.nTokens(), eog);
         if (params.penalizes()) {
             for (int i = Math.max(0, prompt.length - params.repeatLastN()); i < prompt.length; i++) {
                 s.chain.accept(prompt[i]);

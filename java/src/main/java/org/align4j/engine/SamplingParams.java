@@ -19,9 +19,12 @@ import org.align4j.llama.SamplerChain;
  * @param maxTokens     most tokens sampled per completion
  * @param stops         a completion ends when its text contains one of these; its text is cut before it
  * @param seed          the run's seed, from which each completion's seed is derived ({@link #completionSeed})
+ * @param ignoreEos     never sample an end-of-generation token (a -infinity logit bias, llama.cpp's
+ *                      {@code --ignore-eos}), so completions end only by {@code maxTokens} or a stop string;
+ *                      the recorded log-probs stay the raw ones
  */
 public record SamplingParams(float temperature, int topK, float topP, float minP, float repeatPenalty, int repeatLastN,
-                             int maxTokens, List<String> stops, long seed) {
+                             int maxTokens, List<String> stops, long seed, boolean ignoreEos) {
     /** llama.h's LLAMA_DEFAULT_SEED: a dist sampler given it picks a random seed, so no derived seed may be it. */
     private static final int LLAMA_DEFAULT_SEED = 0xFFFFFFFF;
 
@@ -38,6 +41,12 @@ public record SamplingParams(float temperature, int topK, float topP, float minP
         for (String s : stops) {
             require(!s.isEmpty(), "--stop must not be empty");
         }
+    }
+
+    /** End-of-generation tokens end completions. */
+    public SamplingParams(float temperature, int topK, float topP, float minP, float repeatPenalty, int repeatLastN,
+                          int maxTokens, List<String> stops, long seed) {
+        this(temperature, topK, topP, minP, repeatPenalty, repeatLastN, maxTokens, stops, seed, false);
     }
 
     /** Sampling at temperature 1 with no filter, no penalty and no stop string. */
@@ -64,13 +73,23 @@ public record SamplingParams(float temperature, int topK, float topP, float minP
      * the key's UTF-8 bytes (FNV-1a) and the index, folded to llama.cpp's 32-bit seed.
      */
     public int completionSeed(String key, int index) {
+        long h = keySeed(key, index);
+        int s = (int) (h ^ (h >>> 32));
+        return s == LLAMA_DEFAULT_SEED ? 0 : s;
+    }
+
+    /**
+     * The 64-bit seed of stream {@code index} of the request named {@code key}: SplitMix64 over the run's
+     * seed, the key's UTF-8 bytes (FNV-1a) and the index. Completions use indices 0..n-1
+     * ({@link #completionSeed}); a job that needs more randomness per request (RSO's acceptance draws)
+     * takes a negative index, so its stream never coincides with a completion's.
+     */
+    public long keySeed(String key, long index) {
         long fnv = 0xCBF29CE484222325L;
         for (byte b : key.getBytes(StandardCharsets.UTF_8)) {
             fnv = (fnv ^ (b & 0xff)) * 0x100000001B3L;
         }
-        long h = mix(mix(mix(seed) ^ fnv) + index);
-        int s = (int) (h ^ (h >>> 32));
-        return s == LLAMA_DEFAULT_SEED ? 0 : s;
+        return mix(mix(mix(seed) ^ fnv) + index);
     }
 
     private static long mix(long z) {
@@ -80,9 +99,16 @@ public record SamplingParams(float temperature, int topK, float topP, float minP
         return z ^ (z >>> 31);
     }
 
-    /** A fresh chain for one completion; the caller owns (closes) it. */
-    SamplerChain newChain(int completionSeed, int nVocab) {
+    /**
+     * A fresh chain for one completion; the caller owns (closes) it.
+     *
+     * @param eog the vocabulary's end-of-generation tokens, suppressed under {@link #ignoreEos}
+     */
+    SamplerChain newChain(int completionSeed, int nVocab, int[] eog) {
         SamplerChain.Builder b = SamplerChain.builder();
+        if (ignoreEos) {
+            b.suppress(eog);
+        }
         if (penalizes()) {
             b.repetitionPenalty(repeatLastN, repeatPenalty);
         }

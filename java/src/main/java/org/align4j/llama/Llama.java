@@ -124,6 +124,7 @@ final class Llama {
         static final MethodHandle sampler_init_temp = fn("llama_sampler_init_temp", ADDRESS, JAVA_FLOAT);
         static final MethodHandle sampler_init_penalties = fn("llama_sampler_init_penalties", ADDRESS,
                 JAVA_INT, JAVA_INT, JAVA_FLOAT, JAVA_FLOAT, JAVA_FLOAT);
+        static final MethodHandle sampler_init_logit_bias = fn("llama_sampler_init_logit_bias", ADDRESS, JAVA_INT, JAVA_INT, ADDRESS);
         static final MethodHandle sampler_sample = fn("llama_sampler_sample", JAVA_INT, ADDRESS, ADDRESS, JAVA_INT);
         static final MethodHandle sampler_accept = fn("llama_sampler_accept", null, ADDRESS, JAVA_INT);
         static final MethodHandle sampler_reset = fn("llama_sampler_reset", null, ADDRESS);
@@ -221,6 +222,7 @@ final class Llama {
     static MemorySegment llama_sampler_init_top_p(float p, long minKeep) { try { return (MemorySegment) H.sampler_init_top_p.invokeExact(p, minKeep); } catch (Throwable t) { throw rethrow(t); } }
     static MemorySegment llama_sampler_init_min_p(float p, long minKeep) { try { return (MemorySegment) H.sampler_init_min_p.invokeExact(p, minKeep); } catch (Throwable t) { throw rethrow(t); } }
     static MemorySegment llama_sampler_init_temp(float t) { try { return (MemorySegment) H.sampler_init_temp.invokeExact(t); } catch (Throwable e) { throw rethrow(e); } }
+    static MemorySegment llama_sampler_init_logit_bias(int nVocab, int n, MemorySegment biases) { try { return (MemorySegment) H.sampler_init_logit_bias.invokeExact(nVocab, n, biases); } catch (Throwable t) { throw rethrow(t); } }
     static MemorySegment llama_sampler_init_penalties(int nVocab, int lastN, float repeat, float freq, float present) { try { return (MemorySegment) H.sampler_init_penalties.invokeExact(nVocab, lastN, repeat, freq, present); } catch (Throwable t) { throw rethrow(t); } }
     static int llama_sampler_sample(MemorySegment s, MemorySegment ctx, int idx) { try { return (int) H.sampler_sample.invokeExact(s, ctx, idx); } catch (Throwable t) { throw rethrow(t); } }
     static void llama_sampler_accept(MemorySegment s, int token) { try { H.sampler_accept.invokeExact(s, token); } catch (Throwable t) { throw rethrow(t); } }

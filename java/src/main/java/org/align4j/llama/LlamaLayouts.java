@@ -111,6 +111,10 @@ public final class LlamaLayouts {
             JAVA_LONG.withName("selected"),
             JAVA_BOOLEAN.withName("sorted"));
 
+    public static final StructLayout LLAMA_LOGIT_BIAS = cStruct("llama_logit_bias",
+            C_INT.withName("token"),
+            JAVA_FLOAT.withName("bias"));
+
     /** Every struct above, by C name: what LayoutProbeTest checks against the C compiler. */
     public static final Map<String, StructLayout> ALL = Map.of(
             "llama_model_params", LLAMA_MODEL_PARAMS,
@@ -119,7 +123,8 @@ public final class LlamaLayouts {
             "llama_sampler_chain_params", LLAMA_SAMPLER_CHAIN_PARAMS,
             "llama_chat_message", LLAMA_CHAT_MESSAGE,
             "llama_token_data", LLAMA_TOKEN_DATA,
-            "llama_token_data_array", LLAMA_TOKEN_DATA_ARRAY);
+            "llama_token_data_array", LLAMA_TOKEN_DATA_ARRAY,
+            "llama_logit_bias", LLAMA_LOGIT_BIAS);
 
     /** A VarHandle for member {@code name} of {@code struct}, taking (segment, 0L). */
     static VarHandle field(StructLayout struct, String name) {

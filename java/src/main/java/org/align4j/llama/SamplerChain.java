@@ -1,5 +1,6 @@
 package org.align4j.llama;
 
+import static org.align4j.llama.LlamaLayouts.LLAMA_LOGIT_BIAS;
 import static org.align4j.llama.LlamaLayouts.LLAMA_SAMPLER_CHAIN_PARAMS;
 
 import java.lang.foreign.Arena;
@@ -8,11 +9,13 @@ import java.lang.invoke.VarHandle;
 
 /**
  * Owns one llama.cpp sampler chain; the samplers added to it belong to the chain and are freed with it.
- * Build with {@link #builder()}: filters (penalties, top-k, top-p, min-p, temperature) in that order,
- * then a terminal {@code dist(seed)} or {@code greedy()}.
+ * Build with {@link #builder()}: filters (suppressed tokens, penalties, top-k, top-p, min-p, temperature)
+ * in that order, then a terminal {@code dist(seed)} or {@code greedy()}.
  */
 public final class SamplerChain implements AutoCloseable {
     private static final VarHandle NO_PERF = LlamaLayouts.field(LLAMA_SAMPLER_CHAIN_PARAMS, "no_perf");
+    private static final VarHandle BIAS_TOKEN = LlamaLayouts.field(LLAMA_LOGIT_BIAS, "token");
+    private static final VarHandle BIAS_BIAS = LlamaLayouts.field(LLAMA_LOGIT_BIAS, "bias");
 
     private MemorySegment handle;
 
@@ -60,6 +63,7 @@ public final class SamplerChain implements AutoCloseable {
 
     /** Collects the chain's samplers; nothing native is made until {@link #dist} or {@link #greedy}. */
     public static final class Builder {
+        private int[] suppressed = new int[0];
         private int penaltyLastN;
         private float penaltyRepeat = 1f;
         private int topK;
@@ -68,6 +72,15 @@ public final class SamplerChain implements AutoCloseable {
         private float temperature = 1f;
 
         private Builder() {}
+
+        /**
+         * Never samples {@code tokens}: a logit bias of -infinity on each, first in the chain (llama.cpp's
+         * {@code --ignore-eos} with the end-of-generation tokens).
+         */
+        public Builder suppress(int[] tokens) {
+            this.suppressed = tokens.clone();
+            return this;
+        }
 
         public Builder repetitionPenalty(int lastN, float repeat) {
             this.penaltyLastN = lastN;
@@ -116,6 +129,16 @@ public final class SamplerChain implements AutoCloseable {
                 MemorySegment params = Llama.llama_sampler_chain_default_params(arena);
                 NO_PERF.set(params, 0L, true);
                 chain = Llama.llama_sampler_chain_init(params);
+                if (suppressed.length > 0) {
+                    // (n, llama_logit_bias): llama.cpp copies the array into the sampler.
+                    MemorySegment biases = arena.allocate(LLAMA_LOGIT_BIAS, suppressed.length);
+                    for (int i = 0; i < suppressed.length; i++) {
+                        MemorySegment b = biases.asSlice(i * LLAMA_LOGIT_BIAS.byteSize(), LLAMA_LOGIT_BIAS);
+                        BIAS_TOKEN.set(b, 0L, suppressed[i]);
+                        BIAS_BIAS.set(b, 0L, Float.NEGATIVE_INFINITY);
+                    }
+                    Llama.llama_sampler_chain_add(chain, Llama.llama_sampler_init_logit_bias(nVocab, suppressed.length, biases));
+                }
             }
             if (penaltyLastN != 0 && penaltyRepeat != 1f) {
                 Llama.llama_sampler_chain_add(chain, Llama.llama_sampler_init_penalties(nVocab, penaltyLastN, penaltyRepeat, 0f, 0f));

@@ -62,6 +62,11 @@ public final class Vocab implements AutoCloseable {
         return Llama.llama_vocab_is_eog(handle(), token);
     }
 
+    /** Every end-of-generation token ({@link #isEog}), ascending. */
+    public int[] eogTokens() {
+        return java.util.stream.IntStream.range(0, nTokens()).filter(this::isEog).toArray();
+    }
+
     /** llama_token_attr bit set of {@code token}. */
     public int attributes(int token) {
         return Llama.llama_vocab_get_attr(handle(), token);

@@ -12,7 +12,6 @@ import org.align4j.Align4jException;
 import org.align4j.data.BadRecordException;
 import org.align4j.data.ChatRenderer;
 import org.align4j.data.ErrorPolicy;
-import org.align4j.data.JsonlLine;
 import org.align4j.data.JsonlReader;
 import org.align4j.data.JsonlWriter;
 import org.align4j.data.LlamaChatRenderer;
@@ -23,6 +22,7 @@ import org.align4j.data.RunSummary;
 import org.align4j.data.TokenizedRecord;
 import org.align4j.data.TrlRecord;
 import org.align4j.data.ProgressReporter;
+import org.align4j.data.RecordLoop;
 import org.align4j.engine.EngineTimings;
 import org.align4j.engine.PrefixSharingScorer;
 import org.align4j.engine.ScoreRequest;
@@ -102,54 +102,32 @@ public final class ScoreJob {
                     progress.recordDone(p.tokens.totalTokens());
                 }
             };
-            try {
-                for (JsonlLine line : reader) {
-                    if (resume.isRejected(line.lineNumber())) {
-                        continue;
-                    }
-                    try {
-                        if (line instanceof JsonlLine.Malformed bad) {
-                            throw bad.toException();
-                        }
-                        TrlRecord record = TrlRecord.parse((JsonlLine.Parsed) line);
-                        if (resume.isDone(record.id())) {
-                            continue;
-                        }
-                        Pending p = new Pending(record, TokenizedRecord.of(record, vocab, renderer));
-                        ScoreRequest request = new ScoreRequest(p.tokens.prompt(), p.tokens.completions());
-                        String misfit = policyScorer.checkFits(request);
-                        if (misfit != null) {
-                            throw new BadRecordException(record.file(), record.lineNumber(), misfit);
-                        }
-                        queue.add(p);
-                        policyScorer.submit(request, r -> p.policy = r);
-                        if (referenceScorer != null) {
-                            referenceScorer.submit(request, r -> p.reference = r);
-                        }
-                        drain.run();
-                    } catch (BadRecordException e) {
-                        if (o.onError() == ErrorPolicy.FAIL) {
-                            throw e;
-                        }
-                        if (line instanceof JsonlLine.Malformed bad) {
-                            rejects.reject(bad);
-                        } else {
-                            rejects.reject(e, (JsonlLine.Parsed) line);
-                        }
-                        progress.recordSkipped();
-                    }
-                }
-            } finally {
-                // Whatever was read before a failure is scored and written before it propagates.
+            // Whatever was read before a bad record stops the run is scored and written first.
+            Runnable finish = () -> {
                 policyScorer.finish();
                 if (referenceScorer != null) {
                     referenceScorer.finish();
                 }
                 drain.run();
-                timings.add(policyScorer.timings());
-                if (referenceScorer != null) {
-                    timings.add(referenceScorer.timings());
+            };
+            RecordLoop.run(reader, resume, o.onError(), rejects, progress, TrlRecord::parse, record -> {
+                Pending p = new Pending(record, TokenizedRecord.of(record, vocab, renderer));
+                ScoreRequest request = new ScoreRequest(p.tokens.prompt(), p.tokens.completions());
+                String misfit = policyScorer.checkFits(request);
+                if (misfit != null) {
+                    throw new BadRecordException(record.file(), record.lineNumber(), misfit);
                 }
+                queue.add(p);
+                policyScorer.submit(request, r -> p.policy = r);
+                if (referenceScorer != null) {
+                    referenceScorer.submit(request, r -> p.reference = r);
+                }
+                drain.run();
+            }, finish);
+            finish.run();
+            timings.add(policyScorer.timings());
+            if (referenceScorer != null) {
+                timings.add(referenceScorer.timings());
             }
             return progress.summary();
         }

@@ -85,5 +85,14 @@ class RewardCurveTest {
         assertThat(Files.readString(md)).contains("| 6 | 0.5833 | 1.0000 |");
         byte[] head = Arrays.copyOf(Files.readAllBytes(png), 8);
         assertThat(head).containsExactly(0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n');
+        assertThat(c.brief()).isEqualTo("2 prompts: mean reward 0.5833; best of 1 0.5833, 2 0.6667, 4 0.8333, 6 1.0000");
+    }
+
+    @Test
+    void bestIsTheFirstIndexOfTheHighestReward() {
+        assertThat(BonJob.best(new double[] {0.5})).isZero();
+        assertThat(BonJob.best(new double[] {0, 2, -1, 2, 1})).isEqualTo(1);
+        assertThat(BonJob.best(new double[] {-3, -3, -3})).isZero();
+        assertThat(BonJob.best(new double[] {-3, -2.5, -2.5})).isEqualTo(1);
     }
 }

@@ -177,6 +177,41 @@ class SampleCommandTest {
         }
     }
 
+    @Test
+    void ignoreEosRunsEveryCompletionToMaxTokensAndTheRunSaysWhereItsTimeWent() throws IOException {
+        // The demo shape's character vocabulary has 259 tokens, so at a high temperature (near-uniform draws) EOS comes up often.
+        SynthPreset demo = SynthPreset.named("demo");
+        Path charModel = models.resolve("demo-shape.gguf");
+        if (!Files.exists(charModel)) {
+            SyntheticLlama.write(charModel, "demo", demo.shape(), demo.tokenizer(), GgmlType.F32, 3);
+        }
+        List<String> prompts = IntStream.range(0, 6).mapToObj(i -> "{\"prompt\": \"" + i + "+" + (7 - i) + "=\"}").toList();
+        List<String> common = List.of("sample", "-m", charModel.toString(), "-i", input(prompts).toString(), "--threads", "1",
+                "--ctx", "80", "--seqs", "8", "--batch-tokens", "32", "-n", "8", "--max-tokens", "60", "--temperature", "1000");
+        Path free = tmp.resolve("free.jsonl");
+        List<String> a = new ArrayList<>(common);
+        a.addAll(List.of("-o", free.toString(), "--quiet"));
+        assertThat(CliRun.of(a.toArray(String[]::new)).exit()).isZero();
+        long eos = read(free).stream().flatMap(r -> java.util.stream.StreamSupport.stream(r.get("completions").spliterator(), false))
+                .filter(c -> c.get("finish_reason").asText().equals("eos")).count();
+        assertThat(eos).as("completions ended by EOS without --ignore-eos").isPositive();
+
+        Path ignoring = tmp.resolve("ignoring.jsonl");
+        List<String> b = new ArrayList<>(common);
+        b.addAll(List.of("-o", ignoring.toString(), "--ignore-eos"));
+        CliRun r = CliRun.of(b.toArray(String[]::new));
+        assertThat(r.exit()).as(r.err()).isZero();
+        for (JsonNode row : read(ignoring)) {
+            for (JsonNode c : row.get("completions")) {
+                assertThat(c.get("finish_reason").asText()).isEqualTo("length");
+                assertThat(c.get("token_ids")).hasSize(60).noneMatch(t -> t.asInt() == org.align4j.gguf.CharTokenizer.EOS);
+            }
+        }
+        System.out.printf("--ignore-eos: %d of 48 completions ended by EOS without it, none with it%n", eos);
+        assertThat(r.err()).containsPattern("sample: \\d+ tokens in \\d+ llama_decode calls .*: decode [0-9.]+%, sampling [0-9.]+%, "
+                + "log-probs [0-9.]+%, other [0-9.]+%");
+    }
+
     static final List<String> MIXED = List.of(
             GOOD.get(0),
             "{\"prompt\": \"broken\", ",

@@ -324,6 +324,78 @@ class ContinuousBatchSamplerTest {
     }
 
     @Test
+    void ignoreEosNeverSamplesAnEndOfGenerationTokenAndKeepsTheLogProbsRaw() {
+        SamplingParams greedy = new SamplingParams(0f, 0, 1f, 0f, 1f, 64, 10, List.of(), 1);
+        SamplingParams ignoring = new SamplingParams(0f, 0, 1f, 0f, 1f, 64, 10, List.of(), 1, true);
+        List<SampleRequest> one = List.of(requests.get(1));
+        int[] t = sampleAll(one, options(64, 4), greedy).getFirst().completions().getFirst().tokenIds();
+        int j = firstNew(t, 2);
+        assertThat(j).as("a token of the greedy path that does not occur before it").isLessThan(t.length);
+        int eos = t[j];
+        Path eosModel = withEos(modelFile, eos);
+        try (Model m = Model.load(eosModel, ModelOptions.DEFAULT)) {
+            int[] eog = m.vocab().eogTokens();
+            assertThat(eog).contains(eos);
+            SampleResult r = sampleAll(m, one, options(64, 4), ignoring).getFirst();
+            List<ScoreResult> scored = new ArrayList<>();
+            try (PrefixSharingScorer scorer = new PrefixSharingScorer(m, new ScorerOptions(256, 512, 16, 1, true))) {
+                scorer.submit(new ScoreRequest(r.request().prompt(), r.completions().stream().map(Completion::tokenIds)
+                        .toArray(int[][]::new)), scored::add);
+                scorer.finish();
+            }
+            double d = 0;
+            for (int k = 0; k < r.completions().size(); k++) {
+                Completion c = r.completions().get(k);
+                assertThat(c.finishReason()).isEqualTo(FinishReason.LENGTH);
+                assertThat(c.tokenIds()).hasSize(10).doesNotContain(eog);
+                assertThat(Arrays.copyOf(c.tokenIds(), j)).as("the greedy path up to where it sampled EOS").containsExactly(Arrays.copyOf(t, j));
+                for (int x = 0; x < c.length(); x++) {
+                    d = Math.max(d, Math.abs(c.tokenLogps()[x] - scored.getFirst().tokenLogps()[k][x]));
+                }
+            }
+            System.out.printf("--ignore-eos: greedy path passes EOS (token %d) at position %d and runs to --max-tokens;"
+                    + " log-probs vs teacher-forced: max |diff| = %.3g%n", eos, j, d);
+            assertThat(d).isLessThan(TOLERANCE);
+        }
+    }
+
+    @Test
+    void timingsAccountForDecodeSamplingAndLogProbs() {
+        SamplingParams p = SamplingParams.plain(16, 3);
+        long generatedFedBack = 0;
+        long promptTokens = 0;
+        long promptTokensPerCompletion = 0;
+        EngineTimings timings;
+        long t0 = System.nanoTime();
+        try (ContinuousBatchSampler s = new ContinuousBatchSampler(model, options(64, 5), p)) {
+            List<SampleResult> out = new ArrayList<>();
+            for (SampleRequest r : requests) {
+                s.submit(r, out::add);
+            }
+            s.finish();
+            timings = s.timings();
+            for (SampleResult r : out) {
+                promptTokens += r.request().prompt().length;
+                promptTokensPerCompletion += (long) r.request().prompt().length * r.request().n();
+                for (Completion c : r.completions()) {
+                    generatedFedBack += c.length() - 1; // the last token of a completion is never decoded
+                }
+            }
+        }
+        double wall = (System.nanoTime() - t0) / 1e9;
+        String line = timings.describe(wall);
+        System.out.println("sampler timings: " + line);
+        assertThat(timings.decodes()).isPositive();
+        // A prompt is decoded once for the completions that start together, and at most once per completion.
+        assertThat(timings.tokensDecoded()).isBetween(generatedFedBack + promptTokens, generatedFedBack + promptTokensPerCompletion);
+        assertThat(timings.decodeSeconds()).isPositive();
+        assertThat(timings.samplingSeconds()).isPositive();
+        assertThat(timings.logProbSeconds()).isPositive();
+        assertThat(timings.decodeSeconds() + timings.samplingSeconds() + timings.logProbSeconds()).isLessThan(wall);
+        assertThat(line).containsPattern("decode [0-9.]+%, sampling [0-9.]+%, log-probs [0-9.]+%, other [0-9.]+%");
+    }
+
+    @Test
     void capacityIsCheckedUpFrontSayingWhatToChange() {
         assertThatThrownBy(() -> new SamplerOptions(256, 8, 16, 2)).hasMessageContaining("--batch-tokens").hasMessageContaining("--seqs");
         assertThatThrownBy(() -> new SamplerOptions(256, 512, 300, 2)).hasMessageContaining("--seqs");

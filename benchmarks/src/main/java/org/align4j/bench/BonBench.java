@@ -1,0 +1,373 @@
+package org.align4j.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import java.util.function.ToDoubleFunction;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.align4j.llama.Vocab;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * The Best-of-N benchmark of issue 4: on a shape-faithful synthetic model, P-token prompts, exactly
+ * L new tokens per completion ({@code --ignore-eos}, checked), and N completions per prompt for each N,
+ * aggregate generated tokens/s of (a) {@code align4j sample} with N sequences side by side, (b) the same
+ * sampling one completion after another ({@code align4j sample --seqs 1}), and (c) llama.cpp's
+ * {@code llama-batched-bench} generating at batch N from one shared prompt, all as child processes
+ * under {@code /usr/bin/time} (peak memory), rounds interleaved. Writes a markdown report.
+ */
+@Command(name = "bon-bench", mixinStandardHelpOptions = true, description = "Best-of-N sampling throughput against llama-batched-bench.")
+public final class BonBench implements Callable<Integer> {
+    @Option(names = "--root", description = "the align4j checkout (./align4j and build/ built)")
+    Path root = Path.of(".");
+
+    @Option(names = "--preset", description = "synthetic model shape (default: ${DEFAULT-VALUE})") String preset = "qwen2.5-0.5b";
+    @Option(names = "--type", description = "its tensor type (default: ${DEFAULT-VALUE})") String type = "q8_0";
+    @Option(names = "--prompt-tokens", description = "tokens per prompt, BOS included (default: ${DEFAULT-VALUE})") int promptTokens = 128;
+    @Option(names = "--new-tokens", description = "tokens generated per completion (default: ${DEFAULT-VALUE})") int newTokens = 128;
+
+    @Option(names = "--n", split = ",", paramLabel = "N", description = "completions per prompt = batch size (default: 1,4,16,64)")
+    List<Integer> ns = List.of(1, 4, 16, 64);
+
+    @Option(names = "--prompts", split = ",", paramLabel = "COUNT",
+            description = "prompts per N, one count per --n or one for all (default: 4,2,1,1)")
+    List<Integer> prompts = List.of(4, 2, 1, 1);
+
+    @Option(names = "--sequential-max-n", paramLabel = "N",
+            description = "(b) samples at most this many completions per prompt: one completion at a time, its rate does not depend on N"
+                    + " (default: ${DEFAULT-VALUE}; set it to the largest --n for the full workload)")
+    int sequentialMaxN = 4;
+
+    @Option(names = "--flash-attn-n", split = ",", paramLabel = "N",
+            description = "also run (a) --flash-attn and (c) -fa on at those of these N that are in --n (default: 16; 0: none)")
+    List<Integer> flashAttnNs = List.of(16);
+
+    @Option(names = "--batch-tokens", description = "tokens per llama_decode in (a), (b) and (c) (default: ${DEFAULT-VALUE})") int batchTokens = 512;
+    @Option(names = "--threads", description = "CPU threads for all three (default: all cores)") int threads = Runtime.getRuntime().availableProcessors();
+    @Option(names = "--rounds", description = "rounds, interleaved; the report gives means (default: ${DEFAULT-VALUE})") int rounds = 2;
+    @Option(names = "--seed", description = "sampling seed of (a) and (b) (default: ${DEFAULT-VALUE})") long seed = 1;
+    @Option(names = "--model", paramLabel = "GGUF", description = "an existing model to use instead of synthesizing one") Path modelOption;
+    @Option(names = "--work", description = "scratch folder for the model, prompts, outputs and logs") Path work = Path.of("build/bench/bon");
+    @Option(names = "--report", description = "the markdown report (default: ${DEFAULT-VALUE})") Path report = Path.of("benchmarks/results/bon.md");
+
+    private static final Path TIME = Path.of("/usr/bin/time");
+    private static final String PEAK_MARK = "align4j-bench-peak-rss-kb=";
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    public static void main(String[] args) {
+        System.exit(new CommandLine(new BonBench()).execute(args));
+    }
+
+    /** One child run's figures. */
+    record Run(ChildRun child, long generated, double seconds, long peakKb, double decodePct, double samplingPct, double logProbPct,
+               double otherPct) {
+        double rate() {
+            return generated / seconds;
+        }
+    }
+
+    /** What llama-batched-bench printed for one batch size. */
+    record Baseline(ChildRun child, double tPp, double tTg, double speedTg, long peakKb, int pl, int tg) {
+        /** Generated tokens over prompt + generation time: like (a), whose wall includes its shared prompt. */
+        double endToEnd() {
+            return (double) pl * tg / (tPp + tTg);
+        }
+    }
+
+    /** Every run of one N, by variant, over the rounds. */
+    private static final class PerN {
+        final int n;
+        final int prompts;
+        final List<Run> a = new ArrayList<>();
+        final List<Run> b = new ArrayList<>();
+        final List<Baseline> c = new ArrayList<>();
+        final List<Run> aFa = new ArrayList<>();
+        final List<Baseline> cFa = new ArrayList<>();
+        List<String> aCmd, bCmd, cCmd, aFaCmd, cFaCmd;
+
+        PerN(int n, int prompts) {
+            this.n = n;
+            this.prompts = prompts;
+        }
+    }
+
+    @Override
+    public Integer call() throws IOException {
+        if (prompts.size() != 1 && prompts.size() != ns.size()) {
+            throw new CommandLine.ParameterException(new CommandLine(this), "--prompts takes one count or one per --n (" + ns.size() + ")");
+        }
+        Files.createDirectories(work);
+        boolean timed = Files.isExecutable(TIME);
+        if (!timed) {
+            System.err.println("bon-bench: " + TIME + " is missing: peak memory is not measured");
+        }
+        String align4j = root.resolve("align4j").toString();
+        String bench = root.resolve("build/native/bin/llama-batched-bench").toString();
+        Path model = modelOption != null ? modelOption : work.resolve(preset + "-" + type + ".gguf");
+        if (modelOption == null && !Files.exists(model)) {
+            ChildRun.run(List.of(align4j, "model", "synth", "--preset", preset, "--type", type, "--seed", "1", "-o", model.toString()),
+                    work.resolve("synth.log"));
+        }
+
+        Map<Integer, PerN> byN = new LinkedHashMap<>();
+        for (int i = 0; i < ns.size(); i++) {
+            int n = ns.get(i);
+            PerN p = new PerN(n, prompts.size() == 1 ? prompts.getFirst() : prompts.get(i));
+            Path input = work.resolve("prompts-n" + n + ".jsonl");
+            writePrompts(model, input, p.prompts);
+            p.aCmd = sampleCmd(align4j, model, input, work.resolve("a-n" + n + ".jsonl"), n, n, false);
+            p.bCmd = sampleCmd(align4j, model, input, work.resolve("b-n" + n + ".jsonl"), Math.min(n, sequentialMaxN), 1, false);
+            p.cCmd = baselineCmd(bench, model, n, false);
+            if (flashAttnNs.contains(n)) {
+                p.aFaCmd = sampleCmd(align4j, model, input, work.resolve("afa-n" + n + ".jsonl"), n, n, true);
+                p.cFaCmd = baselineCmd(bench, model, n, true);
+            }
+            byN.put(n, p);
+        }
+
+        for (int r = 0; r < rounds; r++) {
+            for (PerN p : byN.values()) {
+                String tag = "n" + p.n + "-r" + r;
+                p.c.add(baseline(p.cCmd, work.resolve("c-" + tag + ".log"), p.n, timed));
+                p.a.add(sample(p.aCmd, work.resolve("a-" + tag + ".log"), timed));
+                p.b.add(sample(p.bCmd, work.resolve("b-" + tag + ".log"), timed));
+                if (p.aFaCmd != null) {
+                    p.cFa.add(baseline(p.cFaCmd, work.resolve("cfa-" + tag + ".log"), p.n, timed));
+                    p.aFa.add(sample(p.aFaCmd, work.resolve("afa-" + tag + ".log"), timed));
+                }
+                System.err.printf(Locale.ROOT, "round %d, N = %d: (a) %.1f, (b) %.1f, (c) %.1f generated tokens/s (c's S_TG)%n", r + 1, p.n,
+                        p.a.getLast().rate(), p.b.getLast().rate(), p.c.getLast().speedTg());
+            }
+        }
+        String text = report(byN.values(), timed);
+        Files.createDirectories(report.toAbsolutePath().getParent());
+        Files.writeString(report, text, StandardCharsets.UTF_8);
+        System.out.print(text);
+        return 0;
+    }
+
+    private List<String> sampleCmd(String align4j, Path model, Path input, Path output, int n, int seqs, boolean flashAttn) {
+        List<String> cmd = new ArrayList<>(List.of(align4j, "sample", "-m", model.toString(), "-i", input.toString(), "-o", output.toString(),
+                "-n", String.valueOf(n), "--max-tokens", String.valueOf(newTokens), "--ignore-eos", "--seed", String.valueOf(seed),
+                "--ctx", String.valueOf(promptTokens + newTokens), "--seqs", String.valueOf(seqs),
+                "--batch-tokens", String.valueOf(Math.max(batchTokens, seqs)), "--threads", String.valueOf(threads)));
+        if (flashAttn) {
+            cmd.add("--flash-attn");
+        }
+        return cmd;
+    }
+
+    /** One shared prompt (-pps) in a unified KV cache (-kvu) as big as (a)'s, N sequences generating together. */
+    private List<String> baselineCmd(String bench, Path model, int n, boolean flashAttn) {
+        return List.of(bench, "-m", model.toString(), "-c", String.valueOf(n * (promptTokens + newTokens)),
+                "-b", String.valueOf(Math.max(batchTokens, n)), "-ub", String.valueOf(Math.min(Math.max(batchTokens, n), 512)),
+                "-npp", String.valueOf(promptTokens), "-ntg", String.valueOf(newTokens), "-npl", String.valueOf(n), "-pps", "-kvu",
+                "-fa", flashAttn ? "on" : "off", "-t", String.valueOf(threads), "-tb", String.valueOf(threads), "--output-format", "jsonl");
+    }
+
+    private static List<String> timedCommand(List<String> cmd, boolean timed) {
+        if (!timed) {
+            return cmd;
+        }
+        List<String> out = new ArrayList<>(List.of(TIME.toString(), "-f", PEAK_MARK + "%M"));
+        out.addAll(cmd);
+        return out;
+    }
+
+    private static long peakKb(ChildRun c) {
+        Matcher m = Pattern.compile(Pattern.quote(PEAK_MARK) + "(\\d+)").matcher(c.err());
+        return m.find() ? Long.parseLong(m.group(1)) : -1;
+    }
+
+    private static final Pattern SUMMARY = Pattern.compile("sample: \\d+ records \\(0 skipped\\), (\\d+) tokens in ([0-9.]+) s");
+    private static final Pattern TIMINGS = Pattern.compile(
+            "sample: \\d+ tokens in \\d+ llama_decode calls .*: decode ([0-9.]+)%, sampling ([0-9.]+)%, log-probs ([0-9.]+)%, other ([0-9.]+)%");
+
+    /** Runs align4j sample and checks that every completion generated exactly --new-tokens tokens. */
+    private Run sample(List<String> cmd, Path log, boolean timed) throws IOException {
+        Path output = Path.of(cmd.get(cmd.indexOf("-o") + 1));
+        Files.deleteIfExists(output);
+        ChildRun c = ChildRun.run(timedCommand(cmd, timed), log);
+        Matcher s = SUMMARY.matcher(c.err());
+        Matcher t = TIMINGS.matcher(c.err());
+        if (!s.find() || !t.find()) {
+            throw new IllegalStateException("no summary/timing line from " + c.commandLine() + ":\n" + c.err());
+        }
+        long generated = Long.parseLong(s.group(1));
+        checkLengths(output, Integer.parseInt(cmd.get(cmd.indexOf("-n") + 1)), generated);
+        return new Run(c, generated, Double.parseDouble(s.group(2)), peakKb(c), Double.parseDouble(t.group(1)),
+                Double.parseDouble(t.group(2)), Double.parseDouble(t.group(3)), Double.parseDouble(t.group(4)));
+    }
+
+    private void checkLengths(Path output, int n, long generated) throws IOException {
+        long completions = 0;
+        try (BufferedReader r = Files.newBufferedReader(output, StandardCharsets.UTF_8)) {
+            for (String line; (line = r.readLine()) != null; ) {
+                for (JsonNode c : JSON.readTree(line).get("completions")) {
+                    if (c.get("token_ids").size() != newTokens || !c.get("finish_reason").asText().equals("length")) {
+                        throw new IllegalStateException(output + ": a completion of " + c.get("token_ids").size() + " tokens ended by "
+                                + c.get("finish_reason") + ", not " + newTokens + " by length");
+                    }
+                    completions++;
+                }
+            }
+        }
+        if (completions * newTokens != generated || completions % n != 0) {
+            throw new IllegalStateException(output + ": " + completions + " completions of " + newTokens + " tokens, but the summary says "
+                    + generated + " tokens");
+        }
+    }
+
+    private Baseline baseline(List<String> cmd, Path log, int n, boolean timed) {
+        ChildRun c = ChildRun.run(timedCommand(cmd, timed), log);
+        Matcher m = Pattern.compile("\"pl\": (\\d+).*\"t_pp\": ([0-9.]+), \"speed_pp\": [0-9.]+, \"t_tg\": ([0-9.]+), \"speed_tg\": ([0-9.]+)")
+                .matcher(c.out() + c.err());
+        if (!m.find() || Integer.parseInt(m.group(1)) != n) {
+            throw new IllegalStateException("no result for batch " + n + " in the output of " + c.commandLine());
+        }
+        return new Baseline(c, Double.parseDouble(m.group(2)), Double.parseDouble(m.group(3)), Double.parseDouble(m.group(4)), peakKb(c),
+                n, newTokens);
+    }
+
+    /** Prompts of exactly --prompt-tokens tokens (BOS included) of random whole words. */
+    private void writePrompts(Path model, Path input, int count) {
+        SplittableRandom rnd = new SplittableRandom(42);
+        List<String> lines = new ArrayList<>();
+        try (Vocab vocab = Vocab.open(model)) {
+            ExactLengthText text = new ExactLengthText(vocab);
+            int words = promptTokens - (vocab.addsBos() ? 1 : 0);
+            for (int i = 0; i < count; i++) {
+                lines.add(JSON.createObjectNode().put("id", i).put("prompt", text.text(words, rnd)).toString());
+            }
+        }
+        try {
+            Files.write(input, lines, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private String report(Iterable<PerN> all, boolean timed) {
+        StringBuilder s = new StringBuilder();
+        s.append("# Best-of-N sampling benchmark (issue 4)\n\n");
+        s.append(String.format(Locale.ROOT, "Run on %s: %s.%n%n", LocalDate.now(), Machine.describe(root)));
+        StringBuilder counts = new StringBuilder();
+        for (PerN p : all) {
+            counts.append(counts.isEmpty() ? "" : ", ").append(String.format(Locale.ROOT, "N = %d: %d prompt%s", p.n, p.prompts, p.prompts == 1 ? "" : "s"));
+        }
+        String model = modelOption != null ? "`" + modelOption + "`" : String.format(Locale.ROOT,
+                "synthetic `%s` shape, %s (`align4j model synth --preset %s --type %s --seed 1`)", preset, type, preset, type);
+        s.append(String.format(Locale.ROOT, "Model: %s. "
+                        + "Prompts of %d tokens (random whole-word tokens, exact length, BOS included if the model adds one), "
+                        + "%d new tokens per completion, every one checked to end by length (`--ignore-eos`); %s. "
+                        + "Batch %d tokens, %d thread%s, flash attention off unless marked; %d round%s, interleaved, means below.%n%n",
+                model, promptTokens, newTokens, counts, batchTokens, threads, threads == 1 ? "" : "s", rounds, rounds == 1 ? "" : "s"));
+        s.append("- (a) `align4j sample -n N --seqs N`: N completions side by side, continuous batching, one shared prompt decode, "
+                + "raw log-probs recorded. Rate: generated tokens / its summary's wall time (from model loaded to last record written, "
+                + "prompt decode included).\n");
+        s.append(String.format(Locale.ROOT, "- (b) `align4j sample --seqs 1`: the same sampler, one completion after another (the prompt's KV cells "
+                + "kept for the next completion, its last token re-decoded). For N > %d it samples %d completions per prompt: one "
+                + "sequence at a time, its rate does not depend on N.%n", sequentialMaxN, sequentialMaxN));
+        s.append("- (c) `llama-batched-bench -pps -kvu`: llama.cpp decoding N sequences from one shared prompt with random tokens and no "
+                + "sampling; S_TG is its generation-phase rate, and \"end to end\" counts its prompt time too, as (a)'s wall does.\n\n");
+
+        s.append("| N | (a) tokens/s | (b) tokens/s | (c) S_TG | (c) end to end | (a) ÷ (c) end to end | (a) ÷ (c) S_TG | (a) ÷ (b) | "
+                + "(c) S_TG(N) ÷ S_TG(1) | (a) decode % | sampling % | log-probs % | other % | peak RSS (a) / (b) / (c) MiB |\n");
+        s.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+        double c1 = Double.NaN;
+        for (PerN p : all) {
+            if (p.n == 1) {
+                c1 = mean(p.c, Baseline::speedTg);
+            }
+        }
+        List<String[]> targets = new ArrayList<>();
+        for (PerN p : all) {
+            double a = mean(p.a, Run::rate);
+            double b = mean(p.b, Run::rate);
+            double cTg = mean(p.c, Baseline::speedTg);
+            double cE2e = mean(p.c, Baseline::endToEnd);
+            double predicted = cTg / c1;
+            double logProbs = mean(p.a, Run::logProbPct);
+            s.append(String.format(Locale.ROOT, "| %d | %.1f | %.1f | %.1f | %.1f | %.2f | %.2f | %.2f | %s | %.1f | %.1f | %.1f | %.1f | %s / %s / %s |%n",
+                    p.n, a, b, cTg, cE2e, a / cE2e, a / cTg, a / b, Double.isNaN(predicted) ? "(no N = 1)" : String.format(Locale.ROOT, "%.2f", predicted),
+                    mean(p.a, Run::decodePct), mean(p.a, Run::samplingPct), logProbs, mean(p.a, Run::otherPct),
+                    mib(p.a.stream().mapToLong(Run::peakKb).max().orElse(-1)), mib(p.b.stream().mapToLong(Run::peakKb).max().orElse(-1)),
+                    mib(p.c.stream().mapToLong(Baseline::peakKb).max().orElse(-1))));
+            targets.add(target("N = " + p.n + ": (a) ÷ (c) end-to-end generation rate", a / cE2e, ">= 0.90", a / cE2e >= 0.9));
+            if (!Double.isNaN(predicted) && p.n > 1) {
+                double share = (a / b) / predicted;
+                targets.add(target("N = " + p.n + ": (a) ÷ (b) over (c)'s predicted speedup " + String.format(Locale.ROOT, "%.2f", predicted),
+                        share, ">= 0.85", share >= 0.85));
+            }
+            targets.add(target("N = " + p.n + ": log-prob gather, % of (a)'s wall", logProbs, "<= 5", logProbs <= 5));
+        }
+        if (!timed) {
+            s.append("\nPeak memory was not measured: /usr/bin/time is missing on this machine.\n");
+        } else {
+            s.append("\nPeak RSS by `/usr/bin/time -f %M` (the maximum over rounds; (a) and (b) are JVMs, so it includes the Java heap).\n");
+        }
+        s.append("\n| target | measured | goal | |\n|---|---|---|---|\n");
+        targets.forEach(t -> s.append("| ").append(String.join(" | ", t)).append(" |\n"));
+        s.append("\nThe log-prob cost is the time (a) spends in the log-prob gather (its timing line, one mechanism for every run): "
+                + "what recording log-probs takes out of its throughput. \"sampling\" is llama.cpp's sampler chains "
+                + "(one vocabulary-sized softmax and draw per token), which (c) does not do.\n");
+
+        boolean anyFa = false;
+        for (PerN p : all) {
+            anyFa |= !p.aFa.isEmpty();
+        }
+        if (anyFa) {
+            s.append("\n## Flash attention on\n\n| N | (a) `--flash-attn` tokens/s | (c) `-fa on` S_TG | (c) `-fa on` end to end | (a) ÷ (c) end to end | (a) log-probs % |\n|---|---|---|---|---|---|\n");
+            for (PerN p : all) {
+                if (!p.aFa.isEmpty()) {
+                    double a = mean(p.aFa, Run::rate);
+                    double cE2e = mean(p.cFa, Baseline::endToEnd);
+                    s.append(String.format(Locale.ROOT, "| %d | %.1f | %.1f | %.1f | %.2f | %.1f |%n", p.n, a, mean(p.cFa, Baseline::speedTg), cE2e,
+                            a / cE2e, mean(p.aFa, Run::logProbPct)));
+                }
+            }
+        }
+
+        s.append("\n## Reproduce\n\n```\nmake bench-bon     # builds ./align4j, the llama.cpp baselines and this harness, then runs it\n"
+                + "make bench-bon BENCH_ARGS=\"--n 1,4 --prompts 2 --rounds 1\"     # options: see --help\n```\n\nwhich runs, per round and N"
+                + (timed ? " (each under `/usr/bin/time -f %M`)" : "") + ":\n\n```\n");
+        for (PerN p : all) {
+            for (List<String> cmd : Arrays.asList(p.cCmd, p.aCmd, p.bCmd, p.cFaCmd, p.aFaCmd)) {
+                if (cmd != null) {
+                    s.append(String.join(" ", cmd)).append('\n');
+                }
+            }
+        }
+        s.append("```\n");
+        return s.toString();
+    }
+
+    private static String[] target(String what, double value, String goal, boolean met) {
+        return new String[] {what, String.format(Locale.ROOT, "%.2f", value), goal, met ? "met" : "**missed**"};
+    }
+
+    private static String mib(long kb) {
+        return kb < 0 ? "n/a" : String.format(Locale.ROOT, "%.0f", kb / 1024.0);
+    }
+
+    private static <T> double mean(List<T> xs, ToDoubleFunction<T> f) {
+        return xs.stream().mapToDouble(f).average().orElse(Double.NaN);
+    }
+}

@@ -1,0 +1,137 @@
+package org.align4j.cli;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import org.align4j.data.ErrorPolicy;
+import org.align4j.data.RunSummary;
+import org.align4j.engine.SamplerOptions;
+import org.align4j.engine.SamplingParams;
+import org.align4j.llama.Backend;
+import org.align4j.reward.RewardContext;
+import org.align4j.reward.RewardSpec;
+import org.align4j.rso.Pairing;
+import org.align4j.rso.RejectionSampler;
+import org.align4j.rso.RsoJob;
+import org.align4j.rso.SelectionMode;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code align4j rso}: RSO preference pairs (statistical rejection sampling) with TRL's log-prob columns. */
+@Command(name = "rso", description = {
+        "RSO preference pairs (Liu et al. 2023): sample --candidates completions per",
+        "prompt from the SFT policy, reward them, keep --accept by statistical",
+        "rejection sampling (Algorithm 1) and pair them, the higher reward chosen.",
+        "Writes TRL preference records with chosen_reward, rejected_reward and the",
+        "log-prob columns chosen_logps, rejected_logps (policy), ref_chosen_logps,",
+        "ref_rejected_logps (-r, else the policy), and PAIRS.jsonl.manifest.json."})
+final class RsoCommand implements Callable<Integer> {
+    @Spec CommandSpec spec;
+    @Mixin EngineOptions engine;
+    @Mixin SamplingOptions sampling = new SamplingOptions(0.7f, 40); // the paper's sampling
+
+    @Option(names = {"-m", "--model"}, required = true, paramLabel = "SFT.gguf", description = "the SFT policy that samples")
+    Path model;
+
+    @Option(names = {"-r", "--ref"}, paramLabel = "REF.gguf", description = "reference model for the ref_* columns (same vocabulary; default: the policy)")
+    Path reference;
+
+    @Option(names = {"-i", "--input"}, required = true, paramLabel = "PROMPTS.jsonl")
+    Path input;
+
+    @Option(names = {"-o", "--output"}, required = true, paramLabel = "PAIRS.jsonl")
+    Path output;
+
+    @Option(names = "--reward", required = true, paramLabel = "SPEC", description = "cmd:COMMAND, match:FIELD, regex:PATTERN, implicit:REF.gguf[:BETA] or judge:JUDGE.gguf[:RUBRIC_FILE]")
+    String reward;
+
+    @Option(names = "--reward-timeout", paramLabel = "SECONDS", description = "cmd: the longest wait for one answer (default: ${DEFAULT-VALUE})")
+    double rewardTimeout = RewardContext.DEFAULT_TIMEOUT.toSeconds();
+
+    @Option(names = "--candidates", paramLabel = "N", description = "candidates sampled per prompt (default: ${DEFAULT-VALUE})")
+    int candidates = 64;
+
+    @Option(names = "--accept", paramLabel = "K", description = "candidates kept per prompt, at most --candidates (default: ${DEFAULT-VALUE})")
+    int accept = 8;
+
+    @Option(names = "--mode", paramLabel = "MODE", description = "rso (Algorithm 1), sft-sample-rank (a uniform random K) or top-k-over-n (the K highest rewards) (default: ${DEFAULT-VALUE})")
+    String mode = SelectionMode.RSO.cliName();
+
+    @Option(names = "--beta", paramLabel = "B", description = "rso's temperature: a candidate is accepted with probability exp((r - r_max) / B) (default: 0.5)")
+    Double beta;
+
+    @Option(names = "--pairing", paramLabel = "SCHEME", description = "first-round (disjoint neighbours, K/2 pairs) or tournament (K - 1 games) (default: ${DEFAULT-VALUE})")
+    String pairing = Pairing.Scheme.FIRST_ROUND.cliName();
+
+    @Option(names = "--ties", paramLabel = "skip|keep", description = "a game between equal rewards: dropped, or kept with the earlier-accepted candidate chosen; counted either way (default: ${DEFAULT-VALUE})")
+    String ties = Pairing.TieRule.SKIP.cliName();
+
+    @Option(names = "--keep-candidates", paramLabel = "FILE", description = "also write every candidate with its reward and acceptance, one line per prompt")
+    Path keepCandidates;
+
+    @Option(names = "--on-error", paramLabel = "fail|skip", description = "on a bad record: stop (exit 1) or log it to PAIRS.rejects.jsonl and go on (default: fail)")
+    String onError = "fail";
+
+    @Option(names = "--resume", description = "continue an interrupted run of the same command")
+    boolean resume;
+
+    static final double DEFAULT_BETA = 0.5;
+
+    @Override
+    public Integer call() {
+        ErrorPolicy policyOnError;
+        RejectionSampler selector;
+        Pairing pairs;
+        try {
+            policyOnError = ErrorPolicy.parse(onError);
+            SelectionMode m = SelectionMode.named(mode);
+            if (beta != null && m != SelectionMode.RSO) {
+                throw new IllegalArgumentException("--beta is rso's; --mode " + mode + " has none");
+            }
+            selector = switch (m) {
+                case RSO -> RejectionSampler.rso(beta == null ? DEFAULT_BETA : beta);
+                case SFT_SAMPLE_RANK -> RejectionSampler.sftSampleRank();
+                case TOP_K_OVER_N -> RejectionSampler.topKOverN();
+            };
+            pairs = new Pairing(Pairing.Scheme.named(pairing), Pairing.TieRule.named(ties));
+            RewardSpec.parse(reward);
+            if (!(rewardTimeout > 0) || Double.isInfinite(rewardTimeout)) {
+                throw new IllegalArgumentException("--reward-timeout must be a positive number of seconds, not " + rewardTimeout);
+            }
+            if (keepCandidates != null && keepCandidates.toAbsolutePath().normalize().equals(output.toAbsolutePath().normalize())) {
+                throw new IllegalArgumentException("--keep-candidates must be another file than -o");
+            }
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
+        SamplingParams params = sampling.params(spec);
+        SamplerOptions sampler = sampling.sampler(engine, params, spec);
+        RsoJob.Options options;
+        try {
+            options = new RsoJob.Options(model, reference, input, output, keepCandidates, reward,
+                    Duration.ofMillis(Math.round(rewardTimeout * 1000)), candidates, accept, selector, pairs, policyOnError,
+                    resume, engine.quiet, engine.gpuLayers, sampler, params);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
+        if (!engine.quiet) {
+            spec.commandLine().getErr().println("align4j rso: llama.cpp " + Backend.describe()
+                    + (sampler.flashAttention() ? ", flash attention on" : ""));
+        }
+        RsoJob job = new RsoJob(options);
+        RunSummary summary = job.run();
+        spec.commandLine().getErr().println(summary);
+        spec.commandLine().getErr().println(job.outcome());
+        if (!engine.quiet) {
+            spec.commandLine().getErr().println(String.format(Locale.ROOT, "rso: %s; %.2f prompts/s, %.0f generated tokens/s",
+                    job.timings().describe(summary.wallSeconds()),
+                    summary.wallSeconds() > 0 ? summary.records() / summary.wallSeconds() : 0, summary.tokensPerSecond()));
+        }
+        return 0;
+    }
+}

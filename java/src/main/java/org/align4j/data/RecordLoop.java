@@ -1,0 +1,75 @@
+package org.align4j.data;
+
+import java.util.function.Function;
+
+/**
+ * The input side every job shares: each line of a JSONL file, in order, with {@code --resume} and the
+ * {@link ErrorPolicy} applied. Lines an earlier run already wrote or rejected are passed over; a malformed
+ * line, or a record the job refuses with a {@link BadRecordException}, either stops the run (fail: after
+ * {@code beforeFailing} has flushed what was read before it, so a resumed run goes on from there) or goes
+ * to the rejects file (or to the job's {@link Skip}) and the loop goes on (skip). A job that resumes from a
+ * {@link ResumePoint} opens the reader after its line ({@link JsonlReader#openAfter}) and passes
+ * {@link ResumeState#empty()}.
+ */
+public final class RecordLoop {
+    private RecordLoop() {}
+
+    /** What a job does with one record; throws {@link BadRecordException} to refuse it. */
+    @FunctionalInterface
+    public interface Step<R> {
+        void accept(R record);
+    }
+
+    /** What a job does with a line it skips under {@link ErrorPolicy#SKIP}. */
+    @FunctionalInterface
+    public interface Skip {
+        void skip(JsonlLine line, BadRecordException why);
+    }
+
+    /**
+     * @param parse         the job's record type from a line ({@code PromptRecord::of}, {@code TrlRecord::parse})
+     * @param beforeFailing finishes and writes the work read before a bad record stops the run; a failure in
+     *                      it is added to the bad record's exception as suppressed
+     */
+    public static <R extends TrlRecord> void run(JsonlReader reader, ResumeState resume, ErrorPolicy onError,
+                                                 RejectsWriter rejects, ProgressReporter progress,
+                                                 Function<JsonlLine.Parsed, R> parse, Step<R> step, Runnable beforeFailing) {
+        run(reader, resume, onError, parse, step, beforeFailing, (line, why) -> {
+            rejects.reject(line, why);
+            progress.recordSkipped();
+        });
+    }
+
+    /**
+     * The loop with the job's own handling of a skipped line, for a job that writes its rejects in input
+     * order with the rest of its output ({@code rso}, whose records are finished out of step with reading).
+     */
+    public static <R extends TrlRecord> void run(JsonlReader reader, ResumeState resume, ErrorPolicy onError,
+                                                 Function<JsonlLine.Parsed, R> parse, Step<R> step, Runnable beforeFailing,
+                                                 Skip skip) {
+        for (JsonlLine line : reader) {
+            if (resume.isRejected(line.lineNumber())) {
+                continue;
+            }
+            try {
+                if (line instanceof JsonlLine.Malformed bad) {
+                    throw bad.toException();
+                }
+                R record = parse.apply((JsonlLine.Parsed) line);
+                if (!resume.isDone(record.id())) {
+                    step.accept(record);
+                }
+            } catch (BadRecordException e) {
+                if (onError == ErrorPolicy.FAIL) {
+                    try {
+                        beforeFailing.run();
+                    } catch (RuntimeException f) {
+                        e.addSuppressed(f);
+                    }
+                    throw e;
+                }
+                skip.skip(line, e);
+            }
+        }
+    }
+}

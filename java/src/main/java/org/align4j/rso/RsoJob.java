@@ -1,0 +1,615 @@
+package org.align4j.rso;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Deque;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.OptionalLong;
+import java.util.SplittableRandom;
+import org.align4j.Align4jException;
+import org.align4j.bon.SampleJob;
+import org.align4j.data.BadRecordException;
+import org.align4j.data.ChatRenderer;
+import org.align4j.data.ErrorPolicy;
+import org.align4j.data.JsonlLine;
+import org.align4j.data.JsonlReader;
+import org.align4j.data.JsonlWriter;
+import org.align4j.data.LlamaChatRenderer;
+import org.align4j.data.PreferenceRecord;
+import org.align4j.data.ProgressReporter;
+import org.align4j.data.PromptRecord;
+import org.align4j.data.RecordLoop;
+import org.align4j.data.RejectsWriter;
+import org.align4j.data.ResumePoint;
+import org.align4j.data.ResumeState;
+import org.align4j.data.RunManifest;
+import org.align4j.data.RunSummary;
+import org.align4j.data.TokenizedRecord;
+import org.align4j.engine.Completion;
+import org.align4j.engine.ContinuousBatchSampler;
+import org.align4j.engine.PrefixSharingScorer;
+import org.align4j.engine.SampleRequest;
+import org.align4j.engine.SampleResult;
+import org.align4j.engine.SamplerOptions;
+import org.align4j.engine.SamplingParams;
+import org.align4j.engine.ScoreRequest;
+import org.align4j.engine.ScoreResult;
+import org.align4j.engine.ScorerOptions;
+import org.align4j.engine.VocabCompatibility;
+import org.align4j.llama.Model;
+import org.align4j.llama.ModelOptions;
+import org.align4j.llama.Vocab;
+import org.align4j.reward.Reward;
+import org.align4j.reward.RewardContext;
+import org.align4j.reward.RewardInput;
+import org.align4j.reward.Rewards;
+import org.align4j.rso.RsoTimings.Stage;
+
+/**
+ * {@code align4j rso}: offline RSO preference data (Liu et al. 2023, Algorithm 1). For each prompt record,
+ * in input order: N candidates sampled from the SFT policy ({@link ContinuousBatchSampler}), rewarded
+ * ({@link Reward}), k of them kept ({@link RejectionSampler}), paired ({@link Pairing}), and the pair
+ * records scored by teacher forcing under the policy and the reference ({@link PrefixSharingScorer} over
+ * {@link TokenizedRecord}, so the four log-prob columns are what {@code align4j score} computes for the
+ * written records). The data flows one way: reader, sampler, reward, selection and pairing, scorers,
+ * writers; each prompt's group of records is written and committed ({@link ResumePoint}) before the next
+ * prompt's, so memory does not grow with the input and {@code --resume} neither loses nor repeats a prompt.
+ *
+ * <p>Files, for {@code -o PAIRS.jsonl}: the pair records; {@code PAIRS.jsonl.acceptance.jsonl}, one line per
+ * prompt with its acceptance figures; {@code PAIRS.rejects.jsonl} under {@code --on-error skip};
+ * {@code --keep-candidates FILE}, one line per prompt with every candidate; {@code PAIRS.jsonl.resume.json},
+ * the resume point; and {@code PAIRS.jsonl.manifest.json}, written at the start (status {@code running}) and
+ * again at the end ({@code complete} or {@code failed}) with the totals over every run of the output.
+ *
+ * <p>Randomness: candidate k of the prompt with id ID samples with the seed
+ * {@link SamplingParams#completionSeed}(ID, k) and the acceptance draws of that prompt come from a
+ * {@link SplittableRandom} seeded with {@link SamplingParams#keySeed}(ID, {@value #ACCEPTANCE_STREAM}), both
+ * derived from {@code --seed}; so a prompt's pairs depend on nothing else in the run, and a resumed run
+ * writes what the uninterrupted one would have.
+ *
+ * <p>Pairs a dataset cannot hold are dropped and counted: one whose chosen or rejected text is empty
+ * ({@code score} and {@code dpo} refuse empty completions), and one whose two texts are equal (no
+ * preference to learn; {@code dpo} refuses it).
+ */
+public final class RsoJob {
+    /** The {@link SamplingParams#keySeed} stream of a prompt's acceptance draws; candidates use 0..N-1. */
+    public static final long ACCEPTANCE_STREAM = -1;
+
+    /**
+     * @param reference      the reference model, or null: the policy is its own reference (the ref_* columns
+     *                       are then the policy's)
+     * @param keepCandidates where to write every candidate with its reward and acceptance, or null
+     * @param reward         the {@code --reward} SPEC
+     * @param candidates     N, candidates sampled per prompt
+     * @param accept         k, candidates kept per prompt: 2 <= k <= N
+     * @param engine         the sampler's capacity; the scorers use the same batch, sequences and threads
+     * @param sampling       how candidates are drawn, and the run's seed
+     */
+    public record Options(Path policy, Path reference, Path input, Path output, Path keepCandidates, String reward,
+                          Duration rewardTimeout, int candidates, int accept, RejectionSampler selector, Pairing pairing,
+                          ErrorPolicy onError, boolean resume, boolean quiet, int gpuLayers, SamplerOptions engine,
+                          SamplingParams sampling) {
+        public Options {
+            if (candidates < 1) {
+                throw new IllegalArgumentException("--candidates must be positive, not " + candidates);
+            }
+            if (accept < 2 || accept > candidates) {
+                throw new IllegalArgumentException("--accept must be at least 2 (a pair) and at most --candidates "
+                        + candidates + ", not " + accept);
+            }
+        }
+
+        /**
+         * The scorers' capacity: a pair record's completion is the sampled text tokenized again, which can
+         * take more tokens than were sampled (a length-cut byte sequence becomes U+FFFD), plus EOS; room for
+         * twice the sampled length.
+         */
+        ScorerOptions scorer() {
+            return new ScorerOptions(engine.maxSeqLen() + sampling.maxTokens() + 1, engine.batchTokens(), engine.maxSeqs(),
+                    engine.threads(), true, 0, engine.flashAttention());
+        }
+    }
+
+    private final Options o;
+    private final RsoTimings timings = new RsoTimings();
+    private final AcceptanceTally tally = new AcceptanceTally();
+    private ProgressReporter progress; // this run's prompts, skips and tokens; null until the models are loaded
+    private long pairsWritten;
+    private long tiesThisRun;
+
+    public RsoJob(Options options) {
+        this.o = options;
+    }
+
+    /** {@code pairs.jsonl} -> {@code pairs.jsonl.acceptance.jsonl}: one line of acceptance figures per prompt. */
+    public static Path acceptanceLogPath(Path output) {
+        return output.resolveSibling(output.getFileName() + ".acceptance.jsonl");
+    }
+
+    /** Where the last {@link #run()}'s wall time went. */
+    public RsoTimings timings() {
+        return timings;
+    }
+
+    /**
+     * The last run's pairs and acceptance in one line: {@code rso: 96 pairs from 12 prompts (3 ties);
+     * acceptance 0.312 observed, 0.305 expected (Theorem 1)}.
+     */
+    public String outcome() {
+        if (tally.prompts() == 0) {
+            return "rso: no prompts in this run";
+        }
+        return String.format(Locale.ROOT, "rso: %d pairs from %d prompts (%d ties %s); acceptance %.3f observed, %.3f expected (Theorem 1)",
+                pairsWritten, tally.prompts(), tiesThisRun, o.pairing().ties() == Pairing.TieRule.SKIP ? "skipped" : "kept",
+                tally.observedFirstPassRate(), tally.meanExpectedRate());
+    }
+
+    /** One input line on its way through: in the queue from when it is read until its group is written. */
+    private static final class Entry {
+        final JsonlLine line;
+        PromptRecord record;
+        SampleRequest request;
+        BadRecordException bad;
+        // After sampling, reward, selection and pairing:
+        SampleResult sampled;
+        double[] rewards;
+        Selection selection;
+        double expectedRate;
+        long acceptanceSeed;
+        Pairing.Result pairing;
+        List<Pairing.Pair> pairs;           // the pairs written: pairing's, less the dropped ones
+        int droppedEmpty;
+        int droppedIdentical;
+        TokenizedRecord[] tokens;           // (pairs,) each pair record tokenized
+        Map<Integer, Integer> scoredIndex;  // candidate -> its completion in the score request
+        ScoreResult policyScores;
+        ScoreResult referenceScores;
+
+        Entry(JsonlLine line) {
+            this.line = line;
+        }
+
+        long lineNumber() {
+            return line.lineNumber();
+        }
+    }
+
+    /** What one run holds open. */
+    private final class Run {
+        final ContinuousBatchSampler sampler;
+        final PrefixSharingScorer policyScorer;
+        final PrefixSharingScorer referenceScorer; // null: the policy is the reference
+        final Reward reward;
+        final Vocab vocab;
+        final ChatRenderer renderer;
+        final JsonlWriter pairs;
+        final JsonlWriter acceptance;
+        final JsonlWriter candidates; // null without --keep-candidates
+        final RejectsWriter rejects;
+        final ResumePoint point;
+        final Deque<Entry> queue = new ArrayDeque<>();
+        BadRecordException halt;    // under FAIL: the first record refused after it was read
+        BadRecordException failure; // under FAIL: a refused record reached the head of the queue: nothing more is written
+
+        Run(ContinuousBatchSampler sampler, PrefixSharingScorer policyScorer, PrefixSharingScorer referenceScorer, Reward reward,
+            Vocab vocab, ChatRenderer renderer, JsonlWriter pairs, JsonlWriter acceptance, JsonlWriter candidates,
+            RejectsWriter rejects, ResumePoint point) {
+            this.sampler = sampler;
+            this.policyScorer = policyScorer;
+            this.referenceScorer = referenceScorer;
+            this.reward = reward;
+            this.vocab = vocab;
+            this.renderer = renderer;
+            this.pairs = pairs;
+            this.acceptance = acceptance;
+            this.candidates = candidates;
+            this.rejects = rejects;
+            this.point = point;
+        }
+
+        /** Reads every line (after the resume point) and finishes the work; under FAIL, throws the first bad record. */
+        void read(JsonlReader reader) {
+            RecordLoop.run(reader, ResumeState.empty(), o.onError(), PromptRecord::of, this::submit, this::finishWork, this::skip);
+            finishWork();
+            if (failure != null) {
+                throw failure;
+            }
+        }
+
+        /** A prompt record read: queued in input order and handed to the sampler. */
+        void submit(PromptRecord record) {
+            if (halt != null) {
+                throw halt; // FAIL: a record read earlier turned out bad further down the pipeline; stop reading
+            }
+            SampleRequest request = SampleJob.request(record, o.candidates(), vocab, renderer);
+            String misfit = sampler.checkFits(request);
+            if (misfit != null) {
+                throw new BadRecordException(record.file(), record.lineNumber(), misfit);
+            }
+            Entry e = new Entry(record.line());
+            e.record = record;
+            e.request = request;
+            queue.add(e);
+            try (RsoTimings.Span s = timings.enter(Stage.SAMPLING)) {
+                sampler.submit(request, r -> sampled(e, r));
+            }
+            drain();
+        }
+
+        /** A line skipped under SKIP: its rejects record waits for its turn in the queue. */
+        void skip(JsonlLine line, BadRecordException why) {
+            Entry e = new Entry(line);
+            e.bad = why;
+            queue.add(e);
+            drain();
+        }
+
+        /** Samples, rewards, scores and writes everything queued (under FAIL, up to the bad record). */
+        void finishWork() {
+            try (RsoTimings.Span s = timings.enter(Stage.SAMPLING)) {
+                sampler.finish();
+            }
+            finishScoring();
+        }
+
+        /** Scores and writes what is sampled (after a runtime failure, what was sampled before it; the sampler is left as it is). */
+        void finishScoring() {
+            try (RsoTimings.Span s = timings.enter(Stage.SCORING)) {
+                policyScorer.finish();
+                if (referenceScorer != null) {
+                    referenceScorer.finish();
+                }
+            }
+            drain();
+        }
+
+        /** A record refused after it was read (its reward, its pair records): a reject in its turn, or under FAIL the end. */
+        void fail(Entry e, BadRecordException ex) {
+            e.bad = ex;
+            if (o.onError() == ErrorPolicy.FAIL && halt == null) {
+                halt = ex;
+            }
+        }
+
+        /** A prompt's candidates are in (on the job's thread, in input order): reward, select, pair, submit for scoring. */
+        void sampled(Entry e, SampleResult result) {
+            if (halt != null) {
+                return; // FAIL: a record before this one was bad; nothing from it on is written
+            }
+            e.sampled = result;
+            try {
+                reward(e);
+                select(e);
+                try (RsoTimings.Span s = timings.enter(Stage.SCORING)) {
+                    submitPairs(e);
+                }
+            } catch (BadRecordException ex) {
+                fail(e, ex);
+            }
+            drain();
+        }
+
+        void reward(Entry e) {
+            List<org.align4j.reward.Completion> cs = new ArrayList<>(o.candidates());
+            for (Completion c : e.sampled.completions()) {
+                cs.add(new org.align4j.reward.Completion(c.text(), c.tokenIds(), c.logps()));
+            }
+            RewardInput input = new RewardInput(e.record.id().toString(), e.record.node(), e.request.promptText(),
+                    e.request.prompt(), cs);
+            try (RsoTimings.Span s = timings.enter(Stage.REWARD)) {
+                e.rewards = reward.score(input);
+            }
+            if (e.rewards.length != cs.size()) {
+                throw new IllegalStateException("the reward gave " + e.rewards.length + " rewards for " + cs.size() + " candidates");
+            }
+            for (int i = 0; i < e.rewards.length; i++) {
+                if (!Double.isFinite(e.rewards[i])) {
+                    // The reward's fault, not the record's (as cmd: treats an answer out of range).
+                    throw new Align4jException("record " + e.record.id() + ": the reward of candidate " + i + " is " + e.rewards[i]
+                            + ": rejection sampling needs finite rewards");
+                }
+            }
+        }
+
+        void select(Entry e) {
+            e.acceptanceSeed = o.sampling().keySeed(e.request.key(), ACCEPTANCE_STREAM);
+            e.selection = o.selector().select(e.rewards, o.accept(), new SplittableRandom(e.acceptanceSeed));
+            e.expectedRate = o.selector().expectedAcceptanceRate(e.rewards);
+            e.pairing = o.pairing().pair(e.selection.accepted(), e.rewards);
+            e.pairs = new ArrayList<>();
+            for (Pairing.Pair p : e.pairing.pairs()) {
+                String chosen = text(e, p.chosen());
+                String rejected = text(e, p.rejected());
+                if (chosen.isEmpty() || rejected.isEmpty()) {
+                    e.droppedEmpty++;
+                } else if (chosen.equals(rejected)) {
+                    e.droppedIdentical++;
+                } else {
+                    e.pairs.add(p);
+                }
+            }
+        }
+
+        /** Tokenizes the pair records by the shared rule and queues one request per model: the prompt once, each kept candidate once. */
+        void submitPairs(Entry e) {
+            e.tokens = new TokenizedRecord[e.pairs.size()];
+            e.scoredIndex = new LinkedHashMap<>();
+            List<int[]> completions = new ArrayList<>();
+            int[] prompt = null;
+            for (int k = 0; k < e.pairs.size(); k++) {
+                Pairing.Pair p = e.pairs.get(k);
+                ObjectNode node = RunManifest.object();
+                node.set("id", pairId(e, k));
+                node.set("prompt", e.record.node().get("prompt"));
+                node.set("chosen", completionValue(e, p.chosen()));
+                node.set("rejected", completionValue(e, p.rejected()));
+                PreferenceRecord pair = PreferenceRecord.of(new JsonlLine.Parsed(e.record.file(), e.record.lineNumber(), node));
+                TokenizedRecord t = TokenizedRecord.of(pair, vocab, renderer);
+                if (prompt == null) {
+                    prompt = t.prompt();
+                } else if (!Arrays.equals(prompt, t.prompt())) {
+                    throw new IllegalStateException("the pair records of one prompt tokenized to different prompts");
+                }
+                e.tokens[k] = t;
+                int[] cands = {p.chosen(), p.rejected()};
+                for (int j = 0; j < 2; j++) {
+                    if (e.scoredIndex.putIfAbsent(cands[j], completions.size()) == null) {
+                        completions.add(t.completions()[j]);
+                    }
+                }
+            }
+            if (prompt == null) {
+                return; // no pairs: nothing to score
+            }
+            ScoreRequest request = new ScoreRequest(prompt, completions.toArray(int[][]::new));
+            String misfit = policyScorer.checkFits(request);
+            if (misfit != null) {
+                throw new BadRecordException(e.record.file(), e.record.lineNumber(), "a pair record's " + misfit);
+            }
+            policyScorer.submit(request, r -> e.policyScores = r);
+            if (referenceScorer != null) {
+                referenceScorer.submit(request, r -> e.referenceScores = r);
+            }
+        }
+
+        boolean ready(Entry e) {
+            if (e.bad != null) {
+                return true;
+            }
+            if (e.pairs == null) {
+                return false;
+            }
+            return e.pairs.isEmpty() || (e.policyScores != null && (referenceScorer == null || e.referenceScores != null));
+        }
+
+        /** Writes the finished groups at the head of the queue, in input order, committing each. */
+        void drain() {
+            try (RsoTimings.Span s = timings.enter(Stage.WRITING)) {
+                while (failure == null && !queue.isEmpty() && ready(queue.peekFirst())) {
+                    Entry e = queue.peekFirst();
+                    if (e.bad != null && o.onError() == ErrorPolicy.FAIL) {
+                        failure = e.bad;
+                        return;
+                    }
+                    queue.pollFirst();
+                    if (e.bad != null) {
+                        rejects.reject(e.line, e.bad);
+                        progress.recordSkipped();
+                    } else {
+                        write(e);
+                    }
+                    point.commit(e.lineNumber());
+                }
+            }
+        }
+
+        void write(Entry e) {
+            for (int k = 0; k < e.pairs.size(); k++) {
+                pairs.write(pairRecord(e, k));
+            }
+            if (candidates != null) {
+                candidates.write(candidatesRecord(e));
+            }
+            acceptance.write(acceptanceRecord(e));
+            tally.add(e.selection, e.expectedRate);
+            pairsWritten += e.pairs.size();
+            tiesThisRun += e.pairing.ties();
+            progress.recordDone(e.sampled.generatedTokens());
+        }
+
+        ObjectNode pairRecord(Entry e, int k) {
+            Pairing.Pair p = e.pairs.get(k);
+            ScoreResult ref = referenceScorer == null ? e.policyScores : e.referenceScores;
+            int c = e.scoredIndex.get(p.chosen());
+            int r = e.scoredIndex.get(p.rejected());
+            ObjectNode out = RunManifest.object();
+            out.set("id", pairId(e, k));
+            out.set("prompt_id", e.record.id().value());
+            out.set("prompt", e.record.node().get("prompt").deepCopy());
+            out.set("chosen", completionValue(e, p.chosen()));
+            out.set("rejected", completionValue(e, p.rejected()));
+            out.put("chosen_reward", e.rewards[p.chosen()]);
+            out.put("rejected_reward", e.rewards[p.rejected()]);
+            out.put("chosen_logps", e.policyScores.sum(c));
+            out.put("rejected_logps", e.policyScores.sum(r));
+            out.put("ref_chosen_logps", ref.sum(c));
+            out.put("ref_rejected_logps", ref.sum(r));
+            out.put("prompt_tokens", e.tokens[k].prompt().length);
+            out.put("chosen_tokens", e.tokens[k].completions()[0].length);
+            out.put("rejected_tokens", e.tokens[k].completions()[1].length);
+            out.put("chosen_candidate", p.chosen());
+            out.put("rejected_candidate", p.rejected());
+            e.record.node().properties().forEach(f -> {
+                if (!out.has(f.getKey())) {
+                    out.set(f.getKey(), f.getValue().deepCopy());
+                }
+            });
+            return out;
+        }
+
+        /** The prompt record with every candidate, as {@code sample} writes it, plus its reward and acceptance. */
+        ObjectNode candidatesRecord(Entry e) {
+            ObjectNode out = SampleJob.outputNode(e.record, e.sampled);
+            JsonNode cs = out.get("completions");
+            for (int i = 0; i < cs.size(); i++) {
+                ((ObjectNode) cs.get(i)).put("reward", e.rewards[i])
+                        .put("accepted", e.selection.isAccepted(i))
+                        .put("pass", e.selection.passOf()[i]);
+            }
+            ArrayNode accepted = out.putArray("accepted");
+            Arrays.stream(e.selection.accepted()).forEach(accepted::add);
+            return out;
+        }
+
+        ObjectNode acceptanceRecord(Entry e) {
+            double max = Double.NEGATIVE_INFINITY;
+            double min = Double.POSITIVE_INFINITY;
+            double sum = 0;
+            for (double r : e.rewards) {
+                max = Math.max(max, r);
+                min = Math.min(min, r);
+                sum += r;
+            }
+            ObjectNode out = RunManifest.object();
+            out.set("id", e.record.id().value());
+            out.put("line", e.lineNumber());
+            out.put("acceptance_seed", e.acceptanceSeed);
+            out.put("candidates", e.rewards.length);
+            ArrayNode accepted = out.putArray("accepted");
+            Arrays.stream(e.selection.accepted()).forEach(accepted::add);
+            out.put("passes", e.selection.passes());
+            out.put("first_pass_hits", e.selection.firstPassHits());
+            out.put("observed_rate", e.selection.firstPassAcceptanceRate());
+            out.put("expected_rate", e.expectedRate);
+            out.put("reward_max", max);
+            out.put("reward_mean", sum / e.rewards.length);
+            out.put("reward_min", min);
+            out.put("games", e.pairing.games());
+            out.put("ties", e.pairing.ties());
+            out.put("dropped_empty", e.droppedEmpty);
+            out.put("dropped_identical", e.droppedIdentical);
+            out.put("pairs", e.pairs.size());
+            out.put("generated_tokens", e.sampled.generatedTokens());
+            return out;
+        }
+    }
+
+    private static String text(Entry e, int candidate) {
+        return e.sampled.completions().get(candidate).text();
+    }
+
+    /** {@code "<prompt id>/<k>"}, k the pair's 0-based index among the prompt's written pairs. */
+    private static JsonNode pairId(Entry e, int k) {
+        return RunManifest.object().textNode(e.record.id() + "/" + k);
+    }
+
+    /** A candidate as a completion field: its text, or for a conversational prompt one assistant message (TRL's format). */
+    private static JsonNode completionValue(Entry e, int candidate) {
+        String text = text(e, candidate);
+        if (!e.record.prompt().isConversational()) {
+            return RunManifest.object().textNode(text);
+        }
+        ArrayNode messages = RunManifest.object().arrayNode();
+        messages.addObject().put("role", "assistant").put("content", text);
+        return messages;
+    }
+
+    public RunSummary run() {
+        Path acceptanceLog = acceptanceLogPath(o.output());
+        Path manifestFile = RunManifest.pathFor(o.output());
+        List<Path> group = new ArrayList<>(List.of(o.output(), acceptanceLog, RejectsWriter.pathFor(o.output())));
+        if (o.keepCandidates() != null) {
+            group.add(o.keepCandidates());
+        }
+        for (Path p : new Path[] {o.output(), o.keepCandidates()}) {
+            if (p != null && Files.exists(p) && !o.resume()) {
+                throw new Align4jException(p + " exists: pass --resume to continue the run, or remove it");
+            }
+        }
+        if (o.reference() != null) {
+            VocabCompatibility.check(o.policy(), o.reference());
+        }
+        RsoManifest manifests = new RsoManifest(o);
+        ObjectNode manifest = manifests.head(manifestFile);
+        ResumePoint point;
+        if (o.resume()) {
+            point = ResumePoint.resume(o.output(), group);
+        } else {
+            try {
+                Files.deleteIfExists(ResumePoint.pathFor(o.output()));
+            } catch (IOException e) {
+                throw new Align4jException(ResumePoint.pathFor(o.output()) + ": cannot remove: " + e.getMessage(), e);
+            }
+            point = ResumePoint.fresh(o.output(), group);
+        }
+        manifest.put("status", "running");
+        RunManifest.write(manifestFile, manifest);
+
+        RuntimeException failure = null;
+        try {
+            return process(point);
+        } catch (RuntimeException e) {
+            failure = e;
+            throw e;
+        } finally {
+            try {
+                manifests.finish(manifestFile, manifest, acceptanceLog, progress == null ? null : progress.summary(), timings, failure);
+            } catch (RuntimeException e) {
+                if (failure == null) {
+                    throw e;
+                }
+                failure.addSuppressed(e);
+            }
+        }
+    }
+
+    private RunSummary process(ResumePoint point) {
+        ModelOptions load = new ModelOptions(o.gpuLayers(), true, false);
+        ScorerOptions scorer = o.scorer();
+        RewardContext rewardContext = new RewardContext(o.policy(), scorer, o.gpuLayers(), o.rewardTimeout());
+        boolean append = o.resume();
+        try (Model policy = Model.load(o.policy(), load);
+             Model reference = o.reference() == null ? null : Model.load(o.reference(), load);
+             ContinuousBatchSampler sampler = new ContinuousBatchSampler(policy, o.engine(), o.sampling());
+             PrefixSharingScorer policyScorer = new PrefixSharingScorer(policy, scorer);
+             PrefixSharingScorer referenceScorer = reference == null ? null : new PrefixSharingScorer(reference, scorer);
+             Reward reward = Rewards.parse(o.reward(), rewardContext);
+             JsonlReader reader = JsonlReader.openAfter(o.input(), point.linesDone());
+             JsonlWriter pairs = append ? JsonlWriter.append(o.output()) : JsonlWriter.create(o.output());
+             JsonlWriter acceptance = append ? JsonlWriter.append(acceptanceLogPath(o.output())) : JsonlWriter.create(acceptanceLogPath(o.output()));
+             JsonlWriter candidates = o.keepCandidates() == null ? null
+                     : append ? JsonlWriter.append(o.keepCandidates()) : JsonlWriter.create(o.keepCandidates());
+             RejectsWriter rejects = append ? RejectsWriter.append(o.output()) : RejectsWriter.create(o.output())) {
+            // The clock starts once the models are loaded and the reward is up: the summary's rates are the job's.
+            progress = ProgressReporter.toStderr("rso",
+                    OptionalLong.of(JsonlReader.countNonBlankLinesAfter(o.input(), point.linesDone())), o.quiet());
+            Run run = new Run(sampler, policyScorer, referenceScorer, reward, policy.vocab(), new LlamaChatRenderer(policy),
+                    pairs, acceptance, candidates, rejects, point);
+            try {
+                run.read(reader);
+            } catch (RuntimeException e) {
+                if (!(e instanceof BadRecordException)) {
+                    // A runtime failure inside the pipeline: write what was finished before it, then stop.
+                    try {
+                        run.finishScoring();
+                    } catch (RuntimeException f) {
+                        e.addSuppressed(f);
+                    }
+                }
+                throw e;
+            }
+            return progress.summary();
+        }
+    }
+}

@@ -19,6 +19,9 @@ final class DpoTrainingOptions {
     @Option(names = "--simpo-gamma", paramLabel = "G", description = "SimPO target margin (default: 0.5)")
     Double simpoGamma;
 
+    @Option(names = "--rpo-alpha", paramLabel = "A", description = "add A times the chosen completion's NLL per token (RPO; TRL's rpo_alpha; default: 0, none)")
+    double rpoAlpha;
+
     @Option(names = "--lr", paramLabel = "LR", description = "peak learning rate (default: 1e-6)")
     double lr = DpoOptions.DEFAULT_LR;
 
@@ -59,6 +62,7 @@ final class DpoTrainingOptions {
      */
     DpoOptions.Builder applyTo(DpoOptions.Builder b) {
         return b.loss(loss())
+                .rpoAlpha(rpoAlpha)
                 .learningRate(lr)
                 .weightDecay(weightDecay)
                 .maxGradNorm(maxGradNorm)

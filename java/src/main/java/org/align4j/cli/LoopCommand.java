@@ -73,6 +73,9 @@ final class LoopCommand implements Callable<Integer> {
     @Option(names = "--eval-samples", paramLabel = "N", description = "completions per eval prompt for the sampled reward and KL; 0: greedy only (default: ${DEFAULT-VALUE})")
     int evalSamples = 4;
 
+    @Option(names = "--train-threads", paramLabel = "N", description = "threads of the Java trainer (DPO); default: --threads")
+    Integer trainThreads;
+
     @Override
     public Integer call() {
         LoopOptions options;
@@ -81,7 +84,7 @@ final class LoopCommand implements Callable<Integer> {
             SamplingParams params = sampling.params(spec);
             SamplerOptions sampler = sampling.sampler(engine, params, spec);
             DpoOptions dpo = training.applyTo(DpoOptions.builder(policy, input, out.resolve("model.gguf")))
-                    .seed(params.seed()).threads(engine.threads).gpuLayers(engine.gpuLayers).quiet(engine.quiet).build();
+                    .seed(params.seed()).threads(trainThreads != null ? trainThreads : engine.threads).gpuLayers(engine.gpuLayers).quiet(engine.quiet).build();
             options = new LoopOptions(policy, reference, input, out, reward, rounds, promptsPerRound, n, params, sampler,
                     LoopOptions.PairScheme.named(pairs), rsoBeta, accept, Pairing.Scheme.named(pairing), dpo, eval, evalSamples,
                     engine.gpuLayers, engine.quiet);

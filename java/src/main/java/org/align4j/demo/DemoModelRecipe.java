@@ -22,7 +22,7 @@ import org.align4j.engine.SamplingParams;
 import org.align4j.gguf.GgmlType;
 import org.align4j.gguf.SynthPreset;
 import org.align4j.gguf.SyntheticLlama;
-import org.align4j.loop.RewardedSampling;
+import org.align4j.loop.Samples;
 import org.align4j.train.LrSchedule;
 import org.align4j.train.SftJob;
 import org.align4j.train.SftOptions;
@@ -40,15 +40,18 @@ import org.align4j.train.SftOptions;
  * @param seed         the synthetic model's weights and the SFT data order
  * @param steps        SFT optimizer steps
  * @param batchSize    records per step
- * @param learningRate peak rate: linear warm-up over {@code warmupSteps}, then cosine decay to 0
+ * @param learningRate peak rate, reached by linear warm-up over {@code warmupSteps}
+ * @param schedule     the rate after warm-up: the demo model keeps it constant and stops early, so that its
+ *                     skill is partial and not yet sharpened by a decay to 0 (which leaves preference
+ *                     training little to move)
  * @param evalPrompts  held-out prompts the greedy evaluation covers (the first ones of the file)
  */
 public record DemoModelRecipe(String name, long seed, int steps, int batchSize, double learningRate, int warmupSteps,
-                              int evalPrompts) {
+                              LrSchedule.Kind schedule, int evalPrompts) {
     /** The committed demo model, models/demo/demo.gguf. */
-    public static final DemoModelRecipe DEFAULT = new DemoModelRecipe("demo", 1, 2400, 32, 1e-3, 50, 500);
+    public static final DemoModelRecipe DEFAULT = new DemoModelRecipe("demo", 1, 2000, 32, 1e-3, 50, LrSchedule.Kind.CONSTANT, 500);
     /** The same recipe, short: what a test re-runs (figures in models/demo/small.metrics.json). */
-    public static final DemoModelRecipe SMALL = new DemoModelRecipe("small", 1, 240, 32, 1e-3, 5, 100);
+    public static final DemoModelRecipe SMALL = new DemoModelRecipe("small", 1, 200, 32, 1e-3, 50, LrSchedule.Kind.CONSTANT, 100);
     /** Held-out prompts (the first ones) of the quick check of the committed model's accuracy. */
     public static final int CHECK_PROMPTS = 100;
 
@@ -79,7 +82,7 @@ public record DemoModelRecipe(String name, long seed, int steps, int batchSize, 
             SyntheticLlama.write(start, PRESET, preset.shape(), preset.tokenizer(), GgmlType.F32, seed);
             SftJob.Result sft = new SftJob(SftOptions.builder(start, sets.resolve(DemoSets.SFT_FILE), model)
                     .metrics(work.resolve(name + ".sft.metrics.jsonl")).outType(GgmlType.F16).learningRate(learningRate)
-                    .batchSize(batchSize).maxSteps(steps).warmupSteps(warmupSteps).schedule(LrSchedule.Kind.COSINE)
+                    .batchSize(batchSize).maxSteps(steps).warmupSteps(warmupSteps).schedule(schedule)
                     .seed(seed).threads(threads).build(), log).run();
             log.println(sft);
             double accuracy = evaluate(model, sets, work, evalPrompts);
@@ -107,7 +110,7 @@ public record DemoModelRecipe(String name, long seed, int steps, int batchSize, 
             Files.write(subset, lines.subList(0, Math.min(prompts, lines.size())), StandardCharsets.UTF_8);
             Path out = work.resolve("greedy-" + prompts + ".jsonl");
             Files.deleteIfExists(out);
-            return RewardedSampling.run(model, subset, out, 1, greedy(), engine(), "match:answer", 0, true).meanReward();
+            return Samples.bon(model, subset, out, 1, greedy(), engine(), "match:answer", 0, true).meanReward();
         } catch (IOException e) {
             throw new Align4jException(work + ": " + e.getMessage(), e);
         }
@@ -134,7 +137,7 @@ public record DemoModelRecipe(String name, long seed, int steps, int batchSize, 
         o.put("batch_size", batchSize);
         o.put("learning_rate", learningRate);
         o.put("warmup_steps", warmupSteps);
-        o.put("schedule", LrSchedule.Kind.COSINE.cliName());
+        o.put("schedule", schedule.cliName());
         o.put("final_loss", m.finalLoss());
         o.put("heldout_prompts", m.heldoutPrompts());
         o.put("heldout_greedy_accuracy", m.heldoutAccuracy());
@@ -168,13 +171,14 @@ public record DemoModelRecipe(String name, long seed, int steps, int batchSize, 
             switch (args[i]) {
                 case "--small" -> r = SMALL;
                 case "--threads" -> threads = Integer.parseInt(args[++i]);
-                case "--seed" -> r = new DemoModelRecipe(r.name, Long.parseLong(args[++i]), r.steps, r.batchSize, r.learningRate, r.warmupSteps, r.evalPrompts);
-                case "--steps" -> r = new DemoModelRecipe(r.name, r.seed, Integer.parseInt(args[++i]), r.batchSize, r.learningRate, r.warmupSteps, r.evalPrompts);
-                case "--batch" -> r = new DemoModelRecipe(r.name, r.seed, r.steps, Integer.parseInt(args[++i]), r.learningRate, r.warmupSteps, r.evalPrompts);
-                case "--lr" -> r = new DemoModelRecipe(r.name, r.seed, r.steps, r.batchSize, Double.parseDouble(args[++i]), r.warmupSteps, r.evalPrompts);
-                case "--warmup" -> r = new DemoModelRecipe(r.name, r.seed, r.steps, r.batchSize, r.learningRate, Integer.parseInt(args[++i]), r.evalPrompts);
-                case "--eval" -> r = new DemoModelRecipe(r.name, r.seed, r.steps, r.batchSize, r.learningRate, r.warmupSteps, Integer.parseInt(args[++i]));
-                case "--name" -> r = new DemoModelRecipe(args[++i], r.seed, r.steps, r.batchSize, r.learningRate, r.warmupSteps, r.evalPrompts);
+                case "--seed" -> r = new DemoModelRecipe(r.name, Long.parseLong(args[++i]), r.steps, r.batchSize, r.learningRate, r.warmupSteps, r.schedule, r.evalPrompts);
+                case "--steps" -> r = new DemoModelRecipe(r.name, r.seed, Integer.parseInt(args[++i]), r.batchSize, r.learningRate, r.warmupSteps, r.schedule, r.evalPrompts);
+                case "--batch" -> r = new DemoModelRecipe(r.name, r.seed, r.steps, Integer.parseInt(args[++i]), r.learningRate, r.warmupSteps, r.schedule, r.evalPrompts);
+                case "--lr" -> r = new DemoModelRecipe(r.name, r.seed, r.steps, r.batchSize, Double.parseDouble(args[++i]), r.warmupSteps, r.schedule, r.evalPrompts);
+                case "--warmup" -> r = new DemoModelRecipe(r.name, r.seed, r.steps, r.batchSize, r.learningRate, Integer.parseInt(args[++i]), r.schedule, r.evalPrompts);
+                case "--eval" -> r = new DemoModelRecipe(r.name, r.seed, r.steps, r.batchSize, r.learningRate, r.warmupSteps, r.schedule, Integer.parseInt(args[++i]));
+                case "--schedule" -> r = new DemoModelRecipe(r.name, r.seed, r.steps, r.batchSize, r.learningRate, r.warmupSteps, LrSchedule.Kind.named(args[++i]), r.evalPrompts);
+                case "--name" -> r = new DemoModelRecipe(args[++i], r.seed, r.steps, r.batchSize, r.learningRate, r.warmupSteps, r.schedule, r.evalPrompts);
                 default -> sets = Path.of(args[i]);
             }
         }

@@ -1,5 +1,6 @@
 package org.align4j.loop;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -15,10 +16,16 @@ import java.util.Objects;
 import org.align4j.Align4jException;
 import org.align4j.data.ErrorPolicy;
 import org.align4j.data.JsonlWriter;
+import org.align4j.data.RunManifest;
 import org.align4j.data.LinePlot;
 import org.align4j.engine.SamplingParams;
+import org.align4j.engine.ScorerOptions;
 import org.align4j.engine.VocabCompatibility;
 import org.align4j.gguf.GgmlType;
+import org.align4j.reward.RewardContext;
+import org.align4j.rso.Pairing;
+import org.align4j.rso.RejectionSampler;
+import org.align4j.rso.RsoJob;
 import org.align4j.score.ScoreJob;
 import org.align4j.train.DpoJob;
 
@@ -60,7 +67,7 @@ public final class LoopJob {
      * @param acceptanceRate  RSO's observed first-pass acceptance rate; NaN for best-worst
      * @param eval            the evaluation of the model the round ends with
      */
-    public record Round(int round, Path model, long prompts, long pairs, long promptsWithPairs, double sampleReward,
+    public record Round(int round, Path model, long prompts, long pairs, double sampleReward,
                         double sampleKl, double acceptanceRate, double expectedAcceptanceRate, DpoJob.Result dpo,
                         Evaluation eval, double seconds) {}
 
@@ -111,9 +118,9 @@ public final class LoopJob {
                 Round round = round(r, policy, ref, prompts);
                 rounds.add(round);
                 lines.write(line(r, round.model(), round.eval(), round));
-                say(String.format(Locale.ROOT, "loop: round %d: %d prompts, sample reward %.4f, KL %.4f; %d pairs (%d prompts)%s; "
+                say(String.format(Locale.ROOT, "loop: round %d: %d prompts, sample reward %.4f, KL %.4f; %d pairs%s; "
                                 + "dpo loss %.4f -> %.4f; eval greedy reward %.4f, sampled reward %.4f, KL %.4f; %.1f s",
-                        r, round.prompts(), round.sampleReward(), round.sampleKl(), round.pairs(), round.promptsWithPairs(),
+                        r, round.prompts(), round.sampleReward(), round.sampleKl(), round.pairs(),
                         Double.isNaN(round.acceptanceRate()) ? "" : String.format(Locale.ROOT, ", RSO acceptance %.3f", round.acceptanceRate()),
                         round.dpo().first().loss(), round.dpo().last().loss(), round.eval().greedyReward(),
                         round.eval().sampledReward(), round.eval().kl(), round.seconds()));
@@ -129,27 +136,45 @@ public final class LoopJob {
         createDirectories(dir);
         Path slice = dir.resolve("prompts.jsonl");
         write(slice, slice(prompts, r));
-        RewardedSampling.Result samples = RewardedSampling.run(policy, slice, dir.resolve("samples.jsonl"), o.n(),
-                withSeed(o.sampling(), o.sampling().seed() + r), o.engine(), o.reward(), o.gpuLayers(), o.quiet());
-        double kl = RewardedSampling.klTo(ref, samples, o.engine(), o.gpuLayers());
+        Path samplesFile = dir.resolve("samples.jsonl");
         Path pairs = dir.resolve("pairs.jsonl");
-        PreferencePairs.Tally tally = PreferencePairs.write(samples.prompts(), o, o.sampling().seed() + r, pairs);
-        if (tally.pairs() == 0) {
-            throw new Align4jException("round " + r + ": no preference pairs: every prompt's " + o.n()
-                    + " completions got the same reward (" + samples.output() + "); sample more (-n) or at a higher --temperature");
+        SamplingParams sampling = withSeed(o.sampling(), o.sampling().seed() + r);
+        Samples samples;
+        Path data; // the pairs with all four log-prob columns
+        long pairCount;
+        double acceptance = Double.NaN, expected = Double.NaN;
+        if (o.pairs() == LoopOptions.PairScheme.RSO) {
+            new RsoJob(new RsoJob.Options(policy, ref, slice, pairs, samplesFile, o.reward(), RewardContext.DEFAULT_TIMEOUT, o.n(),
+                    o.accept(), RejectionSampler.rso(o.rsoBeta()), new Pairing(o.pairing(), Pairing.TieRule.SKIP), ErrorPolicy.FAIL,
+                    false, o.quiet(), o.gpuLayers(), o.engine(), sampling)).run();
+            JsonNode manifest = RunManifest.read(RunManifest.pathFor(pairs));
+            acceptance = manifest.path("acceptance").path("observed_rate").asDouble(Double.NaN);
+            expected = manifest.path("acceptance").path("expected_rate").asDouble(Double.NaN);
+            pairCount = manifest.path("counts").path("pairs").asLong();
+            samples = Samples.read(samplesFile);
+            data = pairs;
+        } else {
+            samples = Samples.bon(policy, slice, samplesFile, o.n(), sampling, o.engine(), o.reward(), o.gpuLayers(), o.quiet());
+            pairCount = PreferencePairs.bestWorst(samples, pairs).pairs();
+            data = dir.resolve("pairs.scored.jsonl");
+            if (pairCount > 0) {
+                new ScoreJob(new ScoreJob.Options(policy, ref, pairs, data, false, ErrorPolicy.FAIL, false, true, o.gpuLayers(),
+                        new ScorerOptions(o.engine().maxSeqLen() + o.sampling().maxTokens() + 1, o.engine().batchTokens(),
+                                o.engine().maxSeqs(), o.engine().threads(), true, 0, o.engine().flashAttention()))).run();
+            }
         }
-        Path scored = dir.resolve("pairs.scored.jsonl");
-        new ScoreJob(new ScoreJob.Options(policy, ref, pairs, scored, false, ErrorPolicy.FAIL, false, true, o.gpuLayers(),
-                RewardedSampling.scorer(o.engine()))).run();
+        if (pairCount == 0) {
+            throw new Align4jException("round " + r + ": no preference pairs: no prompt's " + o.n()
+                    + " completions differ in reward (" + samplesFile + "); sample more (-n) or at a higher --temperature");
+        }
+        double kl = samples.klTo(ref, o.engine(), o.gpuLayers());
         Path model = dir.resolve("model.gguf");
-        DpoJob.Result dpo = new DpoJob(o.dpo().toBuilder().policy(policy).reference(ref).data(scored).out(model)
+        DpoJob.Result dpo = new DpoJob(o.dpo().toBuilder().policy(policy).reference(ref).data(data).out(model)
                 .metrics(null).checkpoint(null).outType(GgmlType.F32).saveEvery(0).build(), log).run();
         deleteIfExists(dpo.checkpoint()); // the loop does not resume a round; the model is what it keeps
         Evaluation eval = evaluate(model, dir);
-        double acceptance = tally.acceptance() != null ? tally.acceptance().observedFirstPassRate() : Double.NaN;
-        double expected = tally.acceptance() != null ? tally.acceptance().meanExpectedRate() : Double.NaN;
-        return new Round(r, model, tally.prompts(), tally.pairs(), tally.promptsWithPairs(), samples.meanReward(), kl,
-                acceptance, expected, dpo, eval, (System.nanoTime() - t0) / 1e9);
+        return new Round(r, model, samples.prompts().size(), pairCount, samples.meanReward(), kl, acceptance, expected, dpo, eval,
+                (System.nanoTime() - t0) / 1e9);
     }
 
     /** Greedy, then sampled completions of the eval prompts with {@code model}; the sampling seed is the same every round. */
@@ -160,14 +185,14 @@ public final class LoopJob {
         createDirectories(dir);
         SamplingParams s = o.sampling();
         SamplingParams greedy = new SamplingParams(0f, 0, 1f, 0f, 1f, s.repeatLastN(), s.maxTokens(), s.stops(), s.seed());
-        double greedyReward = RewardedSampling.run(model, o.eval(), dir.resolve("eval-greedy.jsonl"), 1, greedy, o.engine(),
-                o.reward(), o.gpuLayers(), o.quiet()).meanReward();
+        double greedyReward = Samples.bon(model, o.eval(), dir.resolve("eval-greedy.jsonl"), 1, greedy, o.engine(), o.reward(),
+                o.gpuLayers(), o.quiet()).meanReward();
         if (o.evalSamples() == 0) {
             return new Evaluation(greedyReward, Double.NaN, Double.NaN);
         }
-        RewardedSampling.Result sampled = RewardedSampling.run(model, o.eval(), dir.resolve("eval-samples.jsonl"),
-                o.evalSamples(), s, o.engine(), o.reward(), o.gpuLayers(), o.quiet());
-        return new Evaluation(greedyReward, sampled.meanReward(), RewardedSampling.klTo(o.referenceModel(), sampled, o.engine(), o.gpuLayers()));
+        Samples sampled = Samples.bon(model, o.eval(), dir.resolve("eval-samples.jsonl"), o.evalSamples(), s, o.engine(),
+                o.reward(), o.gpuLayers(), o.quiet());
+        return new Evaluation(greedyReward, sampled.meanReward(), sampled.klTo(o.referenceModel(), o.engine(), o.gpuLayers()));
     }
 
     // Round r's prompts: promptsPerRound of them from where round r - 1 stopped, wrapping around; all if 0.
@@ -233,7 +258,6 @@ public final class LoopJob {
             n.put("train/sample_reward", round.sampleReward());
             n.put("train/sample_kl", round.sampleKl());
             n.put("pairs", round.pairs());
-            n.put("pairs/prompts", round.promptsWithPairs());
             n.put("rso/acceptance_rate", round.acceptanceRate());
             n.put("rso/expected_acceptance_rate", round.expectedAcceptanceRate());
             n.put("dpo/steps", round.dpo().steps());

@@ -1,102 +1,63 @@
 package org.align4j.loop;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.file.Path;
-import java.util.List;
-import java.util.SplittableRandom;
 import org.align4j.data.JsonlWriter;
-import org.align4j.engine.Completion;
-import org.align4j.loop.LoopOptions.PairScheme;
-import org.align4j.rso.AcceptanceTally;
-import org.align4j.rso.Pairing;
-import org.align4j.rso.RejectionSampler;
-import org.align4j.rso.Selection;
 
 /**
- * Turns each prompt's rewarded completions into preference records ({@code prompt}, {@code chosen},
- * {@code rejected}, TRL's format, plus {@code chosen_reward} and {@code rejected_reward} and the prompt
- * record's other fields), by one of two schemes:
- * <ul>
- *   <li>{@code best-worst}: one pair per prompt, the first completion with the highest reward over the
- *       first with the lowest; none when every reward is equal.
- *   <li>{@code rso}: RSO's statistical rejection sampling keeps {@code accept} of the N
- *       ({@link RejectionSampler}, seeded per prompt by the run's seed and the prompt's id), then
- *       {@link Pairing} pairs the kept ones in acceptance order, dropping games between equal rewards.
- * </ul>
- * A pair's id is the prompt's id, a slash and the pair's index within the prompt.
+ * Best-versus-worst preference pairs from rewarded samples: for each prompt, the first completion with the
+ * highest reward (chosen) over the first with the lowest (rejected), as a TRL preference record
+ * ({@code prompt}, {@code chosen}, {@code rejected}, with the prompt record's other fields and
+ * {@code chosen_reward}, {@code rejected_reward}); no pair when every reward is equal, when the two texts are
+ * equal (no preference to learn) or when one is empty ({@code score} and {@code dpo} refuse empty completions),
+ * as {@code rso} drops such pairs. A conversational prompt's replies go in assistant messages, TRL's format.
  */
 final class PreferencePairs {
-    /**
-     * What the pairing gave.
-     *
-     * @param acceptance RSO's acceptance figures, null for best-worst
-     */
-    record Tally(long prompts, long promptsWithPairs, long pairs, long ties, AcceptanceTally acceptance) {}
+    /** What the pairing gave: prompts seen, and pairs written (one per prompt at most). */
+    record Tally(long prompts, long pairs) {}
 
     private PreferencePairs() {}
 
-    /** Writes the pairs of every sampled prompt to {@code out}, which must not exist. */
-    static Tally write(List<RewardedSampling.Sampled> sampled, LoopOptions o, long seed, Path out) {
-        AcceptanceTally acceptance = o.pairs() == PairScheme.RSO ? new AcceptanceTally() : null;
-        RejectionSampler rso = o.pairs() == PairScheme.RSO ? RejectionSampler.rso(o.rsoBeta()) : null;
-        Pairing pairing = new Pairing(o.pairing(), Pairing.TieRule.SKIP);
-        long withPairs = 0, pairs = 0, ties = 0;
+    /** Writes the pairs to {@code out}, which must not exist. */
+    static Tally bestWorst(Samples samples, Path out) {
+        long pairs = 0;
         try (JsonlWriter w = JsonlWriter.create(out)) {
-            for (RewardedSampling.Sampled s : sampled) {
-                double[] rewards = s.rewards();
-                List<Pairing.Pair> chosen;
-                if (rso != null) {
-                    String id = s.record().id().toString();
-                    Selection sel = rso.select(rewards, o.accept(), new SplittableRandom(seed * 0x9E3779B97F4A7C15L + id.hashCode()));
-                    acceptance.add(sel, rso.expectedAcceptanceRate(rewards));
-                    Pairing.Result r = pairing.pair(sel.accepted(), rewards);
-                    chosen = r.pairs();
-                    ties += r.ties();
-                } else {
-                    chosen = bestWorst(rewards);
-                    ties += chosen.isEmpty() ? 1 : 0;
+            for (Samples.Prompt p : samples.prompts()) {
+                double[] r = p.rewards();
+                int best = 0, worst = 0;
+                for (int i = 1; i < r.length; i++) {
+                    best = r[i] > r[best] ? i : best;
+                    worst = r[i] < r[worst] ? i : worst;
                 }
-                withPairs += chosen.isEmpty() ? 0 : 1;
-                for (int k = 0; k < chosen.size(); k++) {
-                    w.write(record(s, chosen.get(k), k));
+                if (r[best] > r[worst] && !p.texts()[best].isEmpty() && !p.texts()[worst].isEmpty()
+                        && !p.texts()[best].equals(p.texts()[worst])) {
+                    w.write(record(p, best, worst));
                     pairs++;
                 }
             }
         }
-        return new Tally(sampled.size(), withPairs, pairs, ties, acceptance);
+        return new Tally(samples.prompts().size(), pairs);
     }
 
-    /** The first highest-reward completion over the first lowest-reward one; none if all are equal. */
-    static List<Pairing.Pair> bestWorst(double[] rewards) {
-        int best = 0, worst = 0;
-        for (int i = 1; i < rewards.length; i++) {
-            best = rewards[i] > rewards[best] ? i : best;
-            worst = rewards[i] < rewards[worst] ? i : worst;
-        }
-        return rewards[best] > rewards[worst] ? List.of(new Pairing.Pair(best, worst)) : List.of();
-    }
-
-    private static ObjectNode record(RewardedSampling.Sampled s, Pairing.Pair p, int k) {
-        ObjectNode out = s.record().outputNode();
-        out.put("id", s.record().id().toString() + "/" + k);
-        List<Completion> cs = s.result().completions();
-        boolean chat = s.record().prompt().isConversational();
-        out.set("chosen", completion(cs.get(p.chosen()).text(), chat));
-        out.set("rejected", completion(cs.get(p.rejected()).text(), chat));
-        out.put("chosen_reward", s.rewards()[p.chosen()]);
-        out.put("rejected_reward", s.rewards()[p.rejected()]);
+    private static ObjectNode record(Samples.Prompt p, int chosen, int rejected) {
+        ObjectNode out = p.record().outputNode();
+        out.remove("completions");
+        out.remove("best");
+        boolean chat = p.record().prompt().isConversational();
+        out.set("chosen", completion(p.texts()[chosen], chat));
+        out.set("rejected", completion(p.texts()[rejected], chat));
+        out.put("chosen_reward", p.rewards()[chosen]);
+        out.put("rejected_reward", p.rewards()[rejected]);
         return out;
     }
 
-    // TRL's conversational preference format puts the reply in an assistant message.
-    private static com.fasterxml.jackson.databind.JsonNode completion(String text, boolean chat) {
+    private static JsonNode completion(String text, boolean chat) {
         if (!chat) {
             return JsonNodeFactory.instance.textNode(text);
         }
-        ObjectNode m = JsonNodeFactory.instance.objectNode();
-        m.put("role", "assistant");
-        m.put("content", text);
+        ObjectNode m = JsonNodeFactory.instance.objectNode().put("role", "assistant").put("content", text);
         return JsonNodeFactory.instance.arrayNode().add(m);
     }
 }

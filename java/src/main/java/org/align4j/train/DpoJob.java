@@ -41,7 +41,10 @@ import org.align4j.llama.ModelOptions;
  * loss is the mean over the step's pairs (TRL's mean per micro-batch divided by the accumulation count
  * is the same thing when micro-batches are full; the last step of an epoch may have fewer pairs). Then
  * {@link GradClip}, the {@link LrSchedule} rate for the step, {@link AdamW} (no decay on norm weights,
- * as Hugging Face's Trainer).
+ * as Hugging Face's Trainer). With {@code rpoAlpha} > 0 each pair's loss also has RPO's NLL term,
+ * rpoAlpha * -logp_chosen / L_chosen (TRL's {@code rpo_alpha} adds the same weight times the token-mean
+ * NLL over the batch's chosen completions; per pair here, as {@link PreferenceLoss}'s sft and orpo), and
+ * the {@code loss} metric includes it, as TRL's does.
  *
  * <p>Each step appends a metrics line ({@link DpoStep}, TRL's names) to {@code metrics}; progress goes
  * to {@code log} at most once a second. Every {@code saveEvery} steps and at the end a
@@ -266,9 +269,10 @@ public final class DpoJob {
                     int i = order[mb + j];
                     DpoData.Pair p = data.pairs().get(i);
                     PreferenceLoss.Result r = compute(p, sums[2 * j], sums[2 * j + 1], i);
-                    dLossDSum[2 * j] = r.dPolicyChosen() / pairs;
+                    // RPO's term: rpoAlpha * the chosen completion's NLL per token, -logp_c / L_c.
+                    dLossDSum[2 * j] = (r.dPolicyChosen() - o.rpoAlpha() / p.chosen().length) / pairs;
                     dLossDSum[2 * j + 1] = r.dPolicyRejected() / pairs;
-                    lossSum += r.loss();
+                    lossSum += r.loss() - o.rpoAlpha() * sums[2 * j] / p.chosen().length;
                     chosenReward += r.chosenReward();
                     rejectedReward += r.rejectedReward();
                     correct += r.chosenReward() > r.rejectedReward() ? 1 : 0;
@@ -301,6 +305,7 @@ public final class DpoJob {
         m.put("loss", loss.kind().cliName());
         m.put("beta", Double.toString(loss.beta()));
         m.put("label_smoothing", Double.toString(loss.labelSmoothing()));
+        m.put("rpo_alpha", Double.toString(o.rpoAlpha()));
         m.put("simpo_gamma", Double.toString(loss.simpoGamma()));
         m.put("learning_rate", Double.toString(o.learningRate()));
         m.put("weight_decay", Double.toString(o.weightDecay()));

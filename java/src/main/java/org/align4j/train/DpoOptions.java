@@ -30,11 +30,13 @@ import org.align4j.gguf.GgmlType;
  * @param maxGradNorm clip the global gradient norm to this; 0: no clipping
  * @param saveEvery   checkpoint every this many steps (0: only at the end)
  * @param threads     trainer and llama.cpp threads
+ * @param rpoAlpha    weight of the NLL of the chosen completion added to the loss (TRL's {@code rpo_alpha}, RPO:
+ *                    Pang et al. 2024, arXiv 2404.19733): per pair, rpoAlpha * -logp_chosen / L_chosen; 0: none
  * @param gpuLayers   layers llama.cpp offloads when it computes reference log-probs
  * @param quiet       no progress lines
  */
 public record DpoOptions(Path policy, Path reference, Path data, Path out, GgmlType outType, Path metrics, Path checkpoint,
-                         PreferenceLoss loss, double learningRate, double weightDecay, double maxGradNorm,
+                         PreferenceLoss loss, double rpoAlpha, double learningRate, double weightDecay, double maxGradNorm,
                          int batchSize, int gradAccum, int epochs, int maxSteps, int warmupSteps, double warmupRatio,
                          LrSchedule.Kind schedule, long seed, int maxLen, int saveEvery, int threads, int gpuLayers,
                          boolean resume, ErrorPolicy onError, boolean quiet) {
@@ -57,6 +59,7 @@ public record DpoOptions(Path policy, Path reference, Path data, Path out, GgmlT
         if (outType != null && outType != GgmlType.F32 && outType != GgmlType.F16) {
             throw new IllegalArgumentException("the trained model is written as f32 or f16, not " + outType);
         }
+        requireAtLeast("rpo alpha", rpoAlpha, 0);
         requireAtLeast("learning rate", learningRate, 0);
         requireAtLeast("weight decay", weightDecay, 0);
         requireAtLeast("max gradient norm", maxGradNorm, 0);
@@ -107,6 +110,7 @@ public record DpoOptions(Path policy, Path reference, Path data, Path out, GgmlT
         b.metrics = metrics;
         b.checkpoint = checkpoint;
         b.loss = loss;
+        b.rpoAlpha = rpoAlpha;
         b.learningRate = learningRate;
         b.weightDecay = weightDecay;
         b.maxGradNorm = maxGradNorm;
@@ -138,6 +142,7 @@ public record DpoOptions(Path policy, Path reference, Path data, Path out, GgmlT
         private Path metrics;
         private Path checkpoint;
         private PreferenceLoss loss = PreferenceLoss.withDefaults(PreferenceLoss.Kind.SIGMOID);
+        private double rpoAlpha;
         private double learningRate = DEFAULT_LR;
         private double weightDecay = 0;
         private double maxGradNorm = GradClip.DEFAULT_MAX_NORM;
@@ -171,6 +176,7 @@ public record DpoOptions(Path policy, Path reference, Path data, Path out, GgmlT
         public Builder metrics(Path v) { metrics = v; return this; }
         public Builder checkpoint(Path v) { checkpoint = v; return this; }
         public Builder loss(PreferenceLoss v) { loss = v; return this; }
+        public Builder rpoAlpha(double v) { rpoAlpha = v; return this; }
         public Builder learningRate(double v) { learningRate = v; return this; }
         public Builder weightDecay(double v) { weightDecay = v; return this; }
         public Builder maxGradNorm(double v) { maxGradNorm = v; return this; }
@@ -192,7 +198,7 @@ public record DpoOptions(Path policy, Path reference, Path data, Path out, GgmlT
 
         /** @throws IllegalArgumentException naming the first value out of range */
         public DpoOptions build() {
-            return new DpoOptions(policy, reference, data, out, outType, metrics, checkpoint, loss, learningRate,
+            return new DpoOptions(policy, reference, data, out, outType, metrics, checkpoint, loss, rpoAlpha, learningRate,
                     weightDecay, maxGradNorm, batchSize, gradAccum, epochs, maxSteps, warmupSteps, warmupRatio, schedule,
                     seed, maxLen, saveEvery, threads, gpuLayers, resume, onError, quiet);
         }

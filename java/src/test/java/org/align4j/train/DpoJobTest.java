@@ -304,6 +304,25 @@ class DpoJobTest {
         assertThat(s.rewardsChosen()).isCloseTo(PreferenceLoss.SIMPO_DEFAULT_BETA * s.logpsChosen() / 5, within(1e-9));
     }
 
+    /**
+     * RPO's term: rpo_alpha times the chosen completion's NLL per token joins each pair's loss (step 1's
+     * metrics come from the same initial policy in both runs), and its gradient changes the update.
+     */
+    @Test
+    void rpoAlphaAddsTheNllPerTokenOfTheChosenCompletion() throws IOException {
+        Path data = DpoTestData.write(tmp.resolve("pairs.jsonl"), DpoTestData.copyOverReverse(4, 13));
+        List<DpoStep> plain = new ArrayList<>(), rpo = new ArrayList<>();
+        run(options(data, tmp.resolve("plain.gguf")).learningRate(1e-3).maxSteps(2).batchSize(4).saveEvery(0).build(), plain);
+        run(options(data, tmp.resolve("rpo.gguf")).rpoAlpha(0.5).learningRate(1e-3).maxSteps(2).batchSize(4).saveEvery(0).build(), rpo);
+        DpoStep p = plain.getFirst(), r = rpo.getFirst();
+        // "abc" and "cba" are 5 tokens each (" " + 3 letters + EOS), so the mean NLL per token is -logps/chosen / 5.
+        double nll = -p.logpsChosen() / 5;
+        System.out.printf("rpo: step-1 loss %.6f = dpo %.6f + 0.5 x NLL per token %.6f%n", r.loss(), p.loss(), nll);
+        assertThat(r.logpsChosen()).isEqualTo(p.logpsChosen());
+        assertThat(r.loss()).isCloseTo(p.loss() + 0.5 * nll, within(1e-9));
+        assertThat(rpo.get(1).logpsChosen()).isNotEqualTo(plain.get(1).logpsChosen());
+    }
+
     @Test
     void aCheckpointIsNeverOverwrittenWithoutResumeAndResumeNeedsOne() {
         Path data = DpoTestData.write(tmp.resolve("pairs.jsonl"), DpoTestData.copyOverReverse(4, 13));

@@ -1,0 +1,226 @@
+package org.align4j.demo;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.List;
+import java.util.Locale;
+import org.align4j.Align4jException;
+import org.align4j.bon.BonJob;
+import org.align4j.bon.RewardCurve;
+import org.align4j.bon.SampleJob;
+import org.align4j.data.ErrorPolicy;
+import org.align4j.data.JsonlLine;
+import org.align4j.data.JsonlReader;
+import org.align4j.data.RunManifest;
+import org.align4j.engine.SamplerOptions;
+import org.align4j.engine.SamplingParams;
+import org.align4j.engine.ScorerOptions;
+import org.align4j.loop.LoopJob;
+import org.align4j.loop.LoopOptions;
+import org.align4j.reward.RewardContext;
+import org.align4j.reward.RewardSpec;
+import org.align4j.rso.Pairing;
+import org.align4j.score.ScoreJob;
+import org.align4j.train.DpoOptions;
+import org.align4j.train.LrSchedule;
+import org.align4j.train.PreferenceLoss;
+
+/**
+ * {@code make demo}: the whole mission on the committed demo model ({@code models/demo/demo.gguf}, an
+ * adder of partial skill), in one run folder, with a short report ({@code report.md}, also printed):
+ * <ol>
+ *   <li>Best-of-N on the held-out prompts: N samples each, rewarded by {@code match:answer}; accuracy
+ *       (pass@n) and mean against n = 1..N, a table and a plot ({@code bon.jsonl}, {@code bon.curve.*}).
+ *   <li>{@code align4j loop} from the train prompts: each round RSO-samples a slice of them with the current
+ *       policy (RSO's acceptance rate), the pairs carry the reference log-probs, DPO trains against the
+ *       starting model, and the held-out greedy accuracy, sampled mean reward and KL to the start are
+ *       measured ({@code loop/}).
+ *   <li>{@code align4j score} recomputes the reference log-probs of round 1's RSO pairs, which must agree
+ *       with the columns {@code rso} wrote.
+ * </ol>
+ * Settings are {@link #DEFAULT} (the README's figures) or {@link #SMALL} (the same recipe on fewer prompts,
+ * what a test runs). Every random choice derives from {@code seed}.
+ *
+ * @param heldout         held-out prompts used (the first ones)
+ * @param bonN            N of Best-of-N
+ * @param promptsPerRound train prompts each loop round samples
+ * @param candidates      RSO candidates per prompt
+ */
+public record DemoRun(String name, int heldout, int bonN, int rounds, int promptsPerRound, int candidates, int accept,
+                      double rsoBeta, Pairing.Scheme pairing, float temperature, PreferenceLoss loss, double rpoAlpha, double learningRate,
+                      int epochs, int batchSize, int evalSamples, long seed) {
+
+    static final PreferenceLoss DPO = new PreferenceLoss(PreferenceLoss.Kind.SIGMOID, 0.1, 0, PreferenceLoss.SIMPO_DEFAULT_GAMMA);
+    public static final DemoRun DEFAULT = new DemoRun("demo", 500, 16, 3, 1000, 16, 8, 1.0, Pairing.Scheme.TOURNAMENT, 1f, DPO, 1.0,
+            5e-5, 2, 16, 4, 1);
+    public static final DemoRun SMALL = new DemoRun("small", 200, 16, 1, 400, 16, 8, 1.0, Pairing.Scheme.TOURNAMENT, 1f, DPO, 1.0,
+            5e-5, 2, 16, 4, 1);
+
+    static final String REWARD = "match:answer";
+    static final int MAX_TOKENS = 8;
+
+    /** What the run measured; the report is written from it. */
+    public record Result(Path dir, RewardCurve curve, LoopJob.Result loop, double scoreMaxDiff, double seconds) {
+        public double accuracyBefore() {
+            return loop.start().greedyReward();
+        }
+
+        public double accuracyAfter() {
+            return loop.last().eval().greedyReward();
+        }
+    }
+
+    /**
+     * Runs the demo on the sets and model in {@code demoDir} (models/demo) into {@code dir}, which must not
+     * exist; {@code trainThreads} for the Java trainer (llama.cpp runs on one thread: the demo model is so
+     * small that more cost more in synchronisation than they save).
+     */
+    public Result run(Path demoDir, Path dir, int trainThreads, PrintStream out, boolean quiet) {
+        long t0 = System.nanoTime();
+        if (Files.exists(dir)) {
+            throw new Align4jException(dir + " exists: the demo writes a new run folder");
+        }
+        Path model = demoDir.resolve("demo.gguf");
+        SamplerOptions engine = new SamplerOptions(32, 2048, 256, 1);
+        try {
+            Files.createDirectories(dir);
+            Path heldoutFile = dir.resolve("heldout.jsonl");
+            List<String> lines = Files.readAllLines(demoDir.resolve(DemoSets.HELDOUT_FILE), StandardCharsets.UTF_8);
+            Files.write(heldoutFile, lines.subList(0, Math.min(heldout, lines.size())), StandardCharsets.UTF_8);
+
+            // 1. Best-of-N on the held-out prompts.
+            SamplingParams sampling = new SamplingParams(temperature, 0, 1f, 0f, 1f, 64, MAX_TOKENS, List.of(), seed);
+            BonJob bon = new BonJob(new SampleJob.Options(model, heldoutFile, dir.resolve("bon.jsonl"), bonN, ErrorPolicy.FAIL, false,
+                    quiet, 0, engine, sampling), RewardSpec.parse(REWARD), RewardContext.DEFAULT_TIMEOUT);
+            bon.run();
+
+            // 2. The loop: RSO pairs from the train prompts, DPO against the start, K rounds.
+            DpoOptions dpo = DpoOptions.builder(model, dir, dir.resolve("unused.gguf")).loss(loss).rpoAlpha(rpoAlpha).learningRate(learningRate)
+                    .epochs(epochs).batchSize(batchSize).schedule(LrSchedule.Kind.LINEAR).seed(seed).threads(trainThreads)
+                    .quiet(quiet).build();
+            LoopOptions lo = new LoopOptions(model, null, demoDir.resolve(DemoSets.TRAIN_FILE), dir.resolve("loop"), REWARD, rounds,
+                    promptsPerRound, candidates, sampling, engine, LoopOptions.PairScheme.RSO, rsoBeta, accept, pairing, dpo,
+                    heldoutFile, evalSamples, 0, quiet);
+            LoopJob.Result loop = new LoopJob(lo, new java.io.PrintWriter(out, true)).run();
+
+            // 3. score recomputes round 1's reference columns.
+            Path pairs = dir.resolve("loop/round-1/pairs.jsonl");
+            Path scored = dir.resolve("loop/round-1/pairs.ref-scored.jsonl");
+            new ScoreJob(new ScoreJob.Options(model, null, pairs, scored, false, ErrorPolicy.FAIL, false, true, 0,
+                    new ScorerOptions(64, 2048, 256, 1, true))).run();
+            double diff = maxReferenceDiff(pairs, scored);
+
+            Result r = new Result(dir, bon.curve(), loop, diff, (System.nanoTime() - t0) / 1e9);
+            String report = report(r, demoDir);
+            Files.writeString(dir.resolve("report.md"), report);
+            out.println();
+            out.print(report);
+            out.flush();
+            return r;
+        } catch (IOException e) {
+            throw new Align4jException(dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The largest |ref_*_logps (rso) - *_logps (score on the reference)| over both completions of every pair. */
+    static double maxReferenceDiff(Path rsoPairs, Path scored) {
+        List<JsonNode> a = records(rsoPairs), b = records(scored);
+        if (a.size() != b.size()) {
+            throw new Align4jException(scored + ": " + b.size() + " records for " + a.size() + " pairs");
+        }
+        double max = 0;
+        for (int i = 0; i < a.size(); i++) {
+            max = Math.max(max, Math.abs(a.get(i).get("ref_chosen_logps").asDouble() - b.get(i).get("chosen_logps").asDouble()));
+            max = Math.max(max, Math.abs(a.get(i).get("ref_rejected_logps").asDouble() - b.get(i).get("rejected_logps").asDouble()));
+        }
+        return max;
+    }
+
+    private static List<JsonNode> records(Path file) {
+        try (JsonlReader r = JsonlReader.open(file)) {
+            return r.stream().map(l -> (JsonNode) ((JsonlLine.Parsed) l).node()).toList();
+        }
+    }
+
+    String report(Result r, Path demoDir) {
+        Path d = r.dir();
+        LoopJob.Result loop = r.loop();
+        StringBuilder b = new StringBuilder();
+        b.append(String.format(Locale.ROOT, "# align4j demo (%s): %s%n%n", name, d));
+        b.append(String.format(Locale.ROOT, "Model `%s` (an adder trained from scratch by align4j, %s); reward `%s` (1 if the last number "
+                + "of the completion is the sum); seed %d; %.0f s on %d cores.%n%n", demoDir.resolve("demo.gguf"),
+                "models/demo/recipe.md", REWARD, seed, r.seconds(), Runtime.getRuntime().availableProcessors()));
+
+        b.append(String.format(Locale.ROOT, "## 1. Best-of-N on %d held-out prompts (`bon -n %d`, temperature %s)%n%n", heldout, bonN, temperature));
+        b.append("| n | accuracy = pass@n | mean reward |\n|---|---|---|\n");
+        for (RewardCurve.Point p : r.curve().points()) {
+            b.append(String.format(Locale.ROOT, "| %d | %.3f | %.3f |%n", p.n(), p.bestReward(), p.meanReward()));
+        }
+        b.append(String.format(Locale.ROOT, "%nPlot: `%s`. One sample is right %.0f%% of the time; the best of %d, %.0f%%.%n%n",
+                BonJob.curvePng(d.resolve("bon.jsonl")), 100 * r.curve().points().getFirst().bestReward(), bonN,
+                100 * r.curve().points().getLast().bestReward()));
+
+        LoopJob.Round first = loop.rounds().getFirst();
+        JsonNode manifest = RunManifest.read(RunManifest.pathFor(d.resolve("loop/round-1/pairs.jsonl")));
+        b.append(String.format(Locale.ROOT, "## 2. RSO data from the train prompts (round 1: `rso --candidates %d --accept %d --beta %s --pairing %s`)%n%n",
+                candidates, accept, rsoBeta, pairing.cliName()));
+        b.append(String.format(Locale.ROOT, "%d prompts, %d candidates: acceptance rate %.3f (expected %.3f by RSO's Theorem 1); %d accepted, "
+                + "%d preference pairs (games between equal rewards dropped). Reference log-probs: `score` on the starting model "
+                + "reproduces the pairs' `ref_*_logps` to %.1e nats.%n%n",
+                manifest.path("counts").path("prompts").asLong(), manifest.path("counts").path("candidates").asLong(),
+                first.acceptanceRate(), first.expectedAcceptanceRate(), manifest.path("counts").path("accepted").asLong(),
+                first.pairs(), r.scoreMaxDiff()));
+
+        b.append(String.format(Locale.ROOT, "## 3. %d rounds of DPO (`loop`: %d prompts a round, loss %s beta %s + NLL of chosen x %s (RPO), lr %s, %d epochs)%n%n",
+                rounds, promptsPerRound, loss.kind().cliName(), loss.beta(), rpoAlpha, learningRate, epochs));
+        b.append("| round | pairs | RSO acceptance | DPO loss first -> last | held-out greedy accuracy | sampled mean reward | KL to start (nats) |\n");
+        b.append("|---|---|---|---|---|---|---|\n");
+        b.append(String.format(Locale.ROOT, "| 0 (start) | | | | %.3f | %.3f | %.3f |%n", loop.start().greedyReward(),
+                loop.start().sampledReward(), loop.start().kl()));
+        for (LoopJob.Round x : loop.rounds()) {
+            b.append(String.format(Locale.ROOT, "| %d | %d | %.3f | %.3f -> %.3f | %.3f | %.3f | %.3f |%n", x.round(), x.pairs(),
+                    x.acceptanceRate(), x.dpo().first().loss(), x.dpo().last().loss(), x.eval().greedyReward(),
+                    x.eval().sampledReward(), x.eval().kl()));
+        }
+        b.append(String.format(Locale.ROOT, "%nPlot: `%s`.%n%n", d.resolve("loop/loop.png")));
+
+        b.append("## Before and after\n\n");
+        LoopJob.Evaluation s = loop.start(), e = loop.last().eval();
+        b.append(String.format(Locale.ROOT, "- held-out greedy accuracy: **%.3f -> %.3f** (%+.1f points)%n", s.greedyReward(),
+                e.greedyReward(), 100 * (e.greedyReward() - s.greedyReward())));
+        b.append(String.format(Locale.ROOT, "- held-out mean reward of samples (temperature %s, %d per prompt): %.3f -> %.3f%n",
+                temperature, evalSamples, s.sampledReward(), e.sampledReward()));
+        b.append(String.format(Locale.ROOT, "- KL(policy || start) on those samples: %.3f nats per completion%n", e.kl()));
+        b.append(String.format(Locale.ROOT, "- final model: `%s`%n", loop.last().model()));
+        return b.toString();
+    }
+
+    /**
+     * {@code DemoRun [--small] [--threads N] [--quiet] [RUN_DIR]} (what {@code make demo} runs, with RUN_DIR
+     * {@code runs/demo-<date>-<time>}): the demo on models/demo.
+     */
+    public static void main(String[] args) {
+        DemoRun r = DEFAULT;
+        int threads = Runtime.getRuntime().availableProcessors();
+        boolean quiet = false;
+        Path dir = null;
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--small" -> r = SMALL;
+                case "--threads" -> threads = Integer.parseInt(args[++i]);
+                case "--quiet" -> quiet = true;
+                default -> dir = Path.of(args[i]);
+            }
+        }
+        if (dir == null) {
+            dir = Path.of("runs", "demo-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+        }
+        r.run(Path.of("models/demo"), dir, threads, System.out, quiet);
+    }
+}

@@ -1,0 +1,149 @@
+package org.align4j.loop;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.align4j.engine.SamplerOptions;
+import org.align4j.engine.SamplingParams;
+import org.align4j.rso.Pairing;
+import org.align4j.train.DpoOptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The loop on the committed demo model (models/demo/demo.gguf, an adder of partial skill) with
+ * {@code match:answer}, on a few prompts: every round's files and figures, the KL estimate (zero while the
+ * policy is the reference), RSO and best-worst pairs, and prompt slices that move on each round.
+ */
+class LoopJobTest {
+    static final ObjectMapper JSON = new ObjectMapper();
+    static final double KL_TOLERANCE = 1e-3; // nats per completion: llama.cpp's sampler vs its scorer on the same model
+
+    @TempDir static Path sets;
+    @TempDir Path tmp;
+    static Path model;
+    static Path train;
+    static Path heldout;
+
+    @BeforeAll
+    static void findDemo() throws IOException {
+        Path demo = null;
+        for (Path p = Path.of("").toAbsolutePath(); p != null && demo == null; p = p.getParent()) {
+            if (Files.isRegularFile(p.resolve("models/demo/demo.gguf"))) {
+                demo = p.resolve("models/demo");
+            }
+        }
+        assertThat(demo).as("models/demo/demo.gguf above " + Path.of("").toAbsolutePath()).isNotNull();
+        model = demo.resolve("demo.gguf");
+        train = demo.resolve("train.jsonl");
+        heldout = sets.resolve("heldout-40.jsonl");
+        Files.write(heldout, Files.readAllLines(demo.resolve("heldout.jsonl")).subList(0, 40), StandardCharsets.UTF_8);
+    }
+
+    static LoopOptions options(Path out, LoopOptions.PairScheme pairs, int rounds, Path eval) {
+        SamplingParams sampling = new SamplingParams(1f, 0, 1f, 0f, 1f, 64, 8, List.of(), 3);
+        DpoOptions dpo = DpoOptions.builder(model, train, out.resolve("unused.gguf")).learningRate(2e-4).rpoAlpha(1).epochs(2).batchSize(8)
+                .threads(2).quiet(true).build();
+        return new LoopOptions(model, null, train, out, "match:answer", rounds, 40, 8, sampling, new SamplerOptions(32, 512, 64, 1),
+                pairs, 1.0, 4, Pairing.Scheme.TOURNAMENT, dpo, eval, 2, 0, true);
+    }
+
+    static LoopJob.Result run(LoopOptions o) {
+        StringWriter log = new StringWriter();
+        try {
+            return new LoopJob(o, new PrintWriter(log, true)).run();
+        } finally {
+            System.out.print(log);
+        }
+    }
+
+    static List<JsonNode> records(Path file) throws IOException {
+        List<JsonNode> out = new ArrayList<>();
+        for (String l : Files.readAllLines(file)) {
+            if (!l.isBlank()) {
+                out.add(JSON.readTree(l));
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void twoRoundsOfRsoAndDpoWriteEveryFileAndFigure() throws IOException {
+        Path out = tmp.resolve("run");
+        LoopJob.Result r = run(options(out, LoopOptions.PairScheme.RSO, 2, heldout));
+        System.out.println(r);
+        assertThat(r.rounds()).hasSize(2);
+        List<JsonNode> table = records(out.resolve("loop.jsonl"));
+        assertThat(table).extracting(n -> n.get("round").asInt()).containsExactly(0, 1, 2);
+        assertThat(out.resolve("loop.png")).isNotEmptyFile();
+        for (int k = 1; k <= 2; k++) {
+            Path d = out.resolve("round-" + k);
+            LoopJob.Round round = r.rounds().get(k - 1);
+            List<JsonNode> prompts = records(d.resolve("prompts.jsonl"));
+            assertThat(prompts).hasSize(40);
+            // Round k samples train prompts 40(k-1) .. 40k-1: the slices move on.
+            assertThat(prompts.getFirst().get("id").asText()).isEqualTo(records(train).get(40 * (k - 1)).get("id").asText());
+            assertThat(records(d.resolve("samples.jsonl"))).hasSize(40).allSatisfy(s -> assertThat(s.get("completions")).hasSize(8));
+            List<JsonNode> pairs = records(d.resolve("pairs.jsonl"));
+            assertThat(pairs).hasSize((int) round.pairs()).isNotEmpty().allSatisfy(p -> {
+                assertThat(p.get("chosen_reward").asDouble()).isGreaterThan(p.get("rejected_reward").asDouble());
+                assertThat(p.has("ref_chosen_logps") && p.has("ref_rejected_logps")).isTrue();
+            });
+            assertThat(round.acceptanceRate()).isBetween(0.0, 1.0);
+            assertThat(round.model()).isEqualTo(d.resolve("model.gguf")).isNotEmptyFile();
+            assertThat(d.resolve("model.gguf.metrics.jsonl")).isNotEmptyFile();
+            assertThat(d.resolve("model.gguf.ckpt")).doesNotExist();
+            assertThat(d.resolve("eval-greedy.jsonl")).isNotEmptyFile();
+            assertThat(round.eval().greedyReward()).isBetween(0.0, 1.0);
+            assertThat(table.get(k).get("pairs").asLong()).isEqualTo(round.pairs());
+        }
+        // The start is the reference: its KL is zero up to llama.cpp's rounding, and round 1 samples with it.
+        assertThat(r.start().kl()).isCloseTo(0, within(KL_TOLERANCE));
+        assertThat(r.rounds().get(0).sampleKl()).isCloseTo(0, within(KL_TOLERANCE));
+        assertThat(r.rounds().get(0).dpo().first().rewardsChosen()).isCloseTo(0, within(1e-3)); // the policy is the reference
+        // Round 2 samples with round 1's model, which DPO moved away from the reference.
+        assertThat(r.rounds().get(1).sampleKl()).isGreaterThan(KL_TOLERANCE);
+        assertThat(r.last().eval().kl()).isGreaterThan(KL_TOLERANCE);
+        // The start's greedy accuracy is the recipe's on the same 40 prompts (the same greedy decoding).
+        double recipe = org.align4j.demo.DemoModelRecipe.evaluate(model, model.getParent(), tmp.resolve("check"), 40);
+        assertThat(r.start().greedyReward()).isEqualTo(recipe);
+    }
+
+    @Test
+    void bestWorstGivesOnePairPerPromptWhoseRewardsDifferScoredUnderTheReference() throws IOException {
+        Path out = tmp.resolve("bw");
+        LoopJob.Result r = run(options(out, LoopOptions.PairScheme.BEST_WORST, 1, null));
+        Path d = out.resolve("round-1");
+        long mixed = records(d.resolve("samples.jsonl")).stream().filter(s -> {
+            double lo = 1, hi = 0;
+            for (JsonNode c : s.get("completions")) {
+                lo = Math.min(lo, c.get("reward").asDouble());
+                hi = Math.max(hi, c.get("reward").asDouble());
+            }
+            return hi > lo;
+        }).count();
+        List<JsonNode> scored = records(d.resolve("pairs.scored.jsonl"));
+        System.out.printf("best-worst: %d of 40 prompts with mixed rewards, %d pairs%n", mixed, scored.size());
+        assertThat(scored).hasSize((int) mixed).hasSize((int) r.last().pairs());
+        assertThat(scored).allSatisfy(p -> {
+            assertThat(p.get("chosen_reward").asDouble()).isEqualTo(1.0);
+            assertThat(p.get("rejected_reward").asDouble()).isEqualTo(0.0);
+            // The policy is the reference in round 1, so score's two columns agree.
+            assertThat(p.get("chosen_logps").asDouble()).isCloseTo(p.get("ref_chosen_logps").asDouble(), within(1e-4));
+        });
+        assertThat(Double.isNaN(r.last().acceptanceRate())).isTrue();
+        assertThat(Double.isNaN(r.start().greedyReward())).as("no eval prompts, no evaluation").isTrue();
+        assertThat(out.resolve("loop.png")).doesNotExist();
+    }
+}

@@ -64,14 +64,12 @@ launcher: java
 test: jdk native
 	$(MVN) test -Dalign4j.llama.src=$$(cat $(NATIVE_BUILD)/llama-source-dir.txt)
 
+# Best-of-N, RSO, scoring and rounds of DPO on the committed demo model, into runs/demo-<date>-<time>/
+# (report.md there, and printed). DEMO_ARGS passes options (--small, --threads N).
 demo: launcher
-	@mkdir -p runs/demo
-	./align4j model synth --preset tiny --seed 7 -o runs/demo/tiny.gguf
-	./align4j info runs/demo/tiny.gguf
-	./align4j tokenize -m runs/demo/tiny.gguf "align4j scores, samples and aligns GGUF models."
-	./align4j tokenize -m runs/demo/tiny.gguf --ids "align4j scores, samples and aligns GGUF models."
+	$(RUN_JAVA) org.align4j.demo.DemoRun $(DEMO_ARGS) runs/demo-$$(date +%Y%m%d-%H%M%S)
 
-# Java mains other than the CLI (the demo model's recipe), with the launcher's JVM flags.
+# Java mains other than the CLI (the demo and the demo model's recipe), with the launcher's JVM flags.
 RUN_JAVA = $(JDK)/bin/java --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector \
   -Dalign4j.native.dir=$(NATIVE_DIR) -Dalign4j.llama.src=$$(cat $(NATIVE_BUILD)/llama-source-dir.txt) \
   -cp "$(ROOT)/java/target/align4j.jar:$(ROOT)/java/target/lib/*"

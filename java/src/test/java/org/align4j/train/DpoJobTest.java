@@ -300,8 +300,8 @@ class DpoJobTest {
                 .learningRate(1e-3).maxSteps(2).build(), steps);
         assertThat(r.reference()).contains("reference-free");
         DpoStep s = steps.getFirst();
-        // SimPO's rewards are beta * mean token log-prob: "abc" and "cba" are 4 tokens each (" " + 3 letters).
-        assertThat(s.rewardsChosen()).isCloseTo(PreferenceLoss.SIMPO_DEFAULT_BETA * s.logpsChosen() / 4, within(1e-9));
+        // SimPO's rewards are beta * mean token log-prob: "abc" and "cba" are 5 tokens each (" " + 3 letters + EOS).
+        assertThat(s.rewardsChosen()).isCloseTo(PreferenceLoss.SIMPO_DEFAULT_BETA * s.logpsChosen() / 5, within(1e-9));
     }
 
     @Test

@@ -102,7 +102,7 @@ public final class TrainerTimings {
         return outputMatmulNanos / 1e9;
     }
 
-    /** The output layer's work besides its matmuls: log-sum-exp, the softmax gradient, partial sums. */
+    /** The output layer's work besides its matmuls: log-sum-exp, the softmax gradient, partial sums, transposes. */
     public double outputOtherSeconds() {
         return (outputNanos - outputMatmulNanos) / 1e9;
     }
@@ -121,17 +121,17 @@ public final class TrainerTimings {
     }
 
     /**
-     * {@code of 12.3 s: matmul 71.2% (blocks 60.1%, output layer 11.1%), attention 8.0%, output
-     * log-sum-exp 3.2%, norms/RoPE/SwiGLU/transposes 5.0%, optimizer 4.0%, other 8.5%}, shares of
-     * {@code wallSeconds} (the job's training time; "other" is what it spent outside passes and
-     * optimizer: losses, batching, metrics).
+     * {@code matmul 71.2% (blocks 60.1%, output layer 11.1%), attention 8.0%, output log-sum-exp 3.2%,
+     * norms/RoPE/SwiGLU/transposes 5.0%, optimizer 4.0%, other 8.5%}: shares of {@code wallSeconds}, the
+     * job's training time ("other" is what it spent outside passes and optimizer: losses, batching,
+     * metrics).
      */
     public String describe(double wallSeconds) {
         double other = Math.max(0, wallSeconds - passSeconds() - optimizerSeconds());
         return String.format(Locale.ROOT,
-                "of %.2f s: matmul %.1f%% (blocks %.1f%%, output layer %.1f%%), attention %.1f%%, output log-sum-exp %.1f%%, "
+                "matmul %.1f%% (blocks %.1f%%, output layer %.1f%%), attention %.1f%%, output log-sum-exp %.1f%%, "
                         + "norms/RoPE/SwiGLU/transposes %.1f%%, optimizer %.1f%%, other %.1f%%",
-                wallSeconds, pct(matmulSeconds(), wallSeconds), pct(blockMatmulSeconds(), wallSeconds),
+                pct(matmulSeconds(), wallSeconds), pct(blockMatmulSeconds(), wallSeconds),
                 pct(outputMatmulSeconds(), wallSeconds), pct(attentionSeconds(), wallSeconds),
                 pct(outputOtherSeconds(), wallSeconds), pct(otherPassSeconds(), wallSeconds),
                 pct(optimizerSeconds(), wallSeconds), pct(other, wallSeconds));

@@ -8,10 +8,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDate;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import java.util.function.ToDoubleFunction;
@@ -129,7 +127,6 @@ public final class DpoBench implements Callable<Integer> {
         }
         Files.createDirectories(work);
         String align4j = root.resolve("align4j").toString();
-        Map<String, Path> data = new LinkedHashMap<>();
         List<Cell> cells = new ArrayList<>();
         for (String preset : presets) {
             Path model = work.resolve(preset + ".gguf");
@@ -137,10 +134,10 @@ public final class DpoBench implements Callable<Integer> {
                 ChildRun.run(List.of(align4j, "model", "synth", "--preset", preset, "--type", "f32", "--seed", "1",
                         "-o", model.toString()), work.resolve("synth-" + preset + ".log"));
             }
-            data.put(preset, writePairs(model, work.resolve("pairs-" + preset + ".jsonl")));
+            Path data = writePairs(model, work.resolve("pairs-" + preset + ".jsonl"));
             for (int t : threads) {
-                cells.add(new Cell(preset, t, dpoCommand(align4j, model, data.get(preset), t, warmupSteps),
-                        dpoCommand(align4j, model, data.get(preset), t, warmupSteps + steps), new ArrayList<>(), new ArrayList<>()));
+                cells.add(new Cell(preset, t, dpoCommand(align4j, model, data, t, warmupSteps),
+                        dpoCommand(align4j, model, data, t, warmupSteps + steps), new ArrayList<>(), new ArrayList<>()));
             }
         }
         for (int r = 0; r < rounds; r++) {

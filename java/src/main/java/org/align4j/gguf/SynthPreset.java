@@ -11,9 +11,9 @@ import java.util.stream.Collectors;
  * longer than the model's. {@code vocab} names a tokenizer, {@link TokenizerMetadata#named}.
  *
  * <p>{@code small-10m} is a trainer-sized model for the DPO benchmark: 9.87M parameters with Llama 2's
- * tokenizer (V = 32000, the smallest real vocabulary with whole-word tokens) and a tied output, so the
- * vocabulary costs V * C once. C = 128 keeps that at 4.10M (41%); 22 blocks of 262,400 (MHA with
- * H = G = 4, D = 32; F = 512, Llama 2's rule 256 * ceil(8C/3 / 256)) hold the other 5.77M (58%).
+ * tokenizer (V = 32000, the smallest SPM or BPE vocabulary among llama.cpp's vocab files) and a tied
+ * output, so the vocabulary costs V * C once. C = 128 keeps that at 4.10M (41%); 22 blocks of 262,400
+ * (MHA with H = G = 4, D = 32; F = 512, Llama 2's rule 256 * ceil(8C/3 / 256)) hold the other 5.77M (58%).
  */
 public record SynthPreset(String name, LlamaShape shape, String vocab) {
 

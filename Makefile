@@ -5,7 +5,7 @@
 #   make models   regenerate the demo model (models/demo/demo.gguf) from its recipe
 #   make cuda     the same native build with GGML_CUDA=ON (needs nvcc and cuBLAS)
 #   make baselines  llama.cpp's llama-batched-bench and llama-perplexity from the pinned source
-#   make bench    the end-to-end benchmarks (reports in benchmarks/results/); make bench-score, bench-bon, bench-rso run one
+#   make bench    the end-to-end benchmarks (reports in benchmarks/results/); make bench-score, bench-bon, bench-rso, bench-dpo run one
 #   make clean    remove build outputs (keeps the fetched llama.cpp source; `make distclean` drops it too)
 #
 # LLAMA_CPP_DIR=/path builds a user's own llama.cpp checkout instead of the pinned release.
@@ -29,7 +29,7 @@ JDK := $(shell for d in "$$JAVA_HOME" /usr/lib/jvm/*; do j="$$d/bin/java"; [ -x 
          [ "$${v%%.*}" -ge 25 ] 2>/dev/null && { echo "$$d"; break; }; done)
 MVN := JAVA_HOME=$(JDK) MAVEN_OPTS="--sun-misc-unsafe-memory-access=allow $${MAVEN_OPTS:-}" mvn -B -ntp -Dalign4j.native.dir=$(NATIVE_DIR)
 
-.PHONY: all jdk native java launcher test demo models cuda baselines bench bench-score bench-bon bench-rso clean distclean
+.PHONY: all jdk native java launcher test demo models cuda baselines bench bench-score bench-bon bench-rso bench-dpo clean distclean
 
 all: launcher
 
@@ -86,7 +86,7 @@ BENCH_JAVA = $(JDK)/bin/java --enable-native-access=ALL-UNNAMED -Dalign4j.native
   -Dalign4j.llama.src=$$(cat $(NATIVE_BUILD)/llama-source-dir.txt) \
   -cp "$(ROOT)/benchmarks/target/classes:$(ROOT)/java/target/align4j.jar:$(ROOT)/java/target/lib/*"
 
-bench: bench-score bench-bon bench-rso
+bench: bench-score bench-bon bench-rso bench-dpo
 
 bench-score: launcher baselines
 	$(BENCH_JAVA) org.align4j.bench.ScoreBench --root $(ROOT) $(BENCH_ARGS)
@@ -96,6 +96,9 @@ bench-bon: launcher baselines
 
 bench-rso: launcher baselines
 	$(BENCH_JAVA) org.align4j.bench.RsoBench --root $(ROOT) $(BENCH_ARGS)
+
+bench-dpo: launcher
+	$(BENCH_JAVA) org.align4j.bench.DpoBench --root $(ROOT) $(BENCH_ARGS)
 
 cuda:
 	@command -v nvcc >/dev/null || { echo "error: make cuda needs nvcc (the CUDA toolkit) on PATH; none found." >&2; exit 1; }

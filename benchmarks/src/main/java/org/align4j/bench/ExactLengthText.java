@@ -9,6 +9,8 @@ import org.align4j.llama.Vocab;
  * Text of an exact token length under a model's tokenizer: random whole-word tokens (a space and three
  * or more lowercase letters). A pre-tokenizer splits text before each space-led word, and each of
  * these words is one vocabulary entry, so n of them tokenize back to exactly n tokens (checked).
+ * SentencePiece (SPM) tokenizers put a space before the text themselves, so for them the text starts
+ * without one.
  */
 final class ExactLengthText {
     private final Vocab vocab;
@@ -33,7 +35,7 @@ final class ExactLengthText {
         for (int i = 0; i < tokens; i++) {
             b.append(words.get(rnd.nextInt(words.size())));
         }
-        String text = b.toString();
+        String text = vocab.type() == Vocab.Type.SPM ? b.substring(1) : b.toString();
         int got = vocab.tokenize(text, false, false).length;
         if (got != tokens) {
             throw new IllegalStateException("generated text tokenizes to " + got + " tokens, not " + tokens);

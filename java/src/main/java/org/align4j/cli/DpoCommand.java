@@ -98,6 +98,8 @@ final class DpoCommand implements Callable<Integer> {
         DpoJob.Result result = new DpoJob(options, err).run();
         err.println(result);
         if (!quiet) {
+            err.printf(Locale.ROOT, "dpo: %.2f s of training on %d thread%s: %s%n", result.seconds(), threads,
+                    threads == 1 ? "" : "s", result.timings().describe(result.seconds()));
             err.println("dpo: wrote " + result.out() + ", metrics " + result.metrics()
                     + (result.plot() != null ? ", plot " + result.plot() : "") + ", checkpoint " + result.checkpoint());
         }

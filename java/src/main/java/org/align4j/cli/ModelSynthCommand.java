@@ -35,7 +35,7 @@ final class ModelSynthCommand implements Callable<Integer> {
     Path output;
 
     static final class Source {
-        @Option(names = "--preset", paramLabel = "NAME", description = "tiny, qwen2.5-0.5b, llama-3.2-1b or demo")
+        @Option(names = "--preset", paramLabel = "NAME", description = "tiny, qwen2.5-0.5b, llama-3.2-1b, demo or small-10m")
         String preset;
 
         @ArgGroup(exclusive = false, heading = "Shape (instead of --preset):%n")

@@ -66,11 +66,13 @@ public final class DpoJob {
      * @param seconds   this invocation's training time (from the first step to the last, so tokens / seconds
      *                  is the training rate; loading, the reference pass and writing files are not in it)
      * @param reference where the reference log-probs came from, in words
+     * @param timings   where the training time went (the trainer's passes, its matmuls, the optimizer)
      * @param first     this invocation's first step, null if it took none
      * @param last      its last step, null if it took none
      */
     public record Result(int steps, int stepsRun, int pairs, long skipped, long tokens, double seconds, String reference,
-                         DpoStep first, DpoStep last, Path out, Path metrics, Path plot, Path checkpoint) {
+                         TrainerTimings timings, DpoStep first, DpoStep last, Path out, Path metrics, Path plot,
+                         Path checkpoint) {
         public double tokensPerSecond() {
             return seconds > 0 ? tokens / seconds : 0;
         }
@@ -172,8 +174,8 @@ public final class DpoJob {
             checkpoint(total, adam, fingerprint, settings, reference, params);
             LlamaExport.write(params, o.out(), outType);
             Path plot = plot();
-            return new Result(total, total - start, n, data.skipped(), tokens, seconds, ref.source(), first, last,
-                    o.out(), o.metrics(), plot, o.checkpoint());
+            return new Result(total, total - start, n, data.skipped(), tokens, seconds, ref.source(), trainer.timings(),
+                    first, last, o.out(), o.metrics(), plot, o.checkpoint());
         }
     }
 
@@ -281,7 +283,9 @@ public final class DpoJob {
                 }
                 trainer.backward(dLossDSum);
             }
+            long optimizerStart = System.nanoTime();
             OptimizerStep.Update u = update.apply(s);
+            trainer.timings().addOptimizer(System.nanoTime() - optimizerStart);
             return new DpoStep(s + 1, (double) (s + 1) / stepsPerEpoch, lossSum / pairs, chosenReward / pairs,
                     rejectedReward / pairs, correct / pairs, chosenLogp / pairs, rejectedLogp / pairs, u.gradNorm(),
                     u.learningRate(), pairs, tokens);

@@ -22,7 +22,8 @@ import org.align4j.gguf.LlamaShape;
  * keeps each scored row's log-sum-exp and backward recomputes the block's logits from it.
  *
  * <p>A pass made to {@code keep} activations holds what backward needs, about R * (8C + 3F + 2K)
- * floats per layer, until {@link #backward} has run once.
+ * floats per layer, until {@link #backward} has run once. Weight matmuls, attention and the output
+ * layer add their wall time to {@code timings}.
  */
 final class LlamaPass {
     private static final int VOCAB_CHUNK = 128; // output-weight rows per logits block
@@ -34,6 +35,7 @@ final class LlamaPass {
     private final LlamaWeights w;
     private final LlamaShape shape;
     private final Parallel par;
+    private final TrainerTimings timings;
     private final boolean keep;
     private final int c;
     private final int kv; // K
@@ -76,13 +78,14 @@ final class LlamaPass {
         float[] act; // (R, F) silu(gate) * up
     }
 
-    LlamaPass(LlamaWeights w, Parallel par, List<Sequence> batch, boolean keep) {
+    LlamaPass(LlamaWeights w, Parallel par, TrainerTimings timings, List<Sequence> batch, boolean keep) {
         if (batch.isEmpty()) {
             throw new IllegalArgumentException("empty batch");
         }
         this.w = w;
         this.shape = w.shape();
         this.par = par;
+        this.timings = timings;
         this.keep = keep;
         this.c = shape.embd();
         this.kv = shape.kvHeads() * shape.headDim();
@@ -150,7 +153,7 @@ final class LlamaPass {
             LlamaOps.rope(par, a.k, pos, rows, kvHeads, rope, false);
             a.att = new float[rows * c];
             a.attLse = new double[rows * heads];
-            LlamaOps.attention(par, a.q, a.k, a.v, start, heads, kvHeads, shape.headDim(), a.att, a.attLse);
+            timings.attention(() -> LlamaOps.attention(par, a.q, a.k, a.v, start, heads, kvHeads, shape.headDim(), a.att, a.attLse));
             addLinear(x, a.att, lw.wo(), c, c, wT);
 
             a.xMid = keep ? x.clone() : null;
@@ -213,35 +216,44 @@ final class LlamaPass {
             LlamaWeights.Layer lg = grads.layers().get(l);
             // x += act . wDown^T
             float[] dAct = new float[rows * f];
-            Gemm.ab(par, rows, f, c, dx, lw.wDown(), dAct);
-            Gemm.atb(par, c, f, rows, dx, a.act, lg.wDown());
+            timings.blockMatmul(() -> {
+                Gemm.ab(par, rows, f, c, dx, lw.wDown(), dAct);
+                Gemm.atb(par, c, f, rows, dx, a.act, lg.wDown());
+            });
             float[] dGate = new float[rows * f];
             float[] dUp = new float[rows * f];
             LlamaOps.swigluBackward(par, dAct, a.gate, a.up, rows, f, dGate, dUp);
             float[] dn2 = new float[rows * c];
-            Gemm.ab(par, rows, c, f, dGate, lw.wGate(), dn2);
-            Gemm.ab(par, rows, c, f, dUp, lw.wUp(), dn2);
-            Gemm.atb(par, f, c, rows, dGate, a.n2, lg.wGate());
-            Gemm.atb(par, f, c, rows, dUp, a.n2, lg.wUp());
+            timings.blockMatmul(() -> {
+                Gemm.ab(par, rows, c, f, dGate, lw.wGate(), dn2);
+                Gemm.ab(par, rows, c, f, dUp, lw.wUp(), dn2);
+                Gemm.atb(par, f, c, rows, dGate, a.n2, lg.wGate());
+                Gemm.atb(par, f, c, rows, dUp, a.n2, lg.wUp());
+            });
             LlamaOps.rmsNormBackward(par, dn2, a.xMid, a.scale2, lw.ffnNorm(), rows, c, dx, lg.ffnNorm());
 
             // x += att . wo^T
             float[] dAtt = new float[rows * c];
-            Gemm.ab(par, rows, c, c, dx, lw.wo(), dAtt);
-            Gemm.atb(par, c, c, rows, dx, a.att, lg.wo());
+            timings.blockMatmul(() -> {
+                Gemm.ab(par, rows, c, c, dx, lw.wo(), dAtt);
+                Gemm.atb(par, c, c, rows, dx, a.att, lg.wo());
+            });
             float[] dq = new float[rows * c];
             float[] dk = new float[rows * kv];
             float[] dv = new float[rows * kv];
-            LlamaOps.attentionBackward(par, dAtt, a.q, a.k, a.v, a.attLse, start, heads, kvHeads, shape.headDim(), dq, dk, dv);
+            timings.attention(() -> LlamaOps.attentionBackward(par, dAtt, a.q, a.k, a.v, a.attLse, start, heads, kvHeads,
+                    shape.headDim(), dq, dk, dv));
             LlamaOps.rope(par, dq, pos, rows, heads, rope, true);
             LlamaOps.rope(par, dk, pos, rows, kvHeads, rope, true);
             float[] dn1 = new float[rows * c];
-            Gemm.ab(par, rows, c, c, dq, lw.wq(), dn1);
-            Gemm.ab(par, rows, c, kv, dk, lw.wk(), dn1);
-            Gemm.ab(par, rows, c, kv, dv, lw.wv(), dn1);
-            Gemm.atb(par, c, c, rows, dq, a.n1, lg.wq());
-            Gemm.atb(par, kv, c, rows, dk, a.n1, lg.wk());
-            Gemm.atb(par, kv, c, rows, dv, a.n1, lg.wv());
+            timings.blockMatmul(() -> {
+                Gemm.ab(par, rows, c, c, dq, lw.wq(), dn1);
+                Gemm.ab(par, rows, c, kv, dk, lw.wk(), dn1);
+                Gemm.ab(par, rows, c, kv, dv, lw.wv(), dn1);
+                Gemm.atb(par, c, c, rows, dq, a.n1, lg.wq());
+                Gemm.atb(par, kv, c, rows, dk, a.n1, lg.wk());
+                Gemm.atb(par, kv, c, rows, dv, a.n1, lg.wv());
+            });
             LlamaOps.rmsNormBackward(par, dn1, a.xIn, a.scale1, lw.attnNorm(), rows, c, dx, lg.attnNorm());
         }
         // Rows are added in order, so a token that occurs twice sums the same way every time.
@@ -299,15 +311,18 @@ final class LlamaPass {
     // out (R, N) += in (R, M) . weight (N, M)^T.
     private void addLinear(float[] out, float[] in, float[] weight, int m, int n, float[] wT) {
         LlamaOps.transpose(par, weight, 0, n, m, wT);
-        Gemm.ab(par, rows, n, m, in, wT, out);
+        timings.blockMatmul(() -> Gemm.ab(par, rows, n, m, in, wT, out));
     }
 
     // log p of each scored token, (N,); fills lse.
     private double[] outputForward() {
+        long begin = System.nanoTime();
+        double matmulNanos = 0;
         int n = scoredRow.length;
         lse = new float[n];
         double[] logp = new double[n];
         int chunks = chunks(vocab);
+        int stripes = Math.min(STRIPES, chunks);
         for (int r0 = 0; r0 < n; r0 += ROW_CHUNK) {
             int rc = Math.min(ROW_CHUNK, n - r0);
             float[] hT = transposeRows(par, hidden, r0, rc, c);
@@ -315,12 +330,18 @@ final class LlamaPass {
             float[] chunkSum = new float[chunks * rc]; // (chunks, rc) sum of exp(logit - that max)
             float[] target = new float[rc]; // (rc,) logit of each row's next token
             int from = r0;
-            par.forEach(Math.min(STRIPES, chunks), s -> {
+            TrainerTimings.TaskClock clock = new TrainerTimings.TaskClock(stripes);
+            long t0 = System.nanoTime();
+            par.forEach(stripes, s -> {
+                long taskStart = System.nanoTime();
+                long inGemm = 0;
                 float[] block = new float[VOCAB_CHUNK * rc]; // (vc, rc) logits, vocabulary-major
                 for (int ch = stripeStart(s, chunks); ch < stripeStart(s + 1, chunks); ch++) {
                     int v0 = ch * VOCAB_CHUNK;
                     int vc = Math.min(VOCAB_CHUNK, vocab - v0);
+                    long g0 = System.nanoTime();
                     logitsBlock(w.output(), c, v0, vc, hT, rc, block);
+                    inGemm += System.nanoTime() - g0;
                     for (int r = 0; r < rc; r += L) {
                         VectorMask<Float> m = F.indexInRange(r, rc);
                         FloatVector max = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
@@ -341,7 +362,9 @@ final class LlamaPass {
                         }
                     }
                 }
+                clock.set(s, System.nanoTime() - taskStart, inGemm);
             });
+            matmulNanos += clock.matmulPart(System.nanoTime() - t0);
             LlamaOps.forRows(par, rc, r -> {
                 double max = Double.NEGATIVE_INFINITY;
                 for (int ch = 0; ch < chunks; ch++) {
@@ -356,6 +379,7 @@ final class LlamaPass {
                 logp[from + r] = target[r] - rowLse;
             });
         }
+        timings.addOutput(System.nanoTime() - begin, matmulNanos);
         return logp;
     }
 
@@ -364,6 +388,8 @@ final class LlamaPass {
      * softmax of a row's logits and w = d loss / d logp(next), d loss / d logits = w * (onehot(next) - p).
      */
     private float[] outputBackward(float[] rowWeight, float[] dOutput) {
+        long begin = System.nanoTime();
+        double matmulNanos = 0;
         int n = scoredRow.length;
         float[] dHidden = new float[n * c];
         int chunks = chunks(vocab);
@@ -374,12 +400,18 @@ final class LlamaPass {
             float[] hT = transposeRows(par, hidden, r0, rc, c);
             Arrays.fill(partial, 0f);
             int from = r0;
+            TrainerTimings.TaskClock clock = new TrainerTimings.TaskClock(stripes);
+            long t0 = System.nanoTime();
             par.forEach(stripes, s -> {
+                long taskStart = System.nanoTime();
+                long inGemm = 0;
                 float[] block = new float[VOCAB_CHUNK * rc]; // (vc, rc) logits, then their gradient
                 for (int ch = stripeStart(s, chunks); ch < stripeStart(s + 1, chunks); ch++) {
                     int v0 = ch * VOCAB_CHUNK;
                     int vc = Math.min(VOCAB_CHUNK, vocab - v0);
+                    long g0 = System.nanoTime();
                     logitsBlock(w.output(), c, v0, vc, hT, rc, block);
+                    inGemm += System.nanoTime() - g0;
                     for (int r = 0; r < rc; r += L) {
                         VectorMask<Float> m = F.indexInRange(r, rc);
                         FloatVector weight = FloatVector.fromArray(F, rowWeight, from + r, m);
@@ -395,12 +427,16 @@ final class LlamaPass {
                             block[next * rc + r] += rowWeight[from + r];
                         }
                     }
+                    long g1 = System.nanoTime();
                     // dOutput rows v0.. (vc, C) += dLogits (vc, rc) . hidden rows (rc, C)
                     Gemm.mulSerial(vc, c, rc, block, 0, rc, 1, hidden, from * c, c, dOutput, v0 * c, c);
                     // partial (rc, C) += dLogits^T (rc, vc) . output rows v0.. (vc, C)
                     Gemm.mulSerial(rc, c, vc, block, 0, 1, rc, w.output(), v0 * c, c, partial, s * rc * c, c);
+                    inGemm += System.nanoTime() - g1;
                 }
+                clock.set(s, System.nanoTime() - taskStart, inGemm);
             });
+            matmulNanos += clock.matmulPart(System.nanoTime() - t0);
             LlamaOps.forRows(par, rc, r -> {
                 for (int s = 0; s < stripes; s++) {
                     for (int e = 0; e < c; e++) {
@@ -409,6 +445,7 @@ final class LlamaPass {
                 }
             });
         }
+        timings.addOutput(System.nanoTime() - begin, matmulNanos);
         return dHidden;
     }
 

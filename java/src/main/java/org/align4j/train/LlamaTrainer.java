@@ -12,7 +12,7 @@ import java.util.List;
  * {@link #params()}' arrays in place between steps: {@code grads().tensors().get(i)} is the gradient
  * of {@code params().tensors().get(i)} (same name, dims and order). Matmuls use the Vector API on
  * {@code threads} threads; results are bit-identical for any number of threads and any packing of the
- * batch. Not thread-safe: one caller drives a trainer.
+ * batch. Not thread-safe: one caller drives a trainer. {@link #timings()} says where its time went.
  *
  * <p>Memory: a forward kept for backward holds about R * (8C + 3F + 2K) floats per layer for R tokens
  * in the batch (dimension letters in {@link org.align4j.train}); logits are never held for more than
@@ -22,6 +22,7 @@ public final class LlamaTrainer implements AutoCloseable {
     private final LlamaParams params;
     private final LlamaParams grads;
     private final Parallel par;
+    private final TrainerTimings timings = new TrainerTimings();
     private LlamaPass pending;
 
     /** Result of {@link #forwardBackward}: the loss and the log-probs it was computed from. */
@@ -47,16 +48,23 @@ public final class LlamaTrainer implements AutoCloseable {
         return par.threads();
     }
 
+    /** Wall time of this trainer's passes since it was made, and of the matmuls, attention and output layer in them. */
+    public TrainerTimings timings() {
+        return timings;
+    }
+
     public void zeroGrads() {
         grads.zero();
     }
 
     /** Log-probs of the batch, keeping activations for one {@link #backward}; a pending forward is dropped. */
     public LogProbs forward(List<Sequence> batch) {
-        LlamaPass pass = new LlamaPass(params.weights(), par, batch, true);
+        long t0 = System.nanoTime();
+        LlamaPass pass = new LlamaPass(params.weights(), par, timings, batch, true);
         pending = null;
         LogProbs out = pass.forward();
         pending = pass;
+        timings.addPass(System.nanoTime() - t0);
         return out;
     }
 
@@ -70,7 +78,9 @@ public final class LlamaTrainer implements AutoCloseable {
         }
         LlamaPass pass = pending;
         pending = null;
+        long t0 = System.nanoTime();
         pass.backward(dLossDSum, grads.weights());
+        timings.addPass(System.nanoTime() - t0);
     }
 
     /** Forward, the loss of its sums, backward: {@code loss} supplies d(loss)/d(sum). */
@@ -84,7 +94,10 @@ public final class LlamaTrainer implements AutoCloseable {
 
     /** Log-probs only: no activations kept, gradients untouched (a reference model, evaluation). */
     public LogProbs score(List<Sequence> batch) {
-        return new LlamaPass(params.weights(), par, batch, false).forward();
+        long t0 = System.nanoTime();
+        LogProbs out = new LlamaPass(params.weights(), par, timings, batch, false).forward();
+        timings.addPass(System.nanoTime() - t0);
+        return out;
     }
 
     @Override

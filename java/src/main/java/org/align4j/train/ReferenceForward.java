@@ -17,7 +17,7 @@ public final class ReferenceForward {
 
     /** Raw logits at every position, (T, V): row t scores the token that follows tokens[t]. */
     public float[][] logits(int[] tokens) {
-        LlamaPass pass = new LlamaPass(weights, Parallel.common(), List.of(new Sequence(tokens, tokens.length)), false);
+        LlamaPass pass = new LlamaPass(weights, Parallel.common(), new TrainerTimings(), List.of(new Sequence(tokens, tokens.length)), false);
         pass.forward();
         int v = weights.vocabSize();
         float[] flat = LlamaPass.logits(weights, Parallel.common(), pass.normed(), tokens.length);
@@ -36,7 +36,7 @@ public final class ReferenceForward {
         if (from < 1 || from > tokens.length) {
             throw new IllegalArgumentException("from must be in [1, " + tokens.length + "], not " + from);
         }
-        return new LlamaPass(weights, Parallel.common(), List.of(new Sequence(tokens, from)), false).forward().tokens()[0];
+        return new LlamaPass(weights, Parallel.common(), new TrainerTimings(), List.of(new Sequence(tokens, from)), false).forward().tokens()[0];
     }
 
     /** log(softmax(logits)) in nats, computed in double with the maximum subtracted first. */

@@ -132,6 +132,18 @@ class SyntheticLlamaTest {
     }
 
     @Test
+    void small10mHasAbout10MParametersMostlyInTheBlocks() {
+        SynthPreset p = SynthPreset.named("small-10m");
+        Path out = dir.resolve("small.gguf");
+        SyntheticLlama.Result r = SyntheticLlama.write(out, p.name(), p.shape(), VocabFiles.named(p.vocab()), GgmlType.Q8_0, 0);
+        long embd = 32000L * 128;
+        System.out.printf("small-10m: %d parameters, %d in token_embd (tied output), %d in blocks%n",
+                r.parameters(), embd, r.parameters() - embd - 128);
+        assertThat(r.parameters()).isEqualTo(9_868_928L);
+        assertThat(r.parameters() - embd - 128).isGreaterThan(r.parameters() / 2);
+    }
+
+    @Test
     void q8_0RefusesRowsThatAreNotWholeBlocksBeforeWriting() {
         LlamaShape shape = new LlamaShape(1, 48, 2, 1, 64, 128, 10_000f, 1e-5f, true);
         Path out = dir.resolve("never.gguf");

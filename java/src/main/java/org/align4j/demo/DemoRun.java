@@ -58,9 +58,9 @@ public record DemoRun(String name, int heldout, int bonN, int rounds, int prompt
 
     static final PreferenceLoss DPO = new PreferenceLoss(PreferenceLoss.Kind.SIGMOID, 0.1, 0, PreferenceLoss.SIMPO_DEFAULT_GAMMA);
     public static final DemoRun DEFAULT = new DemoRun("demo", 500, 16, 3, 1000, 16, 8, 1.0, Pairing.Scheme.TOURNAMENT, 1f, DPO, 1.0,
-            5e-5, 2, 16, 4, 1);
+            1e-4, 2, 16, 4, 1);
     public static final DemoRun SMALL = new DemoRun("small", 200, 16, 1, 400, 16, 8, 1.0, Pairing.Scheme.TOURNAMENT, 1f, DPO, 1.0,
-            5e-5, 2, 16, 4, 1);
+            1e-4, 2, 16, 4, 1);
 
     static final String REWARD = "match:answer";
     static final int MAX_TOKENS = 8;

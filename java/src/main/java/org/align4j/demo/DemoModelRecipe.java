@@ -5,18 +5,14 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.DigestInputStream;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import org.align4j.Align4jException;
+import org.align4j.data.RunManifest;
 import org.align4j.engine.SamplerOptions;
 import org.align4j.engine.SamplingParams;
 import org.align4j.gguf.GgmlType;
@@ -148,13 +144,7 @@ public record DemoModelRecipe(String name, long seed, int steps, int batchSize, 
     }
 
     static String sha256(Path file) {
-        try (InputStream in = new DigestInputStream(Files.newInputStream(file), MessageDigest.getInstance("SHA-256"))) {
-            MessageDigest d = ((DigestInputStream) in).getMessageDigest();
-            in.transferTo(java.io.OutputStream.nullOutputStream());
-            return HexFormat.of().formatHex(d.digest());
-        } catch (IOException | NoSuchAlgorithmException e) {
-            throw new Align4jException(file + ": " + e.getMessage(), e);
-        }
+        return RunManifest.sha256(file);
     }
 
     /**

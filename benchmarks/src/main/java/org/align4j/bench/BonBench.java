@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -15,12 +14,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import java.util.function.ToDoubleFunction;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.align4j.llama.Vocab;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -120,18 +117,15 @@ public final class BonBench implements Callable<Integer> {
         }
         String align4j = root.resolve("align4j").toString();
         String bench = root.resolve("build/native/bin/llama-batched-bench").toString();
-        Path model = modelOption != null ? modelOption : work.resolve(preset + "-" + type + ".gguf");
-        if (modelOption == null && !Files.exists(model)) {
-            ChildRun.run(List.of(align4j, "model", "synth", "--preset", preset, "--type", type, "--seed", "1", "-o", model.toString()),
-                    work.resolve("synth.log"));
-        }
+        Path model = modelOption != null ? modelOption
+                : ChildRun.synthesize(align4j, preset, type, work.resolve(preset + "-" + type + ".gguf"));
 
         Map<Integer, PerN> byN = new LinkedHashMap<>();
         for (int i = 0; i < ns.size(); i++) {
             int n = ns.get(i);
             PerN p = new PerN(n, prompts.size() == 1 ? prompts.getFirst() : prompts.get(i));
             Path input = work.resolve("prompts-n" + n + ".jsonl");
-            writePrompts(model, input, p.prompts);
+            ExactLengthText.writePrompts(model, input, p.prompts, promptTokens);
             p.aCmd = sampleCmd(align4j, model, input, work.resolve("a-n" + n + ".jsonl"), n, n, false);
             p.bCmd = sampleCmd(align4j, model, input, work.resolve("b-n" + n + ".jsonl"), Math.min(n, sequentialMaxN), 1, false);
             p.cCmd = baselineCmd(bench, model, n, false);
@@ -247,23 +241,6 @@ public final class BonBench implements Callable<Integer> {
     }
 
     /** Prompts of exactly --prompt-tokens tokens (BOS included) of random whole words. */
-    private void writePrompts(Path model, Path input, int count) {
-        SplittableRandom rnd = new SplittableRandom(42);
-        List<String> lines = new ArrayList<>();
-        try (Vocab vocab = Vocab.open(model)) {
-            ExactLengthText text = new ExactLengthText(vocab);
-            int words = promptTokens - (vocab.addsBos() ? 1 : 0);
-            for (int i = 0; i < count; i++) {
-                lines.add(JSON.createObjectNode().put("id", i).put("prompt", text.text(words, rnd)).toString());
-            }
-        }
-        try {
-            Files.write(input, lines, StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
     private String report(Iterable<PerN> all, boolean timed) {
         StringBuilder s = new StringBuilder();
         s.append("# Best-of-N sampling benchmark (issue 4)\n\n");

@@ -37,6 +37,15 @@ record ChildRun(List<String> command, double wallSeconds, String out, String err
         }
     }
 
+    /** {@code model} made by {@code align4j model synth} (seed 1) unless it exists already. */
+    static Path synthesize(String align4j, String preset, String type, Path model) {
+        if (!Files.exists(model)) {
+            run(List.of(align4j, "model", "synth", "--preset", preset, "--type", type, "--seed", "1", "-o", model.toString()),
+                    model.resolveSibling(model.getFileName() + ".synth.log"));
+        }
+        return model;
+    }
+
     String commandLine() {
         return String.join(" ", command);
     }

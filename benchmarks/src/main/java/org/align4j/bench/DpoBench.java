@@ -1,6 +1,5 @@
 package org.align4j.bench;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -10,14 +9,12 @@ import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import java.util.function.ToDoubleFunction;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.align4j.gguf.LlamaShape;
 import org.align4j.gguf.SynthPreset;
-import org.align4j.llama.Vocab;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -129,12 +126,9 @@ public final class DpoBench implements Callable<Integer> {
         String align4j = root.resolve("align4j").toString();
         List<Cell> cells = new ArrayList<>();
         for (String preset : presets) {
-            Path model = work.resolve(preset + ".gguf");
-            if (!Files.exists(model)) {
-                ChildRun.run(List.of(align4j, "model", "synth", "--preset", preset, "--type", "f32", "--seed", "1",
-                        "-o", model.toString()), work.resolve("synth-" + preset + ".log"));
-            }
-            Path data = writePairs(model, work.resolve("pairs-" + preset + ".jsonl"));
+            Path model = ChildRun.synthesize(align4j, preset, "f32", work.resolve(preset + ".gguf"));
+            Path data = work.resolve("pairs-" + preset + ".jsonl");
+            ExactLengthText.writePairs(model, data, pairs, promptTokens, completionTokens);
             for (int t : threads) {
                 cells.add(new Cell(preset, t, dpoCommand(align4j, model, data, t, warmupSteps),
                         dpoCommand(align4j, model, data, t, warmupSteps + steps), new ArrayList<>(), new ArrayList<>()));
@@ -175,30 +169,6 @@ public final class DpoBench implements Callable<Integer> {
             throw new UncheckedIOException(e);
         }
         return ChildRun.run(command, log);
-    }
-
-    // Pairs of P-token prompts and L-token completions (BOS and EOS included, as dpo tokenizes them).
-    private Path writePairs(Path model, Path file) {
-        ObjectMapper json = new ObjectMapper();
-        SplittableRandom rnd = new SplittableRandom(42);
-        List<String> lines = new ArrayList<>();
-        try (Vocab vocab = Vocab.open(model)) {
-            ExactLengthText text = new ExactLengthText(vocab);
-            int promptWords = promptTokens - (vocab.addsBos() ? 1 : 0);
-            int completionWords = completionTokens - (vocab.eos() >= 0 ? 1 : 0);
-            for (int i = 0; i < pairs; i++) {
-                lines.add(json.createObjectNode().put("id", i)
-                        .put("prompt", text.text(promptWords, rnd))
-                        .put("chosen", text.text(completionWords, rnd))
-                        .put("rejected", text.text(completionWords, rnd)).toString());
-            }
-        }
-        try {
-            Files.write(file, lines, StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        return file;
     }
 
     private String report(List<Cell> cells) {

@@ -1,5 +1,12 @@
 package org.align4j.bench;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.SplittableRandom;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.random.RandomGenerator;
@@ -13,6 +20,8 @@ import org.align4j.llama.Vocab;
  * without one.
  */
 final class ExactLengthText {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
     private final Vocab vocab;
     private final List<String> words = new ArrayList<>();
 
@@ -41,5 +50,51 @@ final class ExactLengthText {
             throw new IllegalStateException("generated text tokenizes to " + got + " tokens, not " + tokens);
         }
         return text;
+    }
+
+    /**
+     * Writes {@code count} prompt records whose prompts are exactly {@code promptTokens} tokens as the jobs
+     * tokenize them (BOS included), seeded.
+     */
+    static void writePrompts(Path model, Path file, int count, int promptTokens) {
+        SplittableRandom rnd = new SplittableRandom(42);
+        List<String> lines = new ArrayList<>();
+        try (Vocab vocab = Vocab.open(model)) {
+            ExactLengthText text = new ExactLengthText(vocab);
+            int words = promptTokens - (vocab.addsBos() ? 1 : 0);
+            for (int i = 0; i < count; i++) {
+                lines.add(JSON.createObjectNode().put("id", i).put("prompt", text.text(words, rnd)).toString());
+            }
+        }
+        write(file, lines);
+    }
+
+    /**
+     * Writes {@code count} preference records: prompts of exactly {@code promptTokens} tokens and chosen and
+     * rejected of exactly {@code completionTokens}, as score and dpo tokenize them (BOS and EOS included), seeded.
+     */
+    static void writePairs(Path model, Path file, int count, int promptTokens, int completionTokens) {
+        SplittableRandom rnd = new SplittableRandom(42);
+        List<String> lines = new ArrayList<>();
+        try (Vocab vocab = Vocab.open(model)) {
+            ExactLengthText text = new ExactLengthText(vocab);
+            int promptWords = promptTokens - (vocab.addsBos() ? 1 : 0);
+            int completionWords = completionTokens - (vocab.eos() >= 0 ? 1 : 0);
+            for (int i = 0; i < count; i++) {
+                lines.add(JSON.createObjectNode().put("id", i)
+                        .put("prompt", text.text(promptWords, rnd))
+                        .put("chosen", text.text(completionWords, rnd))
+                        .put("rejected", text.text(completionWords, rnd)).toString());
+            }
+        }
+        write(file, lines);
+    }
+
+    private static void write(Path file, List<String> lines) {
+        try {
+            Files.write(file, lines, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 }

@@ -1,8 +1,6 @@
 package org.align4j.bench;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -10,12 +8,10 @@ import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import java.util.function.ToDoubleFunction;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.align4j.llama.Vocab;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -114,13 +110,9 @@ public final class RsoBench implements Callable<Integer> {
         Files.createDirectories(work);
         String align4j = root.resolve("align4j").toString();
         String bench = root.resolve("build/native/bin/llama-batched-bench").toString();
-        Path model = work.resolve(preset + "-" + type + ".gguf");
-        if (!Files.exists(model)) {
-            ChildRun.run(List.of(align4j, "model", "synth", "--preset", preset, "--type", type, "--seed", "1",
-                    "-o", model.toString()), work.resolve("synth.log"));
-        }
+        Path model = ChildRun.synthesize(align4j, preset, type, work.resolve(preset + "-" + type + ".gguf"));
         Path input = work.resolve("prompts.jsonl");
-        writeWorkload(model, input);
+        ExactLengthText.writePrompts(model, input, prompts, promptTokens);
         Path script = work.resolve("vowels.py");
         Files.writeString(script, REWARD, StandardCharsets.UTF_8);
 
@@ -171,25 +163,6 @@ public final class RsoBench implements Callable<Integer> {
                     Files.delete(p);
                 }
             }
-        }
-    }
-
-    /** Prompts of exactly {@code promptTokens} tokens, BOS included. */
-    private void writeWorkload(Path model, Path input) {
-        ObjectMapper json = new ObjectMapper();
-        SplittableRandom rnd = new SplittableRandom(42);
-        List<String> lines = new ArrayList<>();
-        try (Vocab vocab = Vocab.open(model)) {
-            ExactLengthText text = new ExactLengthText(vocab);
-            int words = promptTokens - (vocab.addsBos() ? 1 : 0);
-            for (int i = 0; i < prompts; i++) {
-                lines.add(json.createObjectNode().put("id", i).put("prompt", text.text(words, rnd)).toString());
-            }
-        }
-        try {
-            Files.write(input, lines, StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
         }
     }
 

@@ -1,8 +1,6 @@
 package org.align4j.bench;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -10,7 +8,6 @@ import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -76,13 +73,12 @@ public final class ScoreBench implements Callable<Integer> {
         Files.createDirectories(work);
         String align4j = root.resolve("align4j").toString();
         String bench = root.resolve("build/native/bin/llama-batched-bench").toString();
-        Path model = work.resolve(preset + "-" + type + ".gguf");
-        if (!Files.exists(model)) {
-            ChildRun.run(List.of(align4j, "model", "synth", "--preset", preset, "--type", type, "--seed", "1",
-                    "-o", model.toString()), work.resolve("synth.log"));
-        }
+        Path model = ChildRun.synthesize(align4j, preset, type, work.resolve(preset + "-" + type + ".gguf"));
         Path input = work.resolve("pairs.jsonl");
-        writeWorkload(model, input);
+        ExactLengthText.writePairs(model, input, pairs, promptTokens, completionTokens);
+        try (Vocab vocab = Vocab.open(model)) {
+            nVocab = vocab.nTokens();
+        }
 
         int seqLen = promptTokens + completionTokens;
         List<String> scoreCmd = List.of(align4j, "score", "-m", model.toString(), "-i", input.toString(),
@@ -119,30 +115,6 @@ public final class ScoreBench implements Callable<Integer> {
     private void deleteOutputs() throws IOException {
         for (String f : List.of("a.jsonl", "b.jsonl", "a.rejects.jsonl", "b.rejects.jsonl")) {
             Files.deleteIfExists(work.resolve(f));
-        }
-    }
-
-    private void writeWorkload(Path model, Path input) {
-        ObjectMapper json = new ObjectMapper();
-        SplittableRandom rnd = new SplittableRandom(42);
-        List<String> lines = new ArrayList<>();
-        try (Vocab vocab = Vocab.open(model)) {
-            nVocab = vocab.nTokens();
-            ExactLengthText text = new ExactLengthText(vocab);
-            // BOS and EOS are part of the token counts: score adds them (TRL's rule).
-            int promptWords = promptTokens - (vocab.addsBos() ? 1 : 0);
-            int completionWords = completionTokens - (vocab.eos() >= 0 ? 1 : 0);
-            for (int i = 0; i < pairs; i++) {
-                lines.add(json.createObjectNode().put("id", i)
-                        .put("prompt", text.text(promptWords, rnd))
-                        .put("chosen", text.text(completionWords, rnd))
-                        .put("rejected", text.text(completionWords, rnd)).toString());
-            }
-        }
-        try {
-            Files.write(input, lines, StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
         }
     }
 

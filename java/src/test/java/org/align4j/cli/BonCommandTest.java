@@ -7,13 +7,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
-import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.IntStream;
@@ -314,22 +312,7 @@ class BonCommandTest {
         assertThat(uninterrupted.exit()).as(uninterrupted.err()).isZero();
 
         Path out = tmp.resolve("out.jsonl");
-        List<String> command = new ArrayList<>();
-        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        command.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
-        command.add("-Dalign4j.native.dir=" + System.getProperty("align4j.native.dir"));
-        command.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName()));
-        command.addAll(args("bon", in, out, job));
-        Process child = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(tmp.resolve("child.log").toFile()).start();
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-        int seen = 0;
-        while (child.isAlive() && seen < 4 && System.nanoTime() < deadline) {
-            Thread.sleep(5);
-            seen = Files.exists(out) ? (int) Files.readString(out).chars().filter(c -> c == '\n').count() : 0;
-        }
-        boolean killedMidRun = child.isAlive();
-        child.destroyForcibly().waitFor();
-        assertThat(killedMidRun).as("the child was still running when killed (log: %s)", Files.readString(tmp.resolve("child.log"))).isTrue();
+        CliRun.killAfterLines(args("bon", in, out, job), out, 4, tmp.resolve("child.log"));
         // And as if the kill had come in the middle of a write: the last record torn in half.
         String written = Files.readString(out);
         int lastStart = written.lastIndexOf('\n', written.length() - 2) + 1;

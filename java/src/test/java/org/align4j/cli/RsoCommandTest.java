@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
-import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,7 +16,6 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Set;
 import java.util.SplittableRandom;
-import java.util.concurrent.TimeUnit;
 import org.align4j.data.JsonlLine;
 import org.align4j.data.JsonlReader;
 import org.align4j.data.PreferenceRecord;
@@ -648,24 +646,9 @@ class RsoCommandTest {
         assertThat(rso(in, full, job).exit()).isZero();
 
         Path out = tmp.resolve("out.jsonl");
-        List<String> command = new ArrayList<>();
-        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        command.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
-        command.add("-Dalign4j.native.dir=" + System.getProperty("align4j.native.dir"));
-        command.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName()));
-        command.addAll(args(policy, in, out, job));
-        Process child = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(tmp.resolve("child.log").toFile()).start();
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
         Path log = acceptanceLog(out);
-        int seen = 0;
-        while (child.isAlive() && seen < 3 && System.nanoTime() < deadline) {
-            Thread.sleep(5);
-            seen = Files.exists(log) ? (int) Files.readString(log).chars().filter(c -> c == '\n').count() : 0;
-        }
-        boolean killedMidRun = child.isAlive();
-        child.destroyForcibly().waitFor();
-        assertThat(killedMidRun).as("the child was still running when killed (log: %s)", Files.readString(tmp.resolve("child.log"))).isTrue();
-        int before = (int) Files.readString(log).chars().filter(c -> c == '\n').count();
+        CliRun.killAfterLines(args(policy, in, out, job), log, 3, tmp.resolve("child.log"));
+        int before = CliRun.lineCount(log);
         assertThat(before).isBetween(3, 23);
         assertThat(JSON.readTree(manifest(out).toFile()).get("status").asText()).isEqualTo("running");
 

@@ -5,13 +5,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
-import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
 import org.align4j.engine.Completion;
 import org.align4j.engine.ContinuousBatchSampler;
@@ -317,23 +315,8 @@ class SampleCommandTest {
         assertThat(sample(in, full, job).exit()).isZero();
 
         Path out = tmp.resolve("out.jsonl");
-        List<String> command = new ArrayList<>();
-        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        command.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
-        command.add("-Dalign4j.native.dir=" + System.getProperty("align4j.native.dir"));
-        command.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName()));
-        command.addAll(args(model, in, out, job));
-        Process child = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(tmp.resolve("child.log").toFile()).start();
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-        int seen = 0;
-        while (child.isAlive() && seen < 3 && System.nanoTime() < deadline) {
-            Thread.sleep(5);
-            seen = Files.exists(out) ? (int) Files.readString(out).chars().filter(c -> c == '\n').count() : 0;
-        }
-        boolean killedMidRun = child.isAlive();
-        child.destroyForcibly().waitFor();
-        assertThat(killedMidRun).as("the child was still running when killed (log: %s)", Files.readString(tmp.resolve("child.log"))).isTrue();
-        int before = (int) Files.readString(out).chars().filter(c -> c == '\n').count();
+        CliRun.killAfterLines(args(model, in, out, job), out, 3, tmp.resolve("child.log"));
+        int before = CliRun.lineCount(out);
         assertThat(before).isBetween(3, 39);
 
         CliRun r = sample(in, out, ArraysConcat.of(job, "--resume"));

@@ -303,8 +303,8 @@ public final class BonBench implements Callable<Integer> {
         s.append("\n| target | measured | goal | |\n|---|---|---|---|\n");
         targets.forEach(t -> s.append("| ").append(String.join(" | ", t)).append(" |\n"));
         s.append("\nThe log-prob cost is the time (a) spends in the log-prob gather (its timing line, one mechanism for every run): "
-                + "what recording log-probs takes out of its throughput. \"sampling\" is llama.cpp's sampler chains "
-                + "(one vocabulary-sized softmax and draw per token), which (c) does not do.\n");
+                + "what recording log-probs takes out of its throughput. \"sampling\" is align4j's native sampler "
+                + "(filters and a draw over the vocabulary per token), which (c) does not do.\n");
 
         boolean anyFa = false;
         for (PerN p : all) {

@@ -7,17 +7,14 @@ import java.util.Arrays;
 import java.util.Deque;
 import java.util.Iterator;
 import java.util.List;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
+import java.util.SplittableRandom;
 import java.util.function.Consumer;
 import org.align4j.llama.Batch;
 import org.align4j.llama.Context;
 import org.align4j.llama.ContextOptions;
 import org.align4j.llama.LogProbGather;
 import org.align4j.llama.Model;
-import org.align4j.llama.SamplerChain;
+import org.align4j.llama.TokenSampler;
 import org.align4j.llama.Vocab;
 
 /**
@@ -33,11 +30,11 @@ import org.align4j.llama.Vocab;
  * still in the slot a sibling just left, and re-decodes only the prompt's last token for its logits row.
  *
  * <p>A step adds one token for each generating sequence, fills the rest of the batch with prompt tokens
- * (a long prompt spans steps), decodes once, samples each sequence from its row with its own sampler
- * chain (draws spread over the CPU threads), then gathers the sampled tokens' raw log-probs in one
- * native call (sampling reads the logits first). A finished sequence frees its slot, and the next step
- * gives it to the oldest request with a completion not yet started. Requests are reported to their
- * callbacks in submission order.
+ * (a long prompt spans steps), decodes once, samples every sequence from its row in one native call
+ * ({@link TokenSampler}: llama.cpp's filters, each completion drawing from its own seeded random
+ * stream), then gathers the sampled tokens' raw log-probs in another. A finished sequence frees its
+ * slot, and the next step gives it to the oldest request with a completion not yet started. Requests
+ * are reported to their callbacks in submission order.
  *
  * <p>Capacity is fixed up front ({@link SamplerOptions}): every prompt + {@code maxTokens} must fit in
  * {@code maxSeqLen}, so no decode runs out of KV cells. Not thread-safe: one thread submits; the
@@ -52,6 +49,7 @@ public final class ContinuousBatchSampler implements AutoCloseable {
     private final int[] eog; // the vocabulary's end-of-generation tokens, suppressed under ignoreEos; else empty
     private final Batch batch;
     private final Context ctx;
+    private final TokenSampler sampler;
     private final LogProbGather gather;
     private final EngineTimings timings = new EngineTimings();
 
@@ -62,14 +60,16 @@ public final class ContinuousBatchSampler implements AutoCloseable {
     private final List<PromptFeed> feeding = new ArrayList<>();   // prompts being decoded, oldest first
     private int unstartedCompletions;
 
-    private static final int MIN_DRAWS_PER_THREAD = 4;
-    private final ExecutorService samplingPool; // threads - 1 workers beside the caller's thread; null with one thread
-
-    // One step's draws, (n_draws <= maxSeqs,) each: the slot, the batch row it sampled from, the token, its raw log-prob.
+    // One step's draws, (n_draws <= maxSeqs,) each: the slot, the batch row it samples from, its seed,
+    // the token, its raw log-prob; and its repetition window, drawWindow[drawWindowStart[k], drawWindowStart[k + 1]).
     private final Slot[] drawSlot;
     private final int[] drawRow;
+    private final long[] drawSeed;
     private final int[] drawToken;
     private final float[] drawLogp;
+    private final int[] drawWindowStart; // (maxSeqs + 1,)
+    private final int[] drawWindow;      // (maxSeqs * window,)
+    private final int window;            // repetition-penalty window, tokens; 0 without the penalty
 
     /** A request and the completions it has, by completion index. */
     private static final class Work {
@@ -102,7 +102,7 @@ public final class ContinuousBatchSampler implements AutoCloseable {
         boolean live;       // a completion is running here
         boolean generating; // its prompt is decoded; false while the prompt is being fed
         int index;          // completion index within work
-        SamplerChain chain;
+        SplittableRandom rng; // the completion's random stream: one seed per token drawn
         int nextPos;        // position of the next token fed
         int row = -1;       // batch row of its next-token logits in the batch being decoded; -1: none
 
@@ -155,18 +155,27 @@ public final class ContinuousBatchSampler implements AutoCloseable {
             slots[s] = new Slot(s, params.maxTokens());
             free.add(slots[s]);
         }
+        this.window = params.penalizes() ? params.repeatLastN() : 0;
         drawSlot = new Slot[n];
         drawRow = new int[n];
+        drawSeed = new long[n];
         drawToken = new int[n];
         drawLogp = new float[n];
+        drawWindowStart = new int[n + 1];
+        drawWindow = new int[n * window];
         this.batch = new Batch(options.batchTokens(), n);
         Context c = null;
+        TokenSampler ts = null;
         try {
             c = Context.create(model, new ContextOptions(options.kvCells(), options.batchTokens(),
                     Math.min(options.batchTokens(), 512), n, options.threads(), true,
                     options.flashAttention() ? ContextOptions.FlashAttention.ON : ContextOptions.FlashAttention.OFF));
+            ts = new TokenSampler(c, params.filters(), eog, n, window);
             this.gather = new LogProbGather(c, n);
         } catch (RuntimeException e) {
+            if (ts != null) {
+                ts.close();
+            }
             if (c != null) {
                 c.close();
             }
@@ -174,11 +183,7 @@ public final class ContinuousBatchSampler implements AutoCloseable {
             throw e;
         }
         this.ctx = c;
-        this.samplingPool = options.threads() == 1 ? null : Executors.newFixedThreadPool(options.threads() - 1, r -> {
-            Thread t = new Thread(r, "align4j-sampler");
-            t.setDaemon(true);
-            return t;
-        });
+        this.sampler = ts;
     }
 
     /** Checks, before any model is loaded, that {@code params} can run in {@code options}; throws saying what to change. */
@@ -197,7 +202,7 @@ public final class ContinuousBatchSampler implements AutoCloseable {
         return params;
     }
 
-    /** Time spent so far in llama_decode, in the sampler chains and in the log-prob gather. */
+    /** Time spent so far in llama_decode, in sampling and in the log-prob gather. */
     public EngineTimings timings() {
         return timings;
     }
@@ -290,7 +295,8 @@ public final class ContinuousBatchSampler implements AutoCloseable {
             }
         }
         long t2 = System.nanoTime();
-        sampleDraws(n);
+        prepareDraws(n);
+        sampler.sample(n, drawRow, drawSeed, drawWindowStart, drawWindow, drawToken);
         long t3 = System.nanoTime();
         gather.gather(drawRow, drawToken, n, drawLogp);
         timings.addSampling(t3 - t2);
@@ -308,48 +314,25 @@ public final class ContinuousBatchSampler implements AutoCloseable {
         return n + 1;
     }
 
-    /**
-     * Samples draws [0, n), spread over the sampling threads: llama.cpp's samplers run on the CPU, one
-     * vocabulary-sized pass or more per draw, which is as much work as a small model's decode. Each
-     * chain belongs to one draw, and the logits are only read. The first draw runs on this thread
-     * before the others start, so that llama.cpp's once-per-decode bookkeeping (synchronize, output
-     * reordering) is done before several threads read the logits; after it, those calls only read, or
-     * store the values already there.
-     */
-    private void sampleDraws(int n) {
-        if (n == 0) {
-            return;
-        }
-        sampleRange(0, 1);
-        int parts = samplingPool == null ? 1 : Math.min(options.threads(), (n - 1 + MIN_DRAWS_PER_THREAD - 1) / MIN_DRAWS_PER_THREAD);
-        if (parts <= 1) {
-            sampleRange(1, n);
-            return;
-        }
-        List<Future<?>> others = new ArrayList<>(parts - 1);
-        int per = (n - 1 + parts - 1) / parts;
-        for (int from = 1 + per; from < n; from += per) {
-            int a = from;
-            int b = Math.min(n, from + per);
-            others.add(samplingPool.submit(() -> sampleRange(a, b)));
-        }
-        sampleRange(1, Math.min(n, 1 + per));
-        for (Future<?> f : others) {
-            try {
-                f.get();
-            } catch (ExecutionException e) {
-                throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException("interrupted while sampling", e);
+    /** Each draw's seed, the next from its completion's stream, and its repetition window: the last tokens of prompt and completion. */
+    private void prepareDraws(int n) {
+        int at = 0;
+        for (int i = 0; i < n; i++) {
+            Slot s = drawSlot[i];
+            drawSeed[i] = s.rng.nextLong();
+            drawWindowStart[i] = at;
+            if (window > 0) {
+                int[] prompt = s.work.request.prompt();
+                int fromPrompt = Math.max(0, window - s.length);
+                int p0 = Math.max(0, prompt.length - fromPrompt);
+                System.arraycopy(prompt, p0, drawWindow, at, prompt.length - p0);
+                at += prompt.length - p0;
+                int t0 = Math.max(0, s.length - window);
+                System.arraycopy(s.tokens, t0, drawWindow, at, s.length - t0);
+                at += s.length - t0;
             }
         }
-    }
-
-    private void sampleRange(int from, int to) {
-        for (int i = from; i < to; i++) {
-            drawToken[i] = drawSlot[i].chain.sample(ctx, drawRow[i]);
-        }
+        drawWindowStart[n] = at;
     }
 
     /** Gives free slots to the oldest requests with completions not yet started. */
@@ -426,12 +409,7 @@ public final class ContinuousBatchSampler implements AutoCloseable {
         s.textLength = 0;
         s.nextPos = prompt.length;
         s.row = -1;
-        s.chain = params.newChain(params.completionSeed(w.request.key(), s.index), vocab.nTokens(), eog);
-        if (params.penalizes()) {
-            for (int i = Math.max(0, prompt.length - params.repeatLastN()); i < prompt.length; i++) {
-                s.chain.accept(prompt[i]);
-            }
-        }
+        s.rng = new SplittableRandom(params.keySeed(w.request.key(), s.index));
     }
 
     /** Records a sampled token and ends the completion if it stops here. */
@@ -467,8 +445,7 @@ public final class ContinuousBatchSampler implements AutoCloseable {
         w.completions[s.index] = new Completion(Arrays.copyOf(s.tokens, s.length),
                 new String(s.text, 0, s.textLength, StandardCharsets.UTF_8), Arrays.copyOf(s.logps, s.length), sum, why);
         w.finished++;
-        s.chain.close();
-        s.chain = null;
+        s.rng = null;
         s.live = false;
         s.generating = false;
         if (w.started == w.request.n()) { // no sibling left to start: nothing will reuse these cells
@@ -487,16 +464,8 @@ public final class ContinuousBatchSampler implements AutoCloseable {
 
     @Override
     public void close() {
-        if (samplingPool != null) {
-            samplingPool.shutdownNow();
-        }
-        for (Slot s : slots) {
-            if (s.chain != null) {
-                s.chain.close();
-                s.chain = null;
-            }
-        }
         gather.close();
+        sampler.close();
         batch.close();
         ctx.close();
     }

@@ -3,8 +3,8 @@ package org.align4j.engine;
 import java.util.Locale;
 
 /**
- * Where an engine's time went: wall time inside {@code llama_decode}, inside llama.cpp's sampler chains
- * (a sampler's draws; a scorer has none) and inside the log-prob kernels, and how much was decoded.
+ * Where an engine's time went: wall time inside {@code llama_decode}, in sampling (a sampler's filters
+ * and draws; a scorer has none) and inside the log-prob kernels, and how much was decoded.
  * Everything else a job spends (tokenizing, JSON, scheduling, rewards) is its wall time minus these.
  */
 public final class EngineTimings {
@@ -50,7 +50,7 @@ public final class EngineTimings {
         return decodeNanos / 1e9;
     }
 
-    /** Wall time of the sampler chains' draws (spread over the sampling threads, so wall, not CPU, time). */
+    /** Wall time of the draws (the token sampler's filters and draws, one native call per step). */
     public double samplingSeconds() {
         return samplingNanos / 1e9;
     }

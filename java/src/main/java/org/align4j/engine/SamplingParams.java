@@ -2,7 +2,7 @@ package org.align4j.engine;
 
 import java.nio.charset.StandardCharsets;
 import java.util.List;
-import org.align4j.llama.SamplerChain;
+import org.align4j.llama.TokenSampler;
 
 /**
  * How to choose each token and when to stop; the same for every completion of a run. The filters run in
@@ -18,16 +18,13 @@ import org.align4j.llama.SamplerChain;
  * @param repeatLastN   the penalty's window, tokens
  * @param maxTokens     most tokens sampled per completion
  * @param stops         a completion ends when its text contains one of these; its text is cut before it
- * @param seed          the run's seed, from which each completion's seed is derived ({@link #completionSeed})
+ * @param seed          the run's seed, from which each completion's seed is derived ({@link #keySeed})
  * @param ignoreEos     never sample an end-of-generation token (a -infinity logit bias, llama.cpp's
  *                      {@code --ignore-eos}), so completions end only by {@code maxTokens} or a stop string;
  *                      the recorded log-probs stay the raw ones
  */
 public record SamplingParams(float temperature, int topK, float topP, float minP, float repeatPenalty, int repeatLastN,
                              int maxTokens, List<String> stops, long seed, boolean ignoreEos) {
-    /** llama.h's LLAMA_DEFAULT_SEED: a dist sampler given it picks a random seed, so no derived seed may be it. */
-    private static final int LLAMA_DEFAULT_SEED = 0xFFFFFFFF;
-
     /** @throws IllegalArgumentException naming the CLI option that is out of range */
     public SamplingParams {
         stops = List.copyOf(stops);
@@ -69,20 +66,10 @@ public record SamplingParams(float temperature, int topK, float topP, float minP
     }
 
     /**
-     * The seed of completion {@code index} of the request named {@code key}: SplitMix64 over the run's seed,
-     * the key's UTF-8 bytes (FNV-1a) and the index, folded to llama.cpp's 32-bit seed.
-     */
-    public int completionSeed(String key, int index) {
-        long h = keySeed(key, index);
-        int s = (int) (h ^ (h >>> 32));
-        return s == LLAMA_DEFAULT_SEED ? 0 : s;
-    }
-
-    /**
      * The 64-bit seed of stream {@code index} of the request named {@code key}: SplitMix64 over the run's
-     * seed, the key's UTF-8 bytes (FNV-1a) and the index. Completions use indices 0..n-1
-     * ({@link #completionSeed}); a job that needs more randomness per request (RSO's acceptance draws)
-     * takes a negative index, so its stream never coincides with a completion's.
+     * seed, the key's UTF-8 bytes (FNV-1a) and the index. Completion k takes its draws' seeds from
+     * {@code new SplittableRandom(keySeed(key, k))}; a job that needs more randomness per request (RSO's
+     * acceptance draws) takes a negative index, so its stream never coincides with a completion's.
      */
     public long keySeed(String key, long index) {
         long fnv = 0xCBF29CE484222325L;
@@ -99,22 +86,8 @@ public record SamplingParams(float temperature, int topK, float topP, float minP
         return z ^ (z >>> 31);
     }
 
-    /**
-     * A fresh chain for one completion; the caller owns (closes) it.
-     *
-     * @param eog the vocabulary's end-of-generation tokens, suppressed under {@link #ignoreEos}
-     */
-    SamplerChain newChain(int completionSeed, int nVocab, int[] eog) {
-        SamplerChain.Builder b = SamplerChain.builder();
-        if (ignoreEos) {
-            b.suppress(eog);
-        }
-        if (penalizes()) {
-            b.repetitionPenalty(repeatLastN, repeatPenalty);
-        }
-        if (greedy()) {
-            return b.greedy(nVocab);
-        }
-        return b.topK(topK).topP(topP).minP(minP).temperature(temperature).dist(completionSeed, nVocab);
+    /** The token sampler's filters; the penalty is 1 (off) unless {@link #penalizes()}. */
+    public TokenSampler.Filters filters() {
+        return new TokenSampler.Filters(temperature, topK, topP, minP, penalizes() ? repeatPenalty : 1f);
     }
 }

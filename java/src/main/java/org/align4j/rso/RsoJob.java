@@ -72,10 +72,9 @@ import org.align4j.rso.RsoTimings.Stage;
  * the resume point; and {@code PAIRS.jsonl.manifest.json}, written at the start (status {@code running}) and
  * again at the end ({@code complete} or {@code failed}) with the totals over every run of the output.
  *
- * <p>Randomness: candidate k of the prompt with id ID samples with the seed
- * {@link SamplingParams#completionSeed}(ID, k) and the acceptance draws of that prompt come from a
- * {@link SplittableRandom} seeded with {@link SamplingParams#keySeed}(ID, {@value #ACCEPTANCE_STREAM}), both
- * derived from {@code --seed}; so a prompt's pairs depend on nothing else in the run, and a resumed run
+ * <p>Randomness: candidate k of the prompt with id ID draws its tokens from a {@link SplittableRandom}
+ * seeded with {@link SamplingParams#keySeed}(ID, k) and the acceptance draws of that prompt come from one
+ * seeded with {@link SamplingParams#keySeed}(ID, {@value #ACCEPTANCE_STREAM}), both derived from {@code --seed}; so a prompt's pairs depend on nothing else in the run, and a resumed run
  * writes what the uninterrupted one would have.
  *
  * <p>Pairs a dataset cannot hold are dropped and counted: one whose chosen or rejected text is empty

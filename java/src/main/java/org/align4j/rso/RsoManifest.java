@@ -75,8 +75,8 @@ final class RsoManifest {
         params.put("keep_candidates", o.keepCandidates() != null); // where: outputs.candidates
         ObjectNode seeds = m.putObject("seeds");
         seeds.put("seed", s.seed());
-        seeds.put("candidates", "candidate k of the prompt with id ID samples with llama.cpp seed completionSeed(seed, ID, k):"
-                + " SplitMix64 over the seed, FNV-1a of ID's JSON text and k, folded to 32 bits");
+        seeds.put("candidates", "candidate k of the prompt with id ID draws its tokens from java.util.SplittableRandom(keySeed(seed, ID, k)):"
+                + " SplitMix64 over the seed, FNV-1a of ID's JSON text and k");
         seeds.put("acceptance", "the acceptance draws of the prompt with id ID come from java.util.SplittableRandom(keySeed(seed, ID, "
                 + RsoJob.ACCEPTANCE_STREAM + ")); per_prompt[].acceptance_seed is that seed");
         // Not part of what the run produces: may differ between a run and its --resume.

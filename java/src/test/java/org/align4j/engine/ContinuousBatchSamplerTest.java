@@ -153,7 +153,7 @@ class ContinuousBatchSamplerTest {
             alone.addAll(sampleAll(List.of(r), options(64, 8), p));
         }
         List<SampleRequest> reversed = new ArrayList<>(requests.reversed());
-        // Two threads: draws are sampled on two threads.
+        // Two threads: decodes split over two threads.
         List<SampleResult> others = sampleAll(reversed, new SamplerOptions(256, 32, 7, 2), p).reversed();
         double dCramped = assertSameTokens(together, cramped);
         double dAlone = assertSameTokens(together, alone);
@@ -412,14 +412,14 @@ class ContinuousBatchSamplerTest {
     @Test
     void completionSeedsDependOnSeedKeyAndIndexOnly() {
         SamplingParams a = SamplingParams.plain(8, 5);
-        assertThat(a.completionSeed("r1", 0)).isEqualTo(SamplingParams.plain(99, 5).completionSeed("r1", 0));
-        Set<Integer> seeds = new HashSet<>();
+        assertThat(a.keySeed("r1", 0)).isEqualTo(SamplingParams.plain(99, 5).keySeed("r1", 0));
+        Set<Long> seeds = new HashSet<>();
         for (String key : List.of("r1", "r2", "1", "\"1\"")) {
             for (int k = 0; k < 50; k++) {
-                seeds.add(a.completionSeed(key, k));
+                seeds.add(a.keySeed(key, k));
             }
         }
-        seeds.add(SamplingParams.plain(8, 6).completionSeed("r1", 0));
-        assertThat(seeds).hasSize(201).doesNotContain(0xFFFFFFFF);
+        seeds.add(SamplingParams.plain(8, 6).keySeed("r1", 0));
+        assertThat(seeds).hasSize(201);
     }
 }

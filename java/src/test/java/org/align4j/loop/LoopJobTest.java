@@ -13,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import org.align4j.RepoFiles;
 import org.align4j.engine.SamplerOptions;
 import org.align4j.engine.SamplingParams;
 import org.align4j.rso.Pairing;
@@ -38,13 +39,7 @@ class LoopJobTest {
 
     @BeforeAll
     static void findDemo() throws IOException {
-        Path demo = null;
-        for (Path p = Path.of("").toAbsolutePath(); p != null && demo == null; p = p.getParent()) {
-            if (Files.isRegularFile(p.resolve("models/demo/demo.gguf"))) {
-                demo = p.resolve("models/demo");
-            }
-        }
-        assertThat(demo).as("models/demo/demo.gguf above " + Path.of("").toAbsolutePath()).isNotNull();
+        Path demo = RepoFiles.demoDir();
         model = demo.resolve("demo.gguf");
         train = demo.resolve("train.jsonl");
         heldout = sets.resolve("heldout-40.jsonl");

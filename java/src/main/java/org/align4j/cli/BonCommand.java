@@ -8,13 +8,10 @@ import org.align4j.bon.BonJob;
 import org.align4j.bon.SampleJob;
 import org.align4j.data.RunSummary;
 import org.align4j.llama.Backend;
-import org.align4j.reward.RewardContext;
 import org.align4j.reward.RewardSpec;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** {@code align4j bon}: N completions per prompt, each rewarded, the best marked, and the reward-vs-N curve. */
@@ -28,33 +25,18 @@ final class BonCommand implements Callable<Integer> {
     @Mixin SampleJobOptions job;
     @Mixin EngineOptions engine;
     @Mixin SamplingOptions sampling;
-
-    @Option(names = "--reward", required = true, paramLabel = "SPEC", description = "how to reward a completion: " + RewardSpec.KINDS)
-    String reward;
-
-    @Option(names = "--reward-timeout", paramLabel = "SECONDS", description = "cmd: the longest wait for one answer (default: 60)")
-    double rewardTimeoutSeconds = RewardContext.DEFAULT_TIMEOUT.toSeconds();
+    @Mixin RewardOptions reward;
 
     @Override
     public Integer call() {
-        RewardSpec rewardSpec;
-        try {
-            rewardSpec = RewardSpec.parse(reward);
-        } catch (IllegalArgumentException e) {
-            String why = e.getMessage();
-            throw new CommandLine.ParameterException(spec.commandLine(),
-                    why.contains(RewardSpec.KINDS) ? why : why + " (SPEC is one of " + RewardSpec.KINDS + ")");
-        }
-        if (!(rewardTimeoutSeconds > 0) || rewardTimeoutSeconds > Duration.ofDays(1).toSeconds()) {
-            throw new CommandLine.ParameterException(spec.commandLine(),
-                    "--reward-timeout must be positive seconds (a day at most), not " + rewardTimeoutSeconds);
-        }
+        RewardSpec rewardSpec = reward.spec(spec);
+        Duration rewardTimeout = reward.timeout(spec);
         SampleJob.Options o = job.jobOptions(engine, sampling, spec);
         PrintWriter err = spec.commandLine().getErr();
         if (!engine.quiet) {
             err.println("align4j bon: llama.cpp " + Backend.describe() + (o.engine().flashAttention() ? ", flash attention on" : ""));
         }
-        BonJob bon = new BonJob(o, rewardSpec, Duration.ofNanos(Math.round(rewardTimeoutSeconds * 1e9)));
+        BonJob bon = new BonJob(o, rewardSpec, rewardTimeout);
         RunSummary summary = bon.run();
         err.println(summary);
         if (!engine.quiet) {

@@ -62,8 +62,9 @@ final class DpoCommand implements Callable<Integer> {
     @Option(names = "--resume", description = "continue the run saved in the checkpoint (same data and settings)")
     boolean resume;
 
-    @Option(names = "--on-error", paramLabel = "fail|skip", description = "on a bad record: stop (exit 1) or log it to OUT.rejects.jsonl and go on (default: fail)")
-    String onError = "fail";
+    @Option(names = "--on-error", paramLabel = "fail|skip", converter = OnError.class,
+            description = "on a bad record: stop (exit 1) or log it to OUT.rejects.jsonl and go on (default: fail)")
+    ErrorPolicy onError = ErrorPolicy.FAIL;
 
     @Option(names = "--threads", paramLabel = "N", description = "CPU threads (default: all cores)")
     int threads = Runtime.getRuntime().availableProcessors();
@@ -88,7 +89,7 @@ final class DpoCommand implements Callable<Integer> {
                     .threads(threads)
                     .gpuLayers(gpuLayers)
                     .resume(resume)
-                    .onError(ErrorPolicy.parse(onError))
+                    .onError(onError)
                     .quiet(quiet)
                     .build();
         } catch (IllegalArgumentException e) {

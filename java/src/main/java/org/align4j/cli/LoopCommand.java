@@ -2,13 +2,13 @@ package org.align4j.cli;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.Callable;
 import org.align4j.engine.SamplerOptions;
 import org.align4j.engine.SamplingParams;
 import org.align4j.llama.Backend;
 import org.align4j.loop.LoopJob;
 import org.align4j.loop.LoopOptions;
-import org.align4j.reward.RewardSpec;
 import org.align4j.rso.Pairing;
 import org.align4j.train.DpoOptions;
 import picocli.CommandLine;
@@ -43,8 +43,7 @@ final class LoopCommand implements Callable<Integer> {
     @Option(names = {"-o", "--out"}, required = true, paramLabel = "DIR", description = "the run folder")
     Path out;
 
-    @Option(names = "--reward", required = true, paramLabel = "SPEC", description = RewardSpec.KINDS)
-    String reward;
+    @Mixin RewardOptions reward;
 
     @Option(names = "--rounds", paramLabel = "K", description = "rounds (default: ${DEFAULT-VALUE})")
     int rounds = 3;
@@ -78,14 +77,15 @@ final class LoopCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        reward.spec(spec);
+        Duration rewardTimeout = reward.timeout(spec);
         LoopOptions options;
         try {
-            RewardSpec.parse(reward);
             SamplingParams params = sampling.params(spec);
             SamplerOptions sampler = sampling.sampler(engine, params, spec);
             DpoOptions dpo = training.applyTo(DpoOptions.builder(policy, input, out.resolve("model.gguf")))
                     .seed(params.seed()).threads(trainThreads != null ? trainThreads : engine.threads).gpuLayers(engine.gpuLayers).quiet(engine.quiet).build();
-            options = new LoopOptions(policy, reference, input, out, reward, rounds, promptsPerRound, n, params, sampler,
+            options = new LoopOptions(policy, reference, input, out, reward.reward, rewardTimeout, rounds, promptsPerRound, n, params, sampler,
                     LoopOptions.PairScheme.named(pairs), rsoBeta, accept, Pairing.Scheme.named(pairing), dpo, eval, evalSamples,
                     engine.gpuLayers, engine.quiet);
         } catch (IllegalArgumentException e) {

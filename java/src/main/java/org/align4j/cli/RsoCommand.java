@@ -9,8 +9,6 @@ import org.align4j.data.RunSummary;
 import org.align4j.engine.SamplerOptions;
 import org.align4j.engine.SamplingParams;
 import org.align4j.llama.Backend;
-import org.align4j.reward.RewardContext;
-import org.align4j.reward.RewardSpec;
 import org.align4j.rso.Pairing;
 import org.align4j.rso.RejectionSampler;
 import org.align4j.rso.RsoJob;
@@ -47,11 +45,7 @@ final class RsoCommand implements Callable<Integer> {
     @Option(names = {"-o", "--output"}, required = true, paramLabel = "PAIRS.jsonl")
     Path output;
 
-    @Option(names = "--reward", required = true, paramLabel = "SPEC", description = "cmd:COMMAND, match:FIELD, regex:PATTERN, implicit:REF.gguf[:BETA] or judge:JUDGE.gguf[:RUBRIC_FILE]")
-    String reward;
-
-    @Option(names = "--reward-timeout", paramLabel = "SECONDS", description = "cmd: the longest wait for one answer (default: ${DEFAULT-VALUE})")
-    double rewardTimeout = RewardContext.DEFAULT_TIMEOUT.toSeconds();
+    @Mixin RewardOptions reward;
 
     @Option(names = "--candidates", paramLabel = "N", description = "candidates sampled per prompt (default: ${DEFAULT-VALUE})")
     int candidates = 64;
@@ -74,8 +68,9 @@ final class RsoCommand implements Callable<Integer> {
     @Option(names = "--keep-candidates", paramLabel = "FILE", description = "also write every candidate with its reward and acceptance, one line per prompt")
     Path keepCandidates;
 
-    @Option(names = "--on-error", paramLabel = "fail|skip", description = "on a bad record: stop (exit 1) or log it to PAIRS.rejects.jsonl and go on (default: fail)")
-    String onError = "fail";
+    @Option(names = "--on-error", paramLabel = "fail|skip", converter = OnError.class,
+            description = "on a bad record: stop (exit 1) or log it to PAIRS.rejects.jsonl and go on (default: fail)")
+    ErrorPolicy onError = ErrorPolicy.FAIL;
 
     @Option(names = "--resume", description = "continue an interrupted run of the same command")
     boolean resume;
@@ -84,11 +79,9 @@ final class RsoCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        ErrorPolicy policyOnError;
         RejectionSampler selector;
         Pairing pairs;
         try {
-            policyOnError = ErrorPolicy.parse(onError);
             SelectionMode m = SelectionMode.named(mode);
             if (beta != null && m != SelectionMode.RSO) {
                 throw new IllegalArgumentException("--beta is rso's; --mode " + mode + " has none");
@@ -99,22 +92,20 @@ final class RsoCommand implements Callable<Integer> {
                 case TOP_K_OVER_N -> RejectionSampler.topKOverN();
             };
             pairs = new Pairing(Pairing.Scheme.named(pairing), Pairing.TieRule.named(ties));
-            RewardSpec.parse(reward);
-            if (!(rewardTimeout > 0) || Double.isInfinite(rewardTimeout)) {
-                throw new IllegalArgumentException("--reward-timeout must be a positive number of seconds, not " + rewardTimeout);
-            }
             if (keepCandidates != null && keepCandidates.toAbsolutePath().normalize().equals(output.toAbsolutePath().normalize())) {
                 throw new IllegalArgumentException("--keep-candidates must be another file than -o");
             }
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
+        reward.spec(spec);
+        Duration rewardTimeout = reward.timeout(spec);
         SamplingParams params = sampling.params(spec);
         SamplerOptions sampler = sampling.sampler(engine, params, spec);
         RsoJob.Options options;
         try {
-            options = new RsoJob.Options(model, reference, input, output, keepCandidates, reward,
-                    Duration.ofMillis(Math.round(rewardTimeout * 1000)), candidates, accept, selector, pairs, policyOnError,
+            options = new RsoJob.Options(model, reference, input, output, keepCandidates, reward.reward,
+                    rewardTimeout, candidates, accept, selector, pairs, onError,
                     resume, engine.quiet, engine.gpuLayers, sampler, params);
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());

@@ -23,25 +23,20 @@ final class SampleJobOptions {
     @Option(names = "-n", required = true, paramLabel = "N", description = "completions per prompt")
     int n;
 
-    @Option(names = "--on-error", paramLabel = "fail|skip", description = "on a bad record: stop (exit 1) or log it to OUT.rejects.jsonl and go on (default: fail)")
-    String onError = "fail";
+    @Option(names = "--on-error", paramLabel = "fail|skip", converter = OnError.class,
+            description = "on a bad record: stop (exit 1) or log it to OUT.rejects.jsonl and go on (default: fail)")
+    ErrorPolicy onError = ErrorPolicy.FAIL;
 
     @Option(names = "--resume", description = "continue an interrupted run of the same command")
     boolean resume;
 
     /** The sample job's options; an out-of-range value is a usage error naming its option. */
     SampleJob.Options jobOptions(EngineOptions engine, SamplingOptions sampling, CommandSpec spec) {
-        ErrorPolicy policyOnError;
-        try {
-            policyOnError = ErrorPolicy.parse(onError);
-        } catch (IllegalArgumentException e) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--on-error must be fail or skip, not " + onError);
-        }
         if (n < 1) {
             throw new CommandLine.ParameterException(spec.commandLine(), "-n must be positive, not " + n);
         }
         SamplingParams params = sampling.params(spec);
         SamplerOptions sampler = sampling.sampler(engine, params, spec);
-        return new SampleJob.Options(model, input, output, n, policyOnError, resume, engine.quiet, engine.gpuLayers, sampler, params);
+        return new SampleJob.Options(model, input, output, n, onError, resume, engine.quiet, engine.gpuLayers, sampler, params);
     }
 }

@@ -40,8 +40,9 @@ final class ScoreCommand implements Callable<Integer> {
     @Option(names = "--top-k", paramLabel = "K", description = "also write the K most probable tokens at every completion position (<name>_top_logps)")
     int topK;
 
-    @Option(names = "--on-error", paramLabel = "fail|skip", description = "on a bad record: stop (exit 1) or log it to OUT.rejects.jsonl and go on (default: fail)")
-    String onError = "fail";
+    @Option(names = "--on-error", paramLabel = "fail|skip", converter = OnError.class,
+            description = "on a bad record: stop (exit 1) or log it to OUT.rejects.jsonl and go on (default: fail)")
+    ErrorPolicy onError = ErrorPolicy.FAIL;
 
     @Option(names = "--resume", description = "continue an interrupted run of the same command")
     boolean resume;
@@ -50,7 +51,7 @@ final class ScoreCommand implements Callable<Integer> {
     int seqs = 16;
 
     @Option(names = "--flash-attn", negatable = true, defaultValue = "true", fallbackValue = "true",
-            description = "llama.cpp's flash attention (default: on; --no-flash-attn: about 15% slower on a CPU, but a record's log-probs"
+            description = "llama.cpp's flash attention (default: on; --no-flash-attn: about 15%% slower on a CPU, but a record's log-probs"
                     + " then move by ~1e-5 instead of ~2e-4 with what is batched beside it)")
     boolean flashAttention;
 
@@ -59,12 +60,6 @@ final class ScoreCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        ErrorPolicy policyOnError;
-        try {
-            policyOnError = ErrorPolicy.parse(onError);
-        } catch (IllegalArgumentException e) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--on-error must be fail or skip, not " + onError);
-        }
         if (engine.ctx < 2 || engine.batchTokens < 1 || seqs < 1 || engine.threads < 1) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--ctx, --batch-tokens, --seqs and --threads must be positive");
         }
@@ -74,7 +69,7 @@ final class ScoreCommand implements Callable<Integer> {
         if (!engine.quiet) {
             spec.commandLine().getErr().println("align4j score: llama.cpp " + Backend.describe());
         }
-        ScoreJob job = new ScoreJob(new ScoreJob.Options(policy, reference, input, output, perToken, policyOnError,
+        ScoreJob job = new ScoreJob(new ScoreJob.Options(policy, reference, input, output, perToken, onError,
                 resume, engine.quiet, engine.gpuLayers,
                 new ScorerOptions(engine.ctx, engine.batchTokens, seqs, engine.threads, !noPrefixSharing, topK, flashAttention)));
         RunSummary summary = job.run();

@@ -104,7 +104,7 @@ public record DemoRun(String name, int heldout, int bonN, int rounds, int prompt
             DpoOptions dpo = DpoOptions.builder(model, dir, dir.resolve("unused.gguf")).loss(loss).rpoAlpha(rpoAlpha).learningRate(learningRate)
                     .epochs(epochs).batchSize(batchSize).schedule(LrSchedule.Kind.LINEAR).seed(seed).threads(trainThreads)
                     .quiet(quiet).build();
-            LoopOptions lo = new LoopOptions(model, null, demoDir.resolve(DemoSets.TRAIN_FILE), dir.resolve("loop"), REWARD, rounds,
+            LoopOptions lo = new LoopOptions(model, null, demoDir.resolve(DemoSets.TRAIN_FILE), dir.resolve("loop"), REWARD, RewardContext.DEFAULT_TIMEOUT, rounds,
                     promptsPerRound, candidates, sampling, engine, LoopOptions.PairScheme.RSO, rsoBeta, accept, pairing, dpo,
                     heldoutFile, evalSamples, 0, quiet);
             LoopJob.Result loop = new LoopJob(lo, new java.io.PrintWriter(out, true)).run();

@@ -22,7 +22,6 @@ import org.align4j.engine.SamplingParams;
 import org.align4j.engine.ScorerOptions;
 import org.align4j.engine.VocabCompatibility;
 import org.align4j.gguf.GgmlType;
-import org.align4j.reward.RewardContext;
 import org.align4j.rso.Pairing;
 import org.align4j.rso.RejectionSampler;
 import org.align4j.rso.RsoJob;
@@ -144,7 +143,7 @@ public final class LoopJob {
         long pairCount;
         double acceptance = Double.NaN, expected = Double.NaN;
         if (o.pairs() == LoopOptions.PairScheme.RSO) {
-            new RsoJob(new RsoJob.Options(policy, ref, slice, pairs, samplesFile, o.reward(), RewardContext.DEFAULT_TIMEOUT, o.n(),
+            new RsoJob(new RsoJob.Options(policy, ref, slice, pairs, samplesFile, o.reward(), o.rewardTimeout(), o.n(),
                     o.accept(), RejectionSampler.rso(o.rsoBeta()), new Pairing(o.pairing(), Pairing.TieRule.SKIP), ErrorPolicy.FAIL,
                     false, o.quiet(), o.gpuLayers(), o.engine(), sampling)).run();
             JsonNode manifest = RunManifest.read(RunManifest.pathFor(pairs));

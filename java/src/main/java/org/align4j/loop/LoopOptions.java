@@ -1,6 +1,7 @@
 package org.align4j.loop;
 
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.Objects;
 import org.align4j.engine.SamplerOptions;
@@ -16,6 +17,7 @@ import org.align4j.train.DpoOptions;
  * @param prompts         prompt records the rounds sample from
  * @param out             the run folder: {@code round-K/} per round, {@code loop.jsonl}, {@code loop.png}
  * @param reward          the {@code --reward SPEC}
+ * @param rewardTimeout   a {@code cmd:} reward's longest wait for one answer
  * @param rounds          rounds of sample -> reward -> pairs -> DPO
  * @param promptsPerRound prompts each round samples, taken in file order and wrapping around, so that
  *                        consecutive rounds see different prompts; 0: all of them every round
@@ -32,7 +34,7 @@ import org.align4j.train.DpoOptions;
  *                        0: greedy evaluation only
  * @param gpuLayers       layers llama.cpp offloads
  */
-public record LoopOptions(Path policy, Path reference, Path prompts, Path out, String reward, int rounds, int promptsPerRound,
+public record LoopOptions(Path policy, Path reference, Path prompts, Path out, String reward, Duration rewardTimeout, int rounds, int promptsPerRound,
                           int n, SamplingParams sampling, SamplerOptions engine, PairScheme pairs, double rsoBeta, int accept,
                           Pairing.Scheme pairing, DpoOptions dpo, Path eval, int evalSamples, int gpuLayers, boolean quiet) {
 
@@ -69,6 +71,7 @@ public record LoopOptions(Path policy, Path reference, Path prompts, Path out, S
         Objects.requireNonNull(prompts, "prompts");
         Objects.requireNonNull(out, "out");
         Objects.requireNonNull(reward, "reward");
+        Objects.requireNonNull(rewardTimeout, "rewardTimeout");
         Objects.requireNonNull(sampling, "sampling");
         Objects.requireNonNull(engine, "engine");
         Objects.requireNonNull(pairs, "pairs");

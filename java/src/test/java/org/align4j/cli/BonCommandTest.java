@@ -1,6 +1,6 @@
 package org.align4j.cli;
 
-import static org.align4j.cli.SampleCommandTest.read;
+import static org.align4j.cli.JsonlFiles.read;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;

@@ -1,11 +1,11 @@
 package org.align4j.cli;
 
+import static org.align4j.cli.JsonlFiles.read;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -178,11 +178,4 @@ class DpoCommandTest {
         assertThat(out).doesNotExist();
     }
 
-    static List<JsonNode> read(Path file) throws IOException {
-        List<JsonNode> out = new ArrayList<>();
-        for (String l : Files.readAllLines(file)) {
-            out.add(JSON.readTree(l));
-        }
-        return out;
-    }
 }

@@ -1,11 +1,11 @@
 package org.align4j.cli;
 
+import static org.align4j.cli.JsonlFiles.read;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -82,17 +82,7 @@ class RsoCommandTest {
     }
 
     Path input(List<String> lines) throws IOException {
-        Path in = tmp.resolve("prompts.jsonl");
-        Files.write(in, lines, StandardCharsets.UTF_8);
-        return in;
-    }
-
-    static List<JsonNode> read(Path file) throws IOException {
-        List<JsonNode> out = new ArrayList<>();
-        for (String l : Files.readAllLines(file)) {
-            out.add(JSON.readTree(l));
-        }
-        return out;
+        return JsonlFiles.write(tmp.resolve("prompts.jsonl"), lines);
     }
 
     /** The test's job: 12 candidates, 6 accepted, 10 tokens each, unless {@code extra} says otherwise. */

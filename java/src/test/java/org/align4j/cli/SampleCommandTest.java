@@ -1,11 +1,11 @@
 package org.align4j.cli;
 
+import static org.align4j.cli.JsonlFiles.read;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -51,17 +51,7 @@ class SampleCommandTest {
     }
 
     Path input(List<String> lines) throws IOException {
-        Path in = tmp.resolve("prompts.jsonl");
-        Files.write(in, lines, StandardCharsets.UTF_8);
-        return in;
-    }
-
-    static List<JsonNode> read(Path file) throws IOException {
-        List<JsonNode> out = new ArrayList<>();
-        for (String l : Files.readAllLines(file)) {
-            out.add(JSON.readTree(l));
-        }
-        return out;
+        return JsonlFiles.write(tmp.resolve("prompts.jsonl"), lines);
     }
 
     static List<String> args(Path m, Path in, Path out, String... extra) {

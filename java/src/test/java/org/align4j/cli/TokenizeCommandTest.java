@@ -2,14 +2,24 @@ package org.align4j.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Deque;
+import java.util.List;
 import org.align4j.llama.NativeTestSupport;
 import org.align4j.llama.Vocab;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
 
 class TokenizeCommandTest {
     @TempDir Path tmp;
@@ -19,6 +29,30 @@ class TokenizeCommandTest {
         CliRun r = CliRun.of("--help");
         assertThat(r.exit()).isZero();
         assertThat(r.out()).contains("info", "tokenize", "model");
+    }
+
+    @Test
+    void everyCommandsHelpRendersWithoutPicocliWarnings() {
+        // picocli formats descriptions with String.format and warns on System.err when one does not format
+        // (a bare '%'): the help then shows the raw text.
+        PrintStream stderr = System.err;
+        ByteArrayOutputStream warnings = new ByteArrayOutputStream();
+        List<String> rendered = new ArrayList<>();
+        try {
+            System.setErr(new PrintStream(warnings, true, StandardCharsets.UTF_8));
+            Deque<CommandLine> todo = new ArrayDeque<>(List.of(Align4jCommand.commandLine(new PrintWriter(new StringWriter()),
+                    new PrintWriter(new StringWriter()))));
+            while (!todo.isEmpty()) {
+                CommandLine c = todo.poll();
+                assertThat(c.getUsageMessage()).as(c.getCommandName()).contains("Usage:");
+                rendered.add(c.getCommandSpec().qualifiedName());
+                todo.addAll(c.getSubcommands().values());
+            }
+        } finally {
+            System.setErr(stderr);
+        }
+        assertThat(rendered).contains("align4j score", "align4j model synth", "align4j loop");
+        assertThat(warnings.toString(StandardCharsets.UTF_8)).isEmpty();
     }
 
     @Test

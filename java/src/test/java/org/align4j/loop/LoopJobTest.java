@@ -16,6 +16,7 @@ import java.util.List;
 import org.align4j.RepoFiles;
 import org.align4j.engine.SamplerOptions;
 import org.align4j.engine.SamplingParams;
+import org.align4j.reward.RewardContext;
 import org.align4j.rso.Pairing;
 import org.align4j.train.DpoOptions;
 import org.junit.jupiter.api.BeforeAll;
@@ -50,7 +51,7 @@ class LoopJobTest {
         SamplingParams sampling = new SamplingParams(1f, 0, 1f, 0f, 1f, 64, 8, List.of(), 3);
         DpoOptions dpo = DpoOptions.builder(model, train, out.resolve("unused.gguf")).learningRate(2e-4).rpoAlpha(1).epochs(2).batchSize(8)
                 .threads(2).quiet(true).build();
-        return new LoopOptions(model, null, train, out, "match:answer", rounds, 40, 8, sampling, new SamplerOptions(32, 512, 64, 1),
+        return new LoopOptions(model, null, train, out, "match:answer", RewardContext.DEFAULT_TIMEOUT, rounds, 40, 8, sampling, new SamplerOptions(32, 512, 64, 1),
                 pairs, 1.0, 4, Pairing.Scheme.TOURNAMENT, dpo, eval, 2, 0, true);
     }
 

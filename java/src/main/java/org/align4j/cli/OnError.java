@@ -1,0 +1,17 @@
+package org.align4j.cli;
+
+import org.align4j.data.ErrorPolicy;
+import picocli.CommandLine.ITypeConverter;
+import picocli.CommandLine.TypeConversionException;
+
+/** Reads {@code --on-error fail|skip}; a bad value is picocli's usage error with {@link ErrorPolicy#parse}'s message. */
+final class OnError implements ITypeConverter<ErrorPolicy> {
+    @Override
+    public ErrorPolicy convert(String value) {
+        try {
+            return ErrorPolicy.parse(value);
+        } catch (IllegalArgumentException e) {
+            throw new TypeConversionException(e.getMessage());
+        }
+    }
+}

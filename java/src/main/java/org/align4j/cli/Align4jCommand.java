@@ -13,6 +13,7 @@ import picocli.CommandLine.HelpCommand;
 @Command(
         name = "align4j",
         mixinStandardHelpOptions = true,
+        scope = CommandLine.ScopeType.INHERIT, // --help and --version on every subcommand too
         versionProvider = VersionProvider.class,
         description = "Native-accelerated sampling, log-prob scoring and preference alignment for GGUF models.",
         subcommands = {HelpCommand.class, InfoCommand.class, TokenizeCommand.class, ModelCommand.class, ScoreCommand.class,

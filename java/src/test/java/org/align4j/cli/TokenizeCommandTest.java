@@ -32,7 +32,7 @@ class TokenizeCommandTest {
     }
 
     @Test
-    void everyCommandsHelpRendersWithoutPicocliWarnings() {
+    void everyCommandHasHelpThatRendersWithoutPicocliWarnings() {
         // picocli formats descriptions with String.format and warns on System.err when one does not format
         // (a bare '%'): the help then shows the raw text.
         PrintStream stderr = System.err;
@@ -53,6 +53,12 @@ class TokenizeCommandTest {
         }
         assertThat(rendered).contains("align4j score", "align4j model synth", "align4j loop");
         assertThat(warnings.toString(StandardCharsets.UTF_8)).isEmpty();
+        for (String command : rendered.subList(1, rendered.size())) {
+            String[] args = (command.substring("align4j ".length()) + " --help").split(" ");
+            CliRun r = CliRun.of(args);
+            assertThat(r.exit()).as(command + " --help").isZero();
+            assertThat(r.out()).as(command + " --help").contains("Usage: " + command);
+        }
     }
 
     @Test

@@ -20,7 +20,9 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /**
  * The Best-of-N benchmark of issue 4: on a shape-faithful synthetic model, P-token prompts, exactly
@@ -32,6 +34,8 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "bon-bench", mixinStandardHelpOptions = true, description = "Best-of-N sampling throughput against llama-batched-bench.")
 public final class BonBench implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
     @Option(names = "--root", description = "the align4j checkout (./align4j and build/ built)")
     Path root = Path.of(".");
 
@@ -322,8 +326,8 @@ public final class BonBench implements Callable<Integer> {
             }
         }
 
-        s.append("\n## Reproduce\n\n```\nmake bench-bon     # builds ./align4j, the llama.cpp baselines and this harness, then runs it\n"
-                + "make bench-bon BENCH_ARGS=\"--n 1,4 --prompts 2 --rounds 1\"     # options: see --help\n```\n\nwhich runs, per round and N"
+        s.append("\n## Reproduce\n\n```\n" + Machine.makeCommand("bench-bon", spec) + "     # builds ./align4j, the llama.cpp baselines and this harness, then runs it\n"
+                + "make bench-bon BENCH_ARGS=\"--help\"     # the options\n```\n\nwhich runs, per round and N"
                 + (timed ? " (each under `/usr/bin/time -f %M`)" : "") + ":\n\n```\n");
         for (PerN p : all) {
             for (List<String> cmd : Arrays.asList(p.cCmd, p.aCmd, p.bCmd, p.cFaCmd, p.aFaCmd)) {

@@ -17,7 +17,9 @@ import org.align4j.gguf.LlamaShape;
 import org.align4j.gguf.SynthPreset;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /**
  * The DPO trainer benchmark of issue 6: training tokens/s of {@code align4j dpo} (the Java trainer's
@@ -33,6 +35,8 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "dpo-bench", mixinStandardHelpOptions = true)
 public final class DpoBench implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
     @Option(names = "--root", description = "the align4j checkout (./align4j built)")
     Path root = Path.of(".");
 
@@ -233,7 +237,7 @@ public final class DpoBench implements Callable<Integer> {
                     mean(c.steady, r -> r.pct(r.elementwise)), mean(c.steady, r -> r.pct(r.optimizer)),
                     mean(c.steady, r -> r.pct(r.other))));
         }
-        s.append("\n## Reproduce\n\n```\nmake bench-dpo     # builds ./align4j and this harness, then runs it\n```\n\n"
+        s.append("\n## Reproduce\n\n```\n" + Machine.makeCommand("bench-dpo", spec) + "     # builds ./align4j and this harness, then runs it\n```\n\n"
                 + "which writes the models and pairs once:\n\n```\n");
         for (String preset : presets) {
             s.append(String.format(Locale.ROOT, "./align4j model synth --preset %s --type f32 --seed 1 -o %s%n", preset, work.resolve(preset + ".gguf")));

@@ -14,7 +14,9 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /**
  * The RSO benchmark of issue 5: {@code align4j rso} end to end on a shape-faithful synthetic model (N
@@ -27,6 +29,8 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "rso-bench", mixinStandardHelpOptions = true)
 public final class RsoBench implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
     @Option(names = "--root", description = "the align4j checkout (./align4j and build/ built)")
     Path root = Path.of(".");
 
@@ -212,7 +216,7 @@ public final class RsoBench implements Callable<Integer> {
                     mean(a, RsoRun::tokensPerSecond) / mean(b, SampleRun::tokensPerSecond),
                     mean(b, SampleRun::tokensPerSecond) / mean(c, Double::doubleValue)));
         }
-        s.append("\n## Reproduce\n\n```\nmake bench-rso     # builds ./align4j, the llama.cpp baselines and this harness, then runs it\n```\n\nwhich runs, per round:\n\n```\n");
+        s.append("\n## Reproduce\n\n```\n" + Machine.makeCommand("bench-rso", spec) + "     # builds ./align4j, the llama.cpp baselines and this harness, then runs it\n```\n\nwhich runs, per round:\n\n```\n");
         s.append(String.join(" ", rsoCmd)).append('\n');
         if (!b.isEmpty()) {
             s.append(String.join(" ", sampleCmd)).append('\n');

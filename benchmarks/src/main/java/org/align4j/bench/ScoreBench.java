@@ -16,7 +16,9 @@ import org.align4j.gguf.SynthPreset;
 import org.align4j.llama.Vocab;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /**
  * The scoring benchmark of issue 3: on a shape-faithful synthetic model, preference pairs with P-token
@@ -26,6 +28,8 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "score-bench", mixinStandardHelpOptions = true)
 public final class ScoreBench implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
     @Option(names = "--root", description = "the align4j checkout (./align4j and build/ built)")
     Path root = Path.of(".");
 
@@ -170,7 +174,7 @@ public final class ScoreBench implements Callable<Integer> {
                         + "and the attention of the shorter, shared sequences.%n%n",
                 2 * completionTokens, promptTokens + 2 * completionTokens, 100 * outputShare,
                 1 / (1 + (2.0 * completionTokens / (promptTokens + 2 * completionTokens)) * outputShare)));
-        s.append("## Reproduce\n\n```\nmake bench-score     # builds ./align4j, the llama.cpp baselines and this harness, then runs it\n```\n\nwhich runs, per round:\n\n```\n");
+        s.append("## Reproduce\n\n```\n" + Machine.makeCommand("bench-score", spec) + "     # builds ./align4j, the llama.cpp baselines and this harness, then runs it\n```\n\nwhich runs, per round:\n\n```\n");
         s.append(String.join(" ", baselineCmd)).append('\n');
         s.append(String.join(" ", scoreCmd)).append('\n');
         s.append(String.join(" ", unsharedCmd)).append("\n```\n");

@@ -50,6 +50,15 @@ static void sift_down(float * cv, int32_t * ids, int32_t k, int32_t i) {
     }
 }
 
+// Sorts (ids, cv)[0, k) by value, largest first: heapsort with a min-heap, each minimum moved to the end.
+static void sort_descending(float * cv, int32_t * ids, int32_t k) {
+    for (int32_t i = k / 2 - 1; i >= 0; i--) sift_down(cv, ids, k, i);
+    for (int32_t end = k - 1; end > 0; end--) {
+        swap_at(cv, ids, 0, end);
+        sift_down(cv, ids, end, 0);
+    }
+}
+
 // The k largest of vals[0, V) into (ids, cv)[0, k), largest first: a min-heap of the best k seen (most
 // tokens fail the one comparison with its root), then heapsort.
 static void select_top(const float * vals, int32_t V, int32_t k, int32_t * ids, float * cv) {
@@ -65,10 +74,7 @@ static void select_top(const float * vals, int32_t V, int32_t k, int32_t * ids, 
             sift_down(cv, ids, k, 0);
         }
     }
-    for (int32_t end = k - 1; end > 0; end--) {
-        swap_at(cv, ids, 0, end);
-        sift_down(cv, ids, end, 0);
-    }
+    sort_descending(cv, ids, k);
 }
 
 static float cands_max(const struct cands * c) {
@@ -89,8 +95,55 @@ static void top_k(struct cands * c, int32_t k) {
     c->sorted = 1;
 }
 
-// Keeps the smallest most-probable prefix whose probability (softmax of the current values) reaches p.
-// Unsorted candidates are ranked lazily: the top 256, then 16 times more, until the prefix is found.
+// Value buckets of the nucleus search: bucket b holds the tokens with max - value in [b, b + 1) * SPAN / BUCKETS;
+// the last one also everything lower (weights below e^-40, 4e-18, each).
+#define NUCLEUS_BUCKETS 2048
+#define NUCLEUS_SPAN 40.0f
+
+static inline int32_t nucleus_bucket(float v, float m) {
+    const float d = (m - v) * (NUCLEUS_BUCKETS / NUCLEUS_SPAN);
+    return d < (float) (NUCLEUS_BUCKETS - 1) ? (int32_t) d : NUCLEUS_BUCKETS - 1; // -inf: the last
+}
+
+// The nucleus of every token (c unlisted), without sorting the vocabulary: the probability mass per
+// value bucket, the bucket where the running mass reaches goal, every token above it, and that bucket's
+// tokens sorted and taken, most probable first, until the mass reaches goal.
+static void nucleus_by_buckets(struct cands * c, float m, double goal) {
+    double mass[NUCLEUS_BUCKETS] = {0};
+    for (int32_t v = 0; v < c->n; v++) mass[nucleus_bucket(c->vals[v], m)] += exp_nonpositive(c->vals[v] - m);
+    double cum = 0.0;
+    int32_t edge = 0;
+    while (edge < NUCLEUS_BUCKETS - 1 && cum + mass[edge] < goal) cum += mass[edge++];
+    int32_t kept = 0, at_edge = 0; // kept tokens from the front of (ids, cv), the edge bucket's from the back
+    for (int32_t v = 0; v < c->n; v++) {
+        const int32_t b = nucleus_bucket(c->vals[v], m);
+        if (b < edge) {
+            c->ids[kept] = v;
+            c->cv[kept] = c->vals[v];
+            kept++;
+        } else if (b == edge) {
+            at_edge++;
+            c->ids[c->n - at_edge] = v;
+            c->cv[c->n - at_edge] = c->vals[v];
+        }
+    }
+    const int32_t from = c->n - at_edge;
+    sort_descending(c->cv + from, c->ids + from, at_edge);
+    for (int32_t j = from; j < c->n; j++) { // reads at j >= kept: the move never overwrites what is still to read
+        c->ids[kept] = c->ids[j];
+        c->cv[kept] = c->cv[j];
+        kept++;
+        cum += exp_nonpositive(c->cv[kept - 1] - m);
+        if (cum >= goal) break;
+    }
+    c->n = kept;
+    c->listed = 1;
+    c->sorted = 0;
+}
+
+// Keeps the smallest most-probable set whose probability (softmax of the current values) reaches p.
+// Sorted candidates (after top-k) are walked; otherwise the top 256 are tried first (a peaked
+// distribution's nucleus is among them), then the value buckets.
 static void top_p(struct cands * c, float p) {
     if (p >= 1.0f) return;
     const float m = cands_max(c);
@@ -99,24 +152,27 @@ static void top_p(struct cands * c, float p) {
     #pragma omp simd reduction(+:z)
     for (int32_t i = 0; i < c->n; i++) z += exp_nonpositive(x[i] - m);
     const double goal = (double) p * (double) z;
-    for (int32_t k = c->sorted ? c->n : (c->n < 256 ? c->n : 256);; k = (k > c->n / 16 ? c->n : k * 16)) {
-        if (!c->sorted) select_top(c->vals, c->n, k, c->ids, c->cv); // unsorted means every token here
-        double cum = 0.0;
-        for (int32_t i = 0; i < k; i++) {
-            cum += exp_nonpositive(c->cv[i] - m);
-            if (cum >= goal) {
-                c->n = i + 1;
-                c->listed = 1;
-                c->sorted = 1;
-                return;
-            }
-        }
-        if (k == c->n) { // rounding kept the sum of all just below p: keep all
+    int32_t k = c->n;
+    if (!c->sorted) { // unsorted means every token here: top_k, which sorts, is the only filter before
+        k = c->n < 256 ? c->n : 256;
+        select_top(c->vals, c->n, k, c->ids, c->cv);
+    }
+    double cum = 0.0;
+    for (int32_t i = 0; i < k; i++) {
+        cum += exp_nonpositive(c->cv[i] - m);
+        if (cum >= goal) {
+            c->n = i + 1;
             c->listed = 1;
             c->sorted = 1;
             return;
         }
     }
+    if (k < c->n) {
+        nucleus_by_buckets(c, m, goal);
+        return;
+    }
+    c->listed = 1; // rounding kept the sum of all just below p: keep all
+    c->sorted = 1;
 }
 
 // Keeps the tokens at least p times as probable as the most probable: value >= max + log p.
@@ -209,12 +265,55 @@ static int32_t argmax(const float * x, int32_t V) {
     return best;
 }
 
+struct filters {
+    float temperature;
+    int32_t top_k;
+    float top_p;
+    float min_p;
+    float repeat_penalty;
+};
+
+// The values a draw samples from: the logits x themselves, or a copy in vals with the suppressed tokens
+// at -inf and each distinct token of the window w (nw tokens) penalised once (logit * penalty if <= 0,
+// else / penalty). NULL if one of those tokens is outside the vocabulary. ids is scratch.
+static const float * prepare(const float * x, int32_t V, const struct filters * f, const int32_t * suppressed,
+                             int32_t n_suppressed, const int32_t * w, int32_t nw, float * vals, int32_t * ids) {
+    const int penalize = f->repeat_penalty != 1.0f && nw > 0;
+    if (n_suppressed == 0 && !penalize) return x;
+    memcpy(vals, x, (size_t) V * sizeof(float));
+    for (int32_t i = 0; i < n_suppressed; i++) {
+        if (suppressed[i] < 0 || suppressed[i] >= V) return NULL;
+        vals[suppressed[i]] = -INFINITY;
+    }
+    if (penalize) {
+        for (int32_t j = 0; j < nw; j++) { // ids[token] = its last position in the window
+            if (w[j] < 0 || w[j] >= V) return NULL;
+            ids[w[j]] = j;
+        }
+        for (int32_t j = 0; j < nw; j++) {
+            if (ids[w[j]] == j) {
+                const float v = vals[w[j]];
+                vals[w[j]] = v <= 0.0f ? v * f->repeat_penalty : v / f->repeat_penalty;
+            }
+        }
+    }
+    return vals;
+}
+
+// The candidates after top-k, top-p and min-p, over the V values.
+static struct cands filter(const float * values, int32_t V, const struct filters * f, int32_t * ids, float * cv) {
+    struct cands c = { .n = V, .listed = 0, .sorted = 0, .vals = values, .ids = ids, .cv = cv };
+    top_k(&c, f->top_k);
+    top_p(&c, f->top_p);
+    min_p(&c, f->min_p);
+    return c;
+}
+
 // Samples one token for each of n draws from the last decode.
 // rows: (n,) output indices, as for llama_get_logits_ith; seeds: (n,) each draw's random seed
 // suppressed: (n_suppressed,) tokens never sampled
 // window_start: (n + 1,) draw k's repetition window is window_tokens[window_start[k], window_start[k + 1]):
-//   the last tokens of its prompt and completion; each distinct token in it is penalised once
-//   (logit * penalty if <= 0, else / penalty); ignored when repeat_penalty == 1
+//   the last tokens of its prompt and completion; ignored when repeat_penalty == 1
 // vals, cv: (V,) float scratch; ids: (V,) int32 scratch; out_tokens: (n,)
 // Returns 0; -(k+1) if rows[k] has no logits; -(n+k+1) if a suppressed or window token of draw k is
 // outside the vocabulary; -(2n+k+1) if draw k has nothing left to sample (every token suppressed).
@@ -224,46 +323,61 @@ API int32_t align4j_sample(struct llama_context * ctx, float temperature, int32_
                            const int32_t * window_tokens, float * vals, int32_t * ids, float * cv,
                            int32_t * out_tokens) {
     const int32_t V = llama_vocab_n_tokens(llama_model_get_vocab(llama_get_model(ctx)));
-    const int penalize = repeat_penalty != 1.0f;
+    const struct filters f = { temperature, top_k_n, top_p_p, min_p_p, repeat_penalty };
     for (int32_t k = 0; k < n; k++) {
         const float * x = llama_get_logits_ith(ctx, rows[k]);
         if (x == NULL) return -(k + 1);
-        const float * values = x;
-        if (n_suppressed > 0 || (penalize && window_start[k + 1] > window_start[k])) {
-            memcpy(vals, x, (size_t) V * sizeof(float));
-            for (int32_t i = 0; i < n_suppressed; i++) {
-                if (suppressed[i] < 0 || suppressed[i] >= V) return -(n + k + 1);
-                vals[suppressed[i]] = -INFINITY;
-            }
-            if (penalize) {
-                const int32_t * w = window_tokens + window_start[k];
-                const int32_t nw = window_start[k + 1] - window_start[k];
-                for (int32_t j = 0; j < nw; j++) { // ids[token] = its last position in the window
-                    if (w[j] < 0 || w[j] >= V) return -(n + k + 1);
-                    ids[w[j]] = j;
-                }
-                for (int32_t j = 0; j < nw; j++) {
-                    if (ids[w[j]] == j) {
-                        const float v = vals[w[j]];
-                        vals[w[j]] = v <= 0.0f ? v * repeat_penalty : v / repeat_penalty;
-                    }
-                }
-            }
-            values = vals;
-        }
+        const float * values = prepare(x, V, &f, suppressed, n_suppressed, window_tokens + window_start[k],
+                                       window_start[k + 1] - window_start[k], vals, ids);
+        if (values == NULL) return -(n + k + 1);
         int32_t token;
         if (temperature <= 0.0f) {
             token = argmax(values, V);
             if (values[token] == -INFINITY) token = -1;
         } else {
-            struct cands c = { .n = V, .listed = 0, .sorted = 0, .vals = values, .ids = ids, .cv = cv };
-            top_k(&c, top_k_n);
-            top_p(&c, top_p_p);
-            min_p(&c, min_p_p);
+            struct cands c = filter(values, V, &f, ids, cv);
             token = race(&c, temperature, seeds[k]);
         }
         if (token < 0) return -(2 * n + k + 1);
         out_tokens[k] = token;
     }
     return 0;
+}
+
+// The distribution align4j_sample draws from at output row `row` with the window (window, nw): every
+// token of non-zero probability, in no particular order, into out_ids and out_probs, (V,) each
+// (softmax of value / temperature over the candidates, in double; temperature 0: the argmax, 1).
+// Returns the number of tokens; -1 if the row has no logits; -2 if a suppressed or window token is
+// outside the vocabulary.
+API int32_t align4j_sample_distribution(struct llama_context * ctx, float temperature, int32_t top_k_n, float top_p_p,
+                                        float min_p_p, float repeat_penalty, const int32_t * suppressed,
+                                        int32_t n_suppressed, int32_t row, const int32_t * window, int32_t nw,
+                                        float * vals, int32_t * ids, float * cv, int32_t * out_ids, double * out_probs) {
+    const int32_t V = llama_vocab_n_tokens(llama_model_get_vocab(llama_get_model(ctx)));
+    const struct filters f = { temperature, top_k_n, top_p_p, min_p_p, repeat_penalty };
+    const float * x = llama_get_logits_ith(ctx, row);
+    if (x == NULL) return -1;
+    const float * values = prepare(x, V, &f, suppressed, n_suppressed, window, nw, vals, ids);
+    if (values == NULL) return -2;
+    if (temperature <= 0.0f) {
+        const int32_t best = argmax(values, V);
+        if (values[best] == -INFINITY) return 0;
+        out_ids[0] = best;
+        out_probs[0] = 1.0;
+        return 1;
+    }
+    struct cands c = filter(values, V, &f, ids, cv);
+    const float m = cands_max(&c);
+    double z = 0.0;
+    int32_t out = 0;
+    for (int32_t i = 0; i < c.n; i++) {
+        const float v = c.listed ? c.cv[i] : c.vals[i];
+        if (v == -INFINITY) continue;
+        out_ids[out] = c.listed ? c.ids[i] : i;
+        out_probs[out] = exp(((double) v - m) / temperature);
+        z += out_probs[out];
+        out++;
+    }
+    for (int32_t i = 0; i < out; i++) out_probs[i] /= z;
+    return out;
 }

@@ -144,6 +144,8 @@ final class Llama {
         static final MethodHandle top_logprobs = fn("align4j_top_logprobs", JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS);
         static final MethodHandle sample = fn("align4j_sample", JAVA_INT, ADDRESS, JAVA_FLOAT, JAVA_INT, JAVA_FLOAT, JAVA_FLOAT,
                 JAVA_FLOAT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS);
+        static final MethodHandle sample_distribution = fn("align4j_sample_distribution", JAVA_INT, ADDRESS, JAVA_FLOAT, JAVA_INT,
+                JAVA_FLOAT, JAVA_FLOAT, JAVA_FLOAT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS);
     }
 
     private static RuntimeException rethrow(Throwable t) {
@@ -235,6 +237,17 @@ final class Llama {
     static MemorySegment align4j_layout_table(MemorySegment nEntries) { try { return (MemorySegment) Shim.layout_table.invokeExact(nEntries); } catch (Throwable t) { throw rethrow(t); } }
     static int align4j_token_logprobs(MemorySegment ctx, MemorySegment rows, MemorySegment targets, int n, MemorySegment out) { try { return (int) Shim.token_logprobs.invokeExact(ctx, rows, targets, n, out); } catch (Throwable t) { throw rethrow(t); } }
     static int align4j_top_logprobs(MemorySegment ctx, int row, int k, MemorySegment ids, MemorySegment logps) { try { return (int) Shim.top_logprobs.invokeExact(ctx, row, k, ids, logps); } catch (Throwable t) { throw rethrow(t); } }
+    static int align4j_sample_distribution(MemorySegment ctx, float temperature, int topK, float topP, float minP, float repeatPenalty,
+                                           MemorySegment suppressed, int nSuppressed, int row, MemorySegment window, int nWindow,
+                                           MemorySegment vals, MemorySegment ids, MemorySegment cv, MemorySegment outIds,
+                                           MemorySegment outProbs) {
+        try {
+            return (int) Shim.sample_distribution.invokeExact(ctx, temperature, topK, topP, minP, repeatPenalty, suppressed, nSuppressed,
+                    row, window, nWindow, vals, ids, cv, outIds, outProbs);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
     static int align4j_sample(MemorySegment ctx, float temperature, int topK, float topP, float minP, float repeatPenalty,
                               MemorySegment suppressed, int nSuppressed, int n, MemorySegment rows, MemorySegment seeds,
                               MemorySegment windowStart, MemorySegment windowTokens, MemorySegment vals, MemorySegment ids,

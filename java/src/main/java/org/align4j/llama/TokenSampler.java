@@ -1,6 +1,7 @@
 package org.align4j.llama;
 
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static java.lang.foreign.ValueLayout.JAVA_DOUBLE;
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 
@@ -27,6 +28,9 @@ public final class TokenSampler implements AutoCloseable {
      * @param repeatPenalty a window token's logit is divided by it (multiplied, when not positive); 1 = off
      */
     public record Filters(float temperature, int topK, float topP, float minP, float repeatPenalty) {}
+
+    /** A draw's distribution: the tokens of non-zero probability and their probabilities, in no particular order. */
+    public record Distribution(int[] ids, double[] probs) {}
 
     private final Context ctx;
     private final Filters filters;
@@ -118,6 +122,33 @@ public final class TokenSampler implements AutoCloseable {
                     : new IllegalArgumentException("draw " + (k - 2 * n) + " has every token suppressed: nothing to sample");
         }
         MemorySegment.copy(out, JAVA_INT, 0, tokens, 0, n);
+    }
+
+    /**
+     * The distribution {@link #sample} draws from at output row {@code row} of the last decode with the
+     * repetition window {@code window} (the filters applied, in double precision): what a draw is held to.
+     *
+     * @throws IllegalArgumentException for a row with no logits or a token outside the vocabulary
+     */
+    public Distribution distribution(int row, int[] window) {
+        if (arena == null) {
+            throw new IllegalStateException("token sampler is closed");
+        }
+        int nVocab = ctx.nVocab();
+        try (Arena call = Arena.ofConfined()) {
+            MemorySegment w = call.allocate(JAVA_INT, Math.max(1, window.length));
+            MemorySegment.copy(window, 0, w, JAVA_INT, 0, window.length);
+            MemorySegment ids = call.allocate(JAVA_INT, nVocab);
+            MemorySegment probs = call.allocate(JAVA_DOUBLE, nVocab);
+            int got = Llama.align4j_sample_distribution(ctx.handle(), filters.temperature(), filters.topK(), filters.topP(),
+                    filters.minP(), filters.repeatPenalty(), suppressed, nSuppressed, row, w, window.length, vals, this.ids, cv, ids, probs);
+            if (got < 0) {
+                throw got == -1 ? new IllegalArgumentException("no logits for output row " + row + " of the last batch")
+                        : new IllegalArgumentException("a suppressed or window token is outside the vocabulary (" + nVocab + ")");
+            }
+            return new Distribution(ids.asSlice(0, got * JAVA_INT.byteSize()).toArray(JAVA_INT),
+                    probs.asSlice(0, got * JAVA_DOUBLE.byteSize()).toArray(JAVA_DOUBLE));
+        }
     }
 
     @Override

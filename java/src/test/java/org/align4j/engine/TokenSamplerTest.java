@@ -219,37 +219,81 @@ class TokenSamplerTest {
         assertThat(pValue).as(what).isGreaterThan(0.001);
     }
 
-    private static void assertSamples(Logits l, String what, Filters f, int[] suppressed, int[] window, int m) {
-        assertFits("token sampler, " + l.name() + ", " + what, expected(l.x(), f, suppressed, window),
-                drawCounts(l, f, suppressed, window, m, 42), m);
+    /** One setting of the filters on one row of logits, and how many draws to hold it to. */
+    record Case(Logits l, String what, Filters f, int[] suppressed, int[] window, int draws) {
+        String name() {
+            return l.name() + ", " + what;
+        }
+
+        double[] expected() {
+            return TokenSamplerTest.expected(l.x(), f, suppressed, window);
+        }
+    }
+
+    /** Every filter's path: the flat distribution over a large vocabulary, and the peaked one, where each filter cuts at a token that weighs. */
+    static List<Case> cases() {
+        int[] none = new int[0];
+        int[] top = flat.ranked();
+        int[] best = peaked.ranked();
+        List<Case> cases = new ArrayList<>(List.of(
+                new Case(flat, "temperature 1, no filter", new Filters(1f, 0, 1f, 0f, 1f), none, none, 20_000),
+                new Case(flat, "temperature 0.7, top-k 40", new Filters(0.7f, 40, 1f, 0f, 1f), none, none, 20_000),
+                new Case(flat, "top-p 0.001 (within the top 256)", new Filters(1f, 0, 0.001f, 0f, 1f), none, none, 20_000),
+                new Case(flat, "top-p 0.3 (value buckets)", new Filters(1f, 0, 0.3f, 0f, 1f), none, none, 20_000),
+                new Case(flat, "top-p 0.95 (value buckets)", new Filters(1f, 0, 0.95f, 0f, 1f), none, none, 20_000),
+                new Case(flat, "min-p 0.5", new Filters(1f, 0, 1f, 0.5f, 1f), none, none, 20_000),
+                new Case(flat, "top-p 0.6, min-p 0.7", new Filters(1f, 0, 0.6f, 0.7f, 1f), none, none, 20_000),
+                new Case(flat, "temperature 0.5, top-k 300, top-p 0.5, min-p 0.6", new Filters(0.5f, 300, 0.5f, 0.6f, 1f), none, none, 20_000),
+                new Case(flat, "penalty 1.5 over a window with repeats, top 2 suppressed, top-k 20", new Filters(1f, 20, 1f, 0f, 1.5f),
+                        new int[] {top[1], top[2]}, new int[] {top[0], top[3], top[0], 17, top[5], top[3]}, 20_000),
+                new Case(flat, "penalty 1.5, top 2 suppressed, top-p 0.5 (value buckets)", new Filters(1f, 0, 0.5f, 0f, 1.5f),
+                        new int[] {top[1], top[2]}, new int[] {top[0], top[3], 17}, 20_000),
+                new Case(peaked, "temperature 1, no filter", new Filters(1f, 0, 1f, 0f, 1f), none, none, 50_000),
+                new Case(peaked, "temperature 2, top-k 5", new Filters(2f, 5, 1f, 0f, 1f), none, none, 50_000),
+                new Case(peaked, "penalty 3 on the top 2, third suppressed, top-k 8, top-p 0.95", new Filters(1f, 8, 0.95f, 0f, 3f),
+                        new int[] {best[2]}, new int[] {best[0], best[1], best[0]}, 50_000)));
+        for (float topP : new float[] {0.5f, 0.9f, 0.99f}) {
+            cases.add(new Case(peaked, "temperature 1.5, top-p " + topP, new Filters(1.5f, 0, topP, 0f, 1f), none, none, 50_000));
+        }
+        for (float minP : new float[] {0.001f, 0.01f, 0.1f}) {
+            cases.add(new Case(peaked, "temperature 1.5, min-p " + minP, new Filters(1.5f, 0, 1f, minP, 1f), none, none, 50_000));
+        }
+        return cases;
     }
 
     @Test
-    void eachFilterGivesTheDistributionLlamaCppsChainDefines() {
-        int[] none = new int[0];
-        // the flat distribution: every filter's path over a large vocabulary
-        assertSamples(flat, "temperature 1, no filter", new Filters(1f, 0, 1f, 0f, 1f), none, none, 20_000);
-        assertSamples(flat, "temperature 0.7, top-k 40", new Filters(0.7f, 40, 1f, 0f, 1f), none, none, 20_000);
-        assertSamples(flat, "top-p 0.3", new Filters(1f, 0, 0.3f, 0f, 1f), none, none, 20_000);
-        assertSamples(flat, "min-p 0.5", new Filters(1f, 0, 1f, 0.5f, 1f), none, none, 20_000);
-        assertSamples(flat, "temperature 0.5, top-k 300, top-p 0.5, min-p 0.6", new Filters(0.5f, 300, 0.5f, 0.6f, 1f), none, none, 20_000);
-        int[] top = flat.ranked();
-        int[] window = {top[0], top[3], top[0], 17, top[5], top[3]}; // repeats are penalised once
-        assertSamples(flat, "penalty 1.5 over a window, top 2 suppressed, top-k 20",
-                new Filters(1f, 20, 1f, 0f, 1.5f), new int[] {top[1], top[2]}, window, 20_000);
-        // the peaked one: each filter cuts where its edge token is expected hundreds of times or more,
-        // so keeping one token too many or too few fails
-        assertSamples(peaked, "temperature 1, no filter", new Filters(1f, 0, 1f, 0f, 1f), none, none, 50_000);
-        assertSamples(peaked, "temperature 2, top-k 5", new Filters(2f, 5, 1f, 0f, 1f), none, none, 50_000);
-        for (float topP : new float[] {0.5f, 0.9f, 0.99f}) {
-            assertSamples(peaked, "temperature 1.5, top-p " + topP, new Filters(1.5f, 0, topP, 0f, 1f), none, none, 50_000);
+    void eachFilterKeepsExactlyTheTokensAndProbabilitiesLlamaCppsChainDefines() {
+        for (Case c : cases()) {
+            double[] p = c.expected();
+            TokenSampler.Distribution d;
+            try (TokenSampler s = new TokenSampler(c.l().ctx(), c.f(), c.suppressed(), 1, c.window().length)) {
+                d = s.distribution(c.l().row(), c.window());
+            }
+            double[] got = new double[p.length];
+            for (int i = 0; i < d.ids().length; i++) {
+                assertThat(got[d.ids()[i]]).as("%s: token %d listed twice", c.name(), d.ids()[i]).isZero();
+                got[d.ids()[i]] = d.probs()[i];
+            }
+            double worst = 0;
+            int support = 0;
+            for (int t = 0; t < p.length; t++) {
+                assertThat(got[t] > 0).as("%s: token %d in the support (expected p %.3g, got %.3g)", c.name(), t, p[t], got[t])
+                        .isEqualTo(p[t] > 0);
+                worst = Math.max(worst, Math.abs(got[t] - p[t]));
+                support += p[t] > 0 ? 1 : 0;
+            }
+            System.out.printf("token sampler distribution, %s: the same %d of %d tokens kept, max |p - expected| = %.2g (tolerance 1e-6)%n",
+                    c.name(), support, p.length, worst);
+            assertThat(worst).as(c.name()).isLessThan(1e-6);
         }
-        for (float minP : new float[] {0.001f, 0.01f, 0.1f}) {
-            assertSamples(peaked, "temperature 1.5, min-p " + minP, new Filters(1.5f, 0, 1f, minP, 1f), none, none, 50_000);
+    }
+
+    @Test
+    void drawsFollowThatDistribution() {
+        for (Case c : cases()) {
+            assertFits("token sampler draws, " + c.name(), c.expected(), drawCounts(c.l(), c.f(), c.suppressed(), c.window(), c.draws(), 42),
+                    c.draws());
         }
-        int[] best = peaked.ranked();
-        assertSamples(peaked, "penalty 3 on the top 2, third suppressed, top-k 8, top-p 0.95", new Filters(1f, 8, 0.95f, 0f, 3f),
-                new int[] {best[2]}, new int[] {best[0], best[1], best[0]}, 50_000);
     }
 
     @Test
@@ -276,10 +320,10 @@ class TokenSamplerTest {
     void llamaCppsOwnChainDrawsFromTheSameDistribution() {
         // llama.cpp's chain sampling the same row, with the same filters, against the distribution the
         // native sampler is held to above.
-        record Case(Logits l, Filters f) {}
-        for (Case c : List.of(new Case(flat, new Filters(0.7f, 40, 1f, 0f, 1f)),
-                new Case(flat, new Filters(0.5f, 300, 0.5f, 0.6f, 1f)),
-                new Case(peaked, new Filters(1.5f, 0, 0.9f, 0.01f, 1f)))) {
+        record ChainCase(Logits l, Filters f) {}
+        for (ChainCase c : List.of(new ChainCase(flat, new Filters(0.7f, 40, 1f, 0f, 1f)),
+                new ChainCase(flat, new Filters(0.5f, 300, 0.5f, 0.6f, 1f)),
+                new ChainCase(peaked, new Filters(1.5f, 0, 0.9f, 0.01f, 1f)))) {
             Logits l = c.l();
             long[] counts = new long[l.nVocab()];
             int draws = 4000;

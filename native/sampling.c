@@ -109,8 +109,13 @@ static inline int32_t nucleus_bucket(float v, float m) {
 // value bucket, the bucket where the running mass reaches goal, every token above it, and that bucket's
 // tokens sorted and taken, most probable first, until the mass reaches goal.
 static void nucleus_by_buckets(struct cands * c, float m, double goal) {
+    #pragma omp simd
+    for (int32_t v = 0; v < c->n; v++) { // weights and buckets first, in vector lanes; then the scatter
+        c->cv[v] = exp_nonpositive(c->vals[v] - m);
+        c->ids[v] = nucleus_bucket(c->vals[v], m);
+    }
     double mass[NUCLEUS_BUCKETS] = {0};
-    for (int32_t v = 0; v < c->n; v++) mass[nucleus_bucket(c->vals[v], m)] += exp_nonpositive(c->vals[v] - m);
+    for (int32_t v = 0; v < c->n; v++) mass[c->ids[v]] += c->cv[v];
     double cum = 0.0;
     int32_t edge = 0;
     while (edge < NUCLEUS_BUCKETS - 1 && cum + mass[edge] < goal) cum += mass[edge++];

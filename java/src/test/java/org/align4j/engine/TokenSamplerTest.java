@@ -235,6 +235,7 @@ class TokenSamplerTest {
         int[] none = new int[0];
         int[] top = flat.ranked();
         int[] best = peaked.ranked();
+        assertThat(peaked.x()[best[best.length - 1]]).as("the demo row's lowest logit, penalised by multiplying").isNegative();
         List<Case> cases = new ArrayList<>(List.of(
                 new Case(flat, "temperature 1, no filter", new Filters(1f, 0, 1f, 0f, 1f), none, none, 20_000),
                 new Case(flat, "temperature 0.7, top-k 40", new Filters(0.7f, 40, 1f, 0f, 1f), none, none, 20_000),
@@ -251,7 +252,11 @@ class TokenSamplerTest {
                 new Case(peaked, "temperature 1, no filter", new Filters(1f, 0, 1f, 0f, 1f), none, none, 50_000),
                 new Case(peaked, "temperature 2, top-k 5", new Filters(2f, 5, 1f, 0f, 1f), none, none, 50_000),
                 new Case(peaked, "penalty 3 on the top 2, third suppressed, top-k 8, top-p 0.95", new Filters(1f, 8, 0.95f, 0f, 3f),
-                        new int[] {best[2]}, new int[] {best[0], best[1], best[0]}, 50_000)));
+                        new int[] {best[2]}, new int[] {best[0], best[1], best[0]}, 50_000),
+                new Case(peaked, "penalty 1.3 on the second best, three times in the window (penalised once), and on a negative logit",
+                        new Filters(1f, 0, 1f, 0f, 1.3f), none, new int[] {best[1], best[1], best[1], best[best.length - 1]}, 50_000),
+                new Case(peaked, "temperature 1.5, top-k 8, min-p 0.01 (the sorted path)", new Filters(1.5f, 8, 1f, 0.01f, 1f), none, none,
+                        50_000)));
         for (float topP : new float[] {0.5f, 0.9f, 0.99f}) {
             cases.add(new Case(peaked, "temperature 1.5, top-p " + topP, new Filters(1.5f, 0, topP, 0f, 1f), none, none, 50_000));
         }

@@ -50,13 +50,18 @@ static void sift_down(float * cv, int32_t * ids, int32_t k, int32_t i) {
     }
 }
 
-// Sorts (ids, cv)[0, k) by value, largest first: heapsort with a min-heap, each minimum moved to the end.
-static void sort_descending(float * cv, int32_t * ids, int32_t k) {
-    for (int32_t i = k / 2 - 1; i >= 0; i--) sift_down(cv, ids, k, i);
+// Orders a min-heap (ids, cv)[0, k) by value, largest first: each minimum moved to the end.
+static void heap_to_descending(float * cv, int32_t * ids, int32_t k) {
     for (int32_t end = k - 1; end > 0; end--) {
         swap_at(cv, ids, 0, end);
         sift_down(cv, ids, end, 0);
     }
+}
+
+// Sorts (ids, cv)[0, k) by value, largest first (heapsort).
+static void sort_descending(float * cv, int32_t * ids, int32_t k) {
+    for (int32_t i = k / 2 - 1; i >= 0; i--) sift_down(cv, ids, k, i);
+    heap_to_descending(cv, ids, k);
 }
 
 // The k largest of vals[0, V) into (ids, cv)[0, k), largest first: a min-heap of the best k seen (most
@@ -74,7 +79,7 @@ static void select_top(const float * vals, int32_t V, int32_t k, int32_t * ids, 
             sift_down(cv, ids, k, 0);
         }
     }
-    sort_descending(cv, ids, k);
+    heap_to_descending(cv, ids, k);
 }
 
 static float cands_max(const struct cands * c) {

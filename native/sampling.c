@@ -326,7 +326,11 @@ static struct cands filter(const float * values, int32_t V, const struct filters
 //   the last tokens of its prompt and completion; ignored when repeat_penalty == 1
 // vals, cv: (V,) float scratch; ids: (V,) int32 scratch; out_tokens: (n,)
 // Returns 0; -(k+1) if rows[k] has no logits; -(n+k+1) if a suppressed or window token of draw k is
-// outside the vocabulary; -(2n+k+1) if draw k has nothing left to sample (every token suppressed).
+// outside the vocabulary; -(2n+k+1) if draw k has nothing left to sample (every token suppressed);
+// -(3n+k+1) if draw k has nothing to sample because its row's logits are NaN or infinite.
+// A row with only some NaN or infinite logits may still give a token (NaN never wins a comparison): the
+// caller finds it in the logsumexp of the log-prob gather it runs on the same rows (logprobs.c), so the
+// hot path pays nothing for the check; the logsumexp is taken here only when a draw fails.
 API int32_t align4j_sample(struct llama_context * ctx, float temperature, int32_t top_k_n, float top_p_p,
                            float min_p_p, float repeat_penalty, const int32_t * suppressed, int32_t n_suppressed,
                            int32_t n, const int32_t * rows, const uint64_t * seeds, const int32_t * window_start,
@@ -343,12 +347,12 @@ API int32_t align4j_sample(struct llama_context * ctx, float temperature, int32_
         int32_t token;
         if (temperature <= 0.0f) {
             token = argmax(values, V);
-            if (values[token] == -INFINITY) token = -1;
+            if (!(values[token] > -INFINITY)) token = -1; // every value -inf, or the first NaN
         } else {
             struct cands c = filter(values, V, &f, ids, cv);
             token = race(&c, temperature, seeds[k]);
         }
-        if (token < 0) return -(2 * n + k + 1);
+        if (token < 0) return isfinite(row_logsumexp(x, V)) ? -(2 * n + k + 1) : -(3 * n + k + 1);
         out_tokens[k] = token;
     }
     return 0;
@@ -358,7 +362,7 @@ API int32_t align4j_sample(struct llama_context * ctx, float temperature, int32_
 // token of non-zero probability, in no particular order, into out_ids and out_probs, (V,) each
 // (softmax of value / temperature over the candidates, in double; temperature 0: the argmax, 1).
 // Returns the number of tokens; -1 if the row has no logits; -2 if a suppressed or window token is
-// outside the vocabulary.
+// outside the vocabulary; -3 if the row's logits hold a NaN or an infinity (its logsumexp is not finite).
 API int32_t align4j_sample_distribution(struct llama_context * ctx, float temperature, int32_t top_k_n, float top_p_p,
                                         float min_p_p, float repeat_penalty, const int32_t * suppressed,
                                         int32_t n_suppressed, int32_t row, const int32_t * window, int32_t nw,
@@ -367,6 +371,7 @@ API int32_t align4j_sample_distribution(struct llama_context * ctx, float temper
     const struct filters f = { temperature, top_k_n, top_p_p, min_p_p, repeat_penalty };
     const float * x = llama_get_logits_ith(ctx, row);
     if (x == NULL) return -1;
+    if (!isfinite(row_logsumexp(x, V))) return -3;
     const float * values = prepare(x, V, &f, suppressed, n_suppressed, window, nw, vals, ids);
     if (values == NULL) return -2;
     if (temperature <= 0.0f) {

@@ -9,11 +9,13 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.function.Consumer;
+import org.align4j.Align4jException;
 import org.align4j.llama.Batch;
 import org.align4j.llama.Context;
 import org.align4j.llama.ContextOptions;
 import org.align4j.llama.LogProbGather;
 import org.align4j.llama.Model;
+import org.align4j.llama.NonFiniteLogitsException;
 import org.align4j.llama.TokenSampler;
 import org.align4j.llama.Vocab;
 
@@ -37,8 +39,9 @@ import org.align4j.llama.Vocab;
  * are reported to their callbacks in submission order.
  *
  * <p>Capacity is fixed up front ({@link SamplerOptions}): every prompt + {@code maxTokens} must fit in
- * {@code maxSeqLen}, so no decode runs out of KV cells. Not thread-safe: one thread submits; the
- * callbacks run on it.
+ * {@code maxSeqLen}, so no decode runs out of KV cells. Logits with a NaN or an infinity in them stop the
+ * run with an error naming the model and the request. Not thread-safe: one thread submits; the callbacks
+ * run on it.
  */
 public final class ContinuousBatchSampler implements AutoCloseable {
     private final SamplerOptions options;
@@ -223,6 +226,7 @@ public final class ContinuousBatchSampler implements AutoCloseable {
      * completions ({@code maxSeqs}) waits to start, so the caller reads ahead only that far.
      *
      * @throws IllegalArgumentException if the request does not fit ({@link #checkFits})
+     * @throws Align4jException         if the model gives non-finite logits while this or an earlier request is sampled
      */
     public void submit(SampleRequest r, Consumer<SampleResult> onDone) {
         String misfit = checkFits(r);
@@ -238,7 +242,11 @@ public final class ContinuousBatchSampler implements AutoCloseable {
         }
     }
 
-    /** Samples everything queued; every submitted request's callback has run when this returns. */
+    /**
+     * Samples everything queued; every submitted request's callback has run when this returns.
+     *
+     * @throws Align4jException if the model gives non-finite logits for a request
+     */
     public void finish() {
         while (!inOrder.isEmpty()) {
             step();
@@ -296,9 +304,16 @@ public final class ContinuousBatchSampler implements AutoCloseable {
         }
         long t2 = System.nanoTime();
         prepareDraws(n);
-        sampler.sample(n, drawRow, drawSeed, drawWindowStart, drawWindow, drawToken);
-        long t3 = System.nanoTime();
-        gather.gather(drawRow, drawToken, n, drawLogp);
+        long t3;
+        try { // the gather's log-sum-exp of each row is what finds NaN or infinite logits
+            sampler.sample(n, drawRow, drawSeed, drawWindowStart, drawWindow, drawToken);
+            t3 = System.nanoTime();
+            gather.gather(drawRow, drawToken, n, drawLogp);
+        } catch (NonFiniteLogitsException e) {
+            Slot s = drawSlot[e.index()];
+            throw new Align4jException("model " + e.model() + " gives non-finite logits (NaN or infinity) at token " + s.length
+                    + " of completion " + s.index + " of request " + s.work.request.key() + ": its weights may hold NaN or infinity", e);
+        }
         timings.addSampling(t3 - t2);
         timings.addLogProbs(System.nanoTime() - t3);
         for (int i = 0; i < n; i++) {

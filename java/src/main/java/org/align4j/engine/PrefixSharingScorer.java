@@ -4,10 +4,12 @@ import java.util.ArrayDeque;
 import java.util.Arrays;
 import java.util.Deque;
 import java.util.function.Consumer;
+import org.align4j.Align4jException;
 import org.align4j.llama.Batch;
 import org.align4j.llama.Context;
 import org.align4j.llama.ContextOptions;
 import org.align4j.llama.Model;
+import org.align4j.llama.NonFiniteLogitsException;
 import org.align4j.llama.TopLogProbs;
 
 /**
@@ -22,7 +24,8 @@ import org.align4j.llama.TopLogProbs;
  * but the last. Requests stream through in input order; the batch is decoded whenever it fills, so a
  * request may span decodes, and each group's KV cells are freed as soon as it is complete.
  *
- * <p>KV capacity is fixed up front: one full batch plus the one group that may straddle a decode.
+ * <p>KV capacity is fixed up front: one full batch plus the one group that may straddle a decode. Logits
+ * with a NaN or an infinity in them stop the run with an error naming the model and the request.
  */
 public final class PrefixSharingScorer implements AutoCloseable {
     private final Context ctx;
@@ -32,14 +35,18 @@ public final class PrefixSharingScorer implements AutoCloseable {
     private final Deque<Group> inFlight = new ArrayDeque<>(); // fed groups, oldest first
     private final float[] gathered;
     private final EngineTimings timings = new EngineTimings();
+    private int submitted;
 
-    // The outputs of the batch being filled, (n_out,) each: batch row, target token, where the result goes.
+    // The outputs of the batch being filled, (n_out,) each: batch row, target token, where the result goes
+    // (completion outCompletion of outRequest, its token outDestIndex).
     private int nOut;
     private final int[] outRow;
     private final int[] outTarget;
     private final float[][] outDest;
     private final int[] outDestIndex;
     private final TopLogProbs[][] outTopDest; // where the output's top-k goes, when kept
+    private final Pending[] outRequest;
+    private final int[] outCompletion;
     private int lastRow = -1; // batch row of the token added last, if it asked for logits
 
     /** A request's completions [from, to) scored in sequences {@code seqs}. */
@@ -55,14 +62,23 @@ public final class PrefixSharingScorer implements AutoCloseable {
     }
 
     private static final class Pending {
+        final String key;  // the request's, or null
+        final int ordinal; // its place in submission order, from 1
         final ScoreResult result;
         final Consumer<ScoreResult> onDone;
         int groupsLeft;
 
-        Pending(ScoreResult result, Consumer<ScoreResult> onDone, int groups) {
+        Pending(String key, int ordinal, ScoreResult result, Consumer<ScoreResult> onDone, int groups) {
+            this.key = key;
+            this.ordinal = ordinal;
             this.result = result;
             this.onDone = onDone;
             this.groupsLeft = groups;
+        }
+
+        /** The request as an error names it. */
+        String name() {
+            return key != null ? "request " + key : "request #" + ordinal + " (counted from 1 as submitted; it has no key)";
         }
     }
 
@@ -82,6 +98,8 @@ public final class PrefixSharingScorer implements AutoCloseable {
         outDest = new float[cap][];
         outDestIndex = new int[cap];
         outTopDest = new TopLogProbs[cap][];
+        outRequest = new Pending[cap];
+        outCompletion = new int[cap];
         gathered = new float[cap];
     }
 
@@ -97,6 +115,8 @@ public final class PrefixSharingScorer implements AutoCloseable {
     /**
      * Queues a request; {@code onDone} runs, in submission order, once all its completions are scored
      * (during a later submit or {@link #finish()}).
+     *
+     * @throws Align4jException if the model gives non-finite logits while this or an earlier request is scored
      */
     public void submit(ScoreRequest r, Consumer<ScoreResult> onDone) {
         String misfit = checkFits(r);
@@ -113,7 +133,8 @@ public final class PrefixSharingScorer implements AutoCloseable {
             }
         }
         int groupSize = options.maxSeqs();
-        Pending pending = new Pending(new ScoreResult(logps, top), onDone, Math.max(1, (k + groupSize - 1) / groupSize));
+        Pending pending = new Pending(r.key(), ++submitted, new ScoreResult(logps, top), onDone,
+                Math.max(1, (k + groupSize - 1) / groupSize));
         if (k == 0) {
             Group g = new Group(pending, new int[0]);
             g.fed = true;
@@ -137,7 +158,7 @@ public final class PrefixSharingScorer implements AutoCloseable {
             }
             add(prompt[last], last, seqs, true);
             for (int j = from; j < to; j++) {
-                targetIfAny(r.completions()[j], pending.result, j);
+                targetIfAny(r.completions()[j], pending, j);
             }
         }
         for (int j = from; j < to; j++) {
@@ -148,11 +169,11 @@ public final class PrefixSharingScorer implements AutoCloseable {
                     add(prompt[t], t, seq, false);
                 }
                 add(prompt[last], last, seq, true);
-                targetIfAny(c, pending.result, j);
+                targetIfAny(c, pending, j);
             }
             for (int t = 0; t < c.length - 1; t++) {
                 add(c[t], prompt.length + t, seq, true);
-                target(c[t + 1], pending.result, j, t + 1);
+                target(c[t + 1], pending, j, t + 1);
             }
             if (c.length > 0) {
                 add(c[c.length - 1], prompt.length + c.length - 1, seq, false);
@@ -189,19 +210,22 @@ public final class PrefixSharingScorer implements AutoCloseable {
     }
 
     /** The last added token's logits score {@code c[0]}, when the completion is not empty. */
-    private void targetIfAny(int[] c, ScoreResult result, int completion) {
+    private void targetIfAny(int[] c, Pending request, int completion) {
         if (c.length > 0) {
-            target(c[0], result, completion, 0);
+            target(c[0], request, completion, 0);
         }
     }
 
     /** The last added token's logits score {@code token}, position {@code index} of the completion. */
-    private void target(int token, ScoreResult result, int completion, int index) {
+    private void target(int token, Pending request, int completion, int index) {
+        ScoreResult result = request.result;
         outRow[nOut] = lastRow;
         outTarget[nOut] = token;
         outDest[nOut] = result.tokenLogps()[completion];
         outTopDest[nOut] = result.topLogps() == null ? null : result.topLogps()[completion];
         outDestIndex[nOut] = index;
+        outRequest[nOut] = request;
+        outCompletion[nOut] = completion;
         nOut++;
     }
 
@@ -210,7 +234,14 @@ public final class PrefixSharingScorer implements AutoCloseable {
             long t0 = System.nanoTime();
             ctx.decode(batch);
             long t1 = System.nanoTime();
-            ctx.tokenLogProbs(outRow, outTarget, nOut, gathered);
+            try {
+                ctx.tokenLogProbs(outRow, outTarget, nOut, gathered);
+            } catch (NonFiniteLogitsException e) {
+                int i = e.index();
+                throw new Align4jException("model " + e.model() + " gives non-finite logits (NaN or infinity) at token "
+                        + outDestIndex[i] + " of completion " + outCompletion[i] + " of " + outRequest[i].name()
+                        + ": its weights may hold NaN or infinity", e);
+            }
             for (int i = 0; i < nOut; i++) {
                 outDest[i][outDestIndex[i]] = gathered[i];
             }
@@ -227,6 +258,7 @@ public final class PrefixSharingScorer implements AutoCloseable {
             timings.addLogProbs(System.nanoTime() - t1);
             Arrays.fill(outDest, 0, nOut, null);
             Arrays.fill(outTopDest, 0, nOut, null);
+            Arrays.fill(outRequest, 0, nOut, null);
             nOut = 0;
             batch.clear();
         }
@@ -248,7 +280,11 @@ public final class PrefixSharingScorer implements AutoCloseable {
         return timings;
     }
 
-    /** Decodes what is queued; every submitted request's callback has run when this returns. */
+    /**
+     * Decodes what is queued; every submitted request's callback has run when this returns.
+     *
+     * @throws Align4jException if the model gives non-finite logits for a request
+     */
     public void finish() {
         decodeAndGather();
     }

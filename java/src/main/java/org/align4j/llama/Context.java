@@ -113,6 +113,9 @@ public final class Context implements AutoCloseable {
      * {@code rows[k]} of the last decode, for k < n, into {@code out}; computed natively over
      * llama.cpp's logits in place. Equal rows next to each other share one log-sum-exp. A caller that
      * gathers after every decode reuses its native buffers with a {@link LogProbGather}.
+     *
+     * @throws NonFiniteLogitsException if a log-prob is not finite (NaN or infinite logits in its row); its
+     *                                  index is the k
      */
     public void tokenLogProbs(int[] rows, int[] targets, int n, float[] out) {
         try (Arena arena = Arena.ofConfined()) {
@@ -121,17 +124,24 @@ public final class Context implements AutoCloseable {
             MemorySegment o = arena.allocate(JAVA_FLOAT, n);
             MemorySegment.copy(rows, 0, r, JAVA_INT, 0, n);
             MemorySegment.copy(targets, 0, t, JAVA_INT, 0, n);
-            LogProbGather.check(Llama.align4j_token_logprobs(handle(), r, t, n, o), rows, targets, n, nVocab);
+            LogProbGather.check(Llama.align4j_token_logprobs(handle(), r, t, n, o), this, rows, targets, n);
             MemorySegment.copy(o, JAVA_FLOAT, 0, out, 0, n);
         }
     }
 
-    /** The {@code k} most probable tokens at output row {@code row} of the last decode, most probable first. */
+    /**
+     * The {@code k} most probable tokens at output row {@code row} of the last decode, most probable first.
+     *
+     * @throws NonFiniteLogitsException if the row's logits hold a NaN or an infinity
+     */
     public TopLogProbs topLogProbs(int row, int k) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment ids = arena.allocate(JAVA_INT, k);
             MemorySegment logps = arena.allocate(JAVA_FLOAT, k);
             int got = Llama.align4j_top_logprobs(handle(), row, k, ids, logps);
+            if (got == -2) {
+                throw new NonFiniteLogitsException(model.path(), row, 0);
+            }
             if (got < 0) {
                 throw new IllegalArgumentException("no logits for output row " + row + " of the last batch");
             }

@@ -35,7 +35,11 @@ public final class LogProbGather implements AutoCloseable {
         return capacity;
     }
 
-    /** As {@link Context#tokenLogProbs}: raw log-probs of {@code targets[k]} at output row {@code rows[k]}, k < n. */
+    /**
+     * As {@link Context#tokenLogProbs}: raw log-probs of {@code targets[k]} at output row {@code rows[k]}, k < n.
+     *
+     * @throws NonFiniteLogitsException if a log-prob is not finite; its index is the k
+     */
     public void gather(int[] rowsIn, int[] targetsIn, int n, float[] logps) {
         if (arena == null) {
             throw new IllegalStateException("log-prob gather is closed");
@@ -48,17 +52,21 @@ public final class LogProbGather implements AutoCloseable {
         }
         MemorySegment.copy(rowsIn, 0, rows, JAVA_INT, 0, n);
         MemorySegment.copy(targetsIn, 0, targets, JAVA_INT, 0, n);
-        check(Llama.align4j_token_logprobs(ctx.handle(), rows, targets, n, out), rowsIn, targetsIn, n, ctx.nVocab());
+        check(Llama.align4j_token_logprobs(ctx.handle(), rows, targets, n, out), ctx, rowsIn, targetsIn, n);
         MemorySegment.copy(out, JAVA_FLOAT, 0, logps, 0, n);
     }
 
-    /** align4j_token_logprobs's negative return codes as exceptions naming the bad row or token. */
-    static void check(int rc, int[] rows, int[] targets, int n, int nVocab) {
+    /**
+     * align4j_token_logprobs's negative return codes as exceptions naming the bad row or token.
+     *
+     * @throws NonFiniteLogitsException if a target's log-prob is not finite: NaN or infinite logits in its row
+     */
+    static void check(int rc, Context ctx, int[] rows, int[] targets, int n) {
         if (rc < 0) {
             int k = -rc - 1;
-            throw k < n
-                    ? new IllegalArgumentException("no logits for output row " + rows[k] + " of the last batch")
-                    : new IllegalArgumentException("token " + targets[k - n] + " is outside the vocabulary (" + nVocab + ")");
+            throw k < n ? new IllegalArgumentException("no logits for output row " + rows[k] + " of the last batch")
+                    : k < 2 * n ? new IllegalArgumentException("token " + targets[k - n] + " is outside the vocabulary (" + ctx.nVocab() + ")")
+                    : new NonFiniteLogitsException(ctx.model().path(), rows[k - 2 * n], k - 2 * n);
         }
     }
 

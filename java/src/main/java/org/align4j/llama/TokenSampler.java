@@ -86,8 +86,14 @@ public final class TokenSampler implements AutoCloseable {
      * {@code windowTokensIn[windowStartIn[k], windowStartIn[k + 1])} (the last tokens of its prompt and
      * completion; {@code windowStartIn[0] == 0}). The same row, window and seed always give the same token.
      *
+     * <p>A row whose logits are all NaN (nothing to draw) is a {@link NonFiniteLogitsException}; a row with
+     * only some NaN or infinite logits may still give a token: the log-prob gather over the same rows
+     * ({@link LogProbGather}) is what finds those, without a pass of its own here.
+     *
      * @throws IllegalArgumentException for a row with no logits, a token outside the vocabulary, a window
      *                                  longer than maxWindow, or a draw with every token suppressed
+     * @throws NonFiniteLogitsException for a draw with nothing to sample because its logits are NaN or
+     *                                  infinite; its index is the draw's
      */
     public void sample(int n, int[] rowsIn, long[] seedsIn, int[] windowStartIn, int[] windowTokensIn, int[] tokens) {
         if (arena == null) {
@@ -119,7 +125,8 @@ public final class TokenSampler implements AutoCloseable {
             throw k < n ? new IllegalArgumentException("no logits for output row " + rowsIn[k] + " of the last batch")
                     : k < 2 * n ? new IllegalArgumentException("draw " + (k - n) + " names a suppressed or window token outside the vocabulary ("
                             + ctx.nVocab() + ")")
-                    : new IllegalArgumentException("draw " + (k - 2 * n) + " has every token suppressed: nothing to sample");
+                    : k < 3 * n ? new IllegalArgumentException("draw " + (k - 2 * n) + " has every token suppressed: nothing to sample")
+                    : new NonFiniteLogitsException(ctx.model().path(), rowsIn[k - 3 * n], k - 3 * n);
         }
         MemorySegment.copy(out, JAVA_INT, 0, tokens, 0, n);
     }
@@ -129,6 +136,7 @@ public final class TokenSampler implements AutoCloseable {
      * repetition window {@code window} (the filters applied, in double precision): what a draw is held to.
      *
      * @throws IllegalArgumentException for a row with no logits or a token outside the vocabulary
+     * @throws NonFiniteLogitsException  if the row's logits hold a NaN or an infinity
      */
     public Distribution distribution(int row, int[] window) {
         if (arena == null) {
@@ -144,7 +152,8 @@ public final class TokenSampler implements AutoCloseable {
                     filters.minP(), filters.repeatPenalty(), suppressed, nSuppressed, row, w, window.length, vals, this.ids, cv, ids, probs);
             if (got < 0) {
                 throw got == -1 ? new IllegalArgumentException("no logits for output row " + row + " of the last batch")
-                        : new IllegalArgumentException("a suppressed or window token is outside the vocabulary (" + nVocab + ")");
+                        : got == -2 ? new IllegalArgumentException("a suppressed or window token is outside the vocabulary (" + nVocab + ")")
+                        : new NonFiniteLogitsException(ctx.model().path(), row, 0);
             }
             return new Distribution(ids.asSlice(0, got * JAVA_INT.byteSize()).toArray(JAVA_INT),
                     probs.asSlice(0, got * JAVA_DOUBLE.byteSize()).toArray(JAVA_DOUBLE));

@@ -1,11 +1,28 @@
 package org.align4j.cli;
 
+import org.align4j.llama.ContextOptions;
+import picocli.CommandLine;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /** Options every job that runs a model shares (DESIGN.md: common options). */
 final class EngineOptions {
-    @Option(names = "--threads", paramLabel = "N", description = "CPU threads (default: all cores)")
-    int threads = Runtime.getRuntime().availableProcessors();
+    @Spec(Spec.Target.MIXEE) CommandSpec spec;
+
+    int threads = ContextOptions.defaultThreads();
+
+    /** Checked here, as it is parsed, because every command that runs llama.cpp takes it from here. */
+    @Option(names = "--threads", paramLabel = "N",
+            description = "CPU threads, 1 to " + ContextOptions.MAX_THREADS + " (default: all cores)")
+    void threads(int n) {
+        try {
+            ContextOptions.checkThreads(n, "--threads");
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
+        threads = n;
+    }
 
     @Option(names = "--ctx", paramLabel = "TOKENS", description = "longest prompt + completion, in tokens (default: ${DEFAULT-VALUE})")
     int ctx = 2048;

@@ -3,6 +3,7 @@ package org.align4j.cli;
 import java.nio.file.Path;
 import org.align4j.bon.SampleJob;
 import org.align4j.data.ErrorPolicy;
+import org.align4j.engine.ContinuousBatchSampler;
 import org.align4j.engine.SamplerOptions;
 import org.align4j.engine.SamplingParams;
 import picocli.CommandLine;
@@ -37,6 +38,11 @@ final class SampleJobOptions {
         }
         SamplingParams params = sampling.params(spec);
         SamplerOptions sampler = sampling.sampler(engine, params, spec);
+        try {
+            ContinuousBatchSampler.checkCompletions(n, params, "-n");
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
         return new SampleJob.Options(model, input, output, n, onError, resume, engine.quiet, engine.gpuLayers, sampler, params);
     }
 }

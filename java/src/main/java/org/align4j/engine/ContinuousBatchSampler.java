@@ -7,6 +7,7 @@ import java.util.Arrays;
 import java.util.Deque;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Locale;
 import java.util.SplittableRandom;
 import java.util.function.Consumer;
 import org.align4j.Align4jException;
@@ -39,11 +40,14 @@ import org.align4j.llama.Vocab;
  * are reported to their callbacks in submission order.
  *
  * <p>Capacity is fixed up front ({@link SamplerOptions}): every prompt + {@code maxTokens} must fit in
- * {@code maxSeqLen}, so no decode runs out of KV cells. Logits with a NaN or an infinity in them stop the
- * run with an error naming the model and the request. Not thread-safe: one thread submits; the callbacks
- * run on it.
+ * {@code maxSeqLen}, so no decode runs out of KV cells, and a request's completions must fit in the Java
+ * heap ({@link #checkCompletions}). Logits with a NaN or an infinity in them stop the run with an error
+ * naming the model and the request. Not thread-safe: one thread submits; the callbacks run on it.
  */
 public final class ContinuousBatchSampler implements AutoCloseable {
+    /** Heap a finished completion takes beyond its tokens, about: the record, its two arrays' and its text's headers. */
+    static final long COMPLETION_OVERHEAD_BYTES = 128;
+
     private final SamplerOptions options;
     private final SamplingParams params;
     private final Vocab vocab;
@@ -197,6 +201,35 @@ public final class ContinuousBatchSampler implements AutoCloseable {
         }
     }
 
+    /**
+     * Checks, before any work, that the {@code n} completions of one request can be held in the Java heap
+     * until the request is reported: each is kept (its tokens as ints, their log-probs as floats) until its
+     * siblings finish, so {@code n} completions of {@code maxTokens} tokens take at least
+     * {@code n * (8 * maxTokens + }{@value #COMPLETION_OVERHEAD_BYTES}{@code )} bytes; more than
+     * {@link Runtime#maxMemory()} can only end in an OutOfMemoryError.
+     *
+     * @param option the option that set {@code n}, named in the message ({@code -n}, {@code --candidates})
+     * @throws IllegalArgumentException saying what to change
+     */
+    public static void checkCompletions(int n, SamplingParams params, String option) {
+        String why = completionsMisfit(n, params, option + " " + n + " completions", option);
+        if (why != null) {
+            throw new IllegalArgumentException(why);
+        }
+    }
+
+    /** Why {@code n} completions (called {@code what}) cannot be held, and to lower {@code lower}; null if they fit. */
+    private static String completionsMisfit(int n, SamplingParams params, String what, String lower) {
+        long heap = Runtime.getRuntime().maxMemory();
+        double need = n * (8.0 * params.maxTokens() + COMPLETION_OVERHEAD_BYTES);
+        if (need <= heap) {
+            return null;
+        }
+        return String.format(Locale.ROOT, "%s of up to --max-tokens %d tokens, which take at least %.1f GiB, more than the Java heap"
+                        + " of %.1f GiB: lower %s or --max-tokens, or give Java more heap (-Xmx, in ALIGN4J_JAVA_OPTS)",
+                what, params.maxTokens(), need / (1L << 30), heap / (double) (1L << 30), lower);
+    }
+
     public SamplerOptions options() {
         return options;
     }
@@ -226,12 +259,18 @@ public final class ContinuousBatchSampler implements AutoCloseable {
      * completions ({@code maxSeqs}) waits to start, so the caller reads ahead only that far.
      *
      * @throws IllegalArgumentException if the request does not fit ({@link #checkFits})
-     * @throws Align4jException         if the model gives non-finite logits while this or an earlier request is sampled
+     * @throws Align4jException         if its completions cannot fit in the Java heap ({@link #checkCompletions}),
+     *                                  or the model gives non-finite logits while this or an earlier request is sampled
      */
     public void submit(SampleRequest r, Consumer<SampleResult> onDone) {
         String misfit = checkFits(r);
         if (misfit != null) {
             throw new IllegalArgumentException(misfit);
+        }
+        String tooMany = completionsMisfit(r.n(), params, "request " + r.key() + " asks for " + r.n() + " completions",
+                "the completions per prompt (-n, --candidates)");
+        if (tooMany != null) {
+            throw new Align4jException(tooMany);
         }
         Work w = new Work(r, onDone);
         inOrder.add(w);

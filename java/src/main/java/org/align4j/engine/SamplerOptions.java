@@ -1,5 +1,7 @@
 package org.align4j.engine;
 
+import org.align4j.llama.ContextOptions;
+
 /**
  * The sampler's capacity, fixed when it is made. The KV cache holds {@code maxSeqs * maxSeqLen} cells:
  * each live sequence's prompt and completion, a shared prompt counted once per sequence at most.
@@ -8,7 +10,7 @@ package org.align4j.engine;
  * @param batchTokens    tokens per llama_decode (--batch-tokens): at least {@code maxSeqs}, so that one
  *                       token of every live sequence goes into each decode, with the rest for prompts
  * @param maxSeqs        sequences sampled side by side (--seqs), llama.cpp's n_seq_max: at most 256
- * @param threads        CPU threads
+ * @param threads        CPU threads (--threads): at most {@link ContextOptions#MAX_THREADS}
  * @param flashAttention use llama.cpp's flash attention (--flash-attn). Off by default: on the CPU backend
  *                       its results depend on the shape of the batch (up to about 2e-4 in a log-prob, 1e-5
  *                       off), enough to change a seeded draw when other prompts are batched beside a
@@ -35,6 +37,7 @@ public record SamplerOptions(int maxSeqLen, int batchTokens, int maxSeqs, int th
         if ((long) maxSeqs * maxSeqLen > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("--seqs " + maxSeqs + " x --ctx " + maxSeqLen + " KV cells is too many: lower either");
         }
+        ContextOptions.checkThreads(threads, "--threads");
     }
 
     /** Flash attention off. */

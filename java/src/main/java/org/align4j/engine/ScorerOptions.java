@@ -1,10 +1,12 @@
 package org.align4j.engine;
 
+import org.align4j.llama.ContextOptions;
+
 /**
  * @param maxSeqLen   longest prompt + completion accepted, in tokens
  * @param batchTokens tokens per llama_decode
  * @param maxSeqs     sequence ids in use at once (completions scored side by side)
- * @param threads     CPU threads
+ * @param threads     CPU threads (--threads): at most {@link ContextOptions#MAX_THREADS}
  * @param sharePrefix decode each prompt once for all its completions (off: once per completion)
  * @param topK        also keep the K most probable tokens at every scored position (0: none)
  * @param flashAttention use llama.cpp's flash attention: faster, but on the CPU backend it makes a sequence's
@@ -17,6 +19,7 @@ public record ScorerOptions(int maxSeqLen, int batchTokens, int maxSeqs, int thr
         if (maxSeqLen < 2 || batchTokens < 1 || maxSeqs < 1 || threads < 1 || topK < 0) {
             throw new IllegalArgumentException("invalid scorer options " + this);
         }
+        ContextOptions.checkThreads(threads, "--threads");
     }
 
     /** Options with no top-k alternatives and flash attention off. */

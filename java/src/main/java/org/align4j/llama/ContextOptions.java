@@ -14,6 +14,13 @@ package org.align4j.llama;
 public record ContextOptions(int nCtx, int nBatch, int nUbatch, int nSeqMax, int nThreads, boolean kvUnified,
                              FlashAttention flashAttention) {
     /**
+     * ggml's GGML_MAX_N_THREADS, the most threads its CPU backend is built for (its CPU masks have this many
+     * entries). llama.cpp checks nothing, and far more threads crash the process: OpenMP's team start keeps
+     * per-thread data on the calling thread's stack, and about 7,600 overflowed a 1 MiB Java thread stack.
+     */
+    public static final int MAX_THREADS = 512;
+
+    /**
      * llama_flash_attn_type. On the CPU backend of the pinned llama.cpp, flash attention's results depend
      * on the shape of the batch by up to about 2e-4 in a log-prob (its one-query path differs from its
      * batched one), against about 1e-5 with it off: off is what makes a sequence's logits nearly
@@ -33,6 +40,24 @@ public record ContextOptions(int nCtx, int nBatch, int nUbatch, int nSeqMax, int
         if (nCtx < 0 || nBatch < 1 || nUbatch < 1 || nSeqMax < 1 || nThreads < 1 || flashAttention == null) {
             throw new IllegalArgumentException("invalid context options " + this);
         }
+        checkThreads(nThreads, "nThreads");
+    }
+
+    /**
+     * Checks a thread count for llama.cpp: 1 to {@link #MAX_THREADS}.
+     *
+     * @param option the name the caller's user knows it by ({@code --threads}), named in the message
+     * @throws IllegalArgumentException saying what to change
+     */
+    public static void checkThreads(int threads, String option) {
+        if (threads < 1) {
+            throw new IllegalArgumentException(option + " must be positive, not " + threads);
+        }
+        if (threads > MAX_THREADS) {
+            throw new IllegalArgumentException(option + " " + threads + " is more than the " + MAX_THREADS
+                    + " threads llama.cpp's CPU backend can run (ggml's GGML_MAX_N_THREADS): lower " + option
+                    + " (this machine has " + Runtime.getRuntime().availableProcessors() + " cores)");
+        }
     }
 
     /** Flash attention as llama.cpp decides ({@link FlashAttention#AUTO}). */
@@ -40,8 +65,13 @@ public record ContextOptions(int nCtx, int nBatch, int nUbatch, int nSeqMax, int
         this(nCtx, nBatch, nUbatch, nSeqMax, nThreads, kvUnified, FlashAttention.AUTO);
     }
 
-    /** One sequence, the given context, batch = context, all available cores. */
+    /** One sequence, the given context, batch = context, all available cores (at most {@link #MAX_THREADS}). */
     public static ContextOptions single(int nCtx) {
-        return new ContextOptions(nCtx, nCtx, Math.min(nCtx, 512), 1, Runtime.getRuntime().availableProcessors(), true);
+        return new ContextOptions(nCtx, nCtx, Math.min(nCtx, 512), 1, defaultThreads(), true);
+    }
+
+    /** All available cores, at most {@link #MAX_THREADS}. */
+    public static int defaultThreads() {
+        return Math.min(Runtime.getRuntime().availableProcessors(), MAX_THREADS);
     }
 }

@@ -19,6 +19,9 @@ import java.util.List;
  * a block of the vocabulary at a time.
  */
 public final class LlamaTrainer implements AutoCloseable {
+    /** The most threads a trainer runs on (llama.cpp's limit too). */
+    public static final int MAX_THREADS = Parallel.MAX_THREADS;
+
     private final LlamaParams params;
     private final LlamaParams grads;
     private final Parallel par;
@@ -28,8 +31,13 @@ public final class LlamaTrainer implements AutoCloseable {
     /** Result of {@link #forwardBackward}: the loss and the log-probs it was computed from. */
     public record Step(double loss, LogProbs logProbs) {}
 
-    /** Trains {@code params} in place, on {@code threads} threads (1: the caller's thread only). */
+    /**
+     * Trains {@code params} in place, on {@code threads} threads (1: the caller's thread only).
+     *
+     * @throws IllegalArgumentException unless 1 <= threads <= {@link #MAX_THREADS}, before anything is allocated
+     */
     public LlamaTrainer(LlamaParams params, int threads) {
+        Parallel.checkThreads(threads);
         this.params = params;
         this.grads = params.zerosLike();
         this.par = Parallel.ofThreads(threads);

@@ -11,6 +11,9 @@ import java.util.function.IntConsumer;
  * are bit-identical whatever the number of threads. One thread runs everything inline.
  */
 final class Parallel implements AutoCloseable {
+    /** The most threads of a pool of its own: llama.cpp's limit too, so that one --threads suits both halves of dpo. */
+    static final int MAX_THREADS = 512;
+
     private static final Parallel COMMON = new Parallel(ForkJoinPool.commonPool(), ForkJoinPool.getCommonPoolParallelism(), false);
 
     private final ForkJoinPool pool; // null: run inline
@@ -25,10 +28,15 @@ final class Parallel implements AutoCloseable {
 
     /** A pool of its own with {@code threads} workers (1: no pool, the caller's thread does the work). */
     static Parallel ofThreads(int threads) {
-        if (threads < 1) {
-            throw new IllegalArgumentException("threads must be at least 1, not " + threads);
-        }
+        checkThreads(threads);
         return new Parallel(threads > 1 ? new ForkJoinPool(threads) : null, threads, threads > 1);
+    }
+
+    /** @throws IllegalArgumentException unless 1 <= threads <= {@link #MAX_THREADS} */
+    static void checkThreads(int threads) {
+        if (threads < 1 || threads > MAX_THREADS) {
+            throw new IllegalArgumentException("trainer threads must be 1 to " + MAX_THREADS + ", not " + threads);
+        }
     }
 
     /** The JVM's common pool, never closed. */

@@ -1,0 +1,103 @@
+package org.align4j.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.align4j.gguf.GgmlType;
+import org.align4j.gguf.SynthPreset;
+import org.align4j.gguf.SyntheticLlama;
+import org.align4j.gguf.VocabFiles;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Options far out of range end in a message that names the option, not in a crash: {@code --threads
+ * 20000} was handed to llama.cpp (from the launcher it segfaulted, exit 139; in this JVM it started 20000
+ * threads per decode), {@code -n} and {@code --candidates} of 2147483647 ended in an OutOfMemoryError.
+ */
+class OptionBoundsCommandTest {
+    @TempDir static Path models;
+    @TempDir Path tmp;
+    static Path model;
+
+    @BeforeAll
+    static void writeModel() {
+        SynthPreset tiny = SynthPreset.named("tiny");
+        model = models.resolve("tiny.gguf");
+        SyntheticLlama.write(model, "tiny", tiny.shape(), VocabFiles.named(tiny.vocab()), GgmlType.F32, 1);
+    }
+
+    Path prompts() throws IOException {
+        return JsonlFiles.write(tmp.resolve("prompts.jsonl"), List.of("{\"id\": \"p1\", \"prompt\": \"2 + 2 =\"}"));
+    }
+
+    Path pairs() throws IOException {
+        return JsonlFiles.write(tmp.resolve("pairs.jsonl"),
+                List.of("{\"id\": \"r1\", \"prompt\": \"What is 2+2?\", \"chosen\": \" 4\", \"rejected\": \" 5\"}"));
+    }
+
+    @Test
+    void tooManyThreadsIsAUsageErrorForEveryCommandThatRunsLlamaCpp() throws IOException {
+        String p = prompts().toString();
+        List<List<String>> commands = List.of(
+                List.of("sample", "-m", model.toString(), "-i", p, "-n", "1", "--max-tokens", "2"),
+                List.of("bon", "-m", model.toString(), "-i", p, "-n", "1", "--max-tokens", "2", "--reward", "regex:4"),
+                List.of("rso", "-m", model.toString(), "-i", p, "--candidates", "2", "--accept", "2", "--max-tokens", "2",
+                        "--reward", "regex:4"),
+                List.of("score", "-m", model.toString(), "-i", pairs().toString()));
+        for (List<String> c : commands) {
+            Path out = tmp.resolve(c.getFirst() + ".jsonl");
+            CliRun r = run(c, "-o", out.toString(), "--quiet", "--threads", "20000");
+            assertThat(r.exit()).as(c.getFirst() + ": " + r.err()).isEqualTo(2);
+            assertThat(r.err()).contains("--threads 20000 is more than the 512 threads");
+            assertThat(out).doesNotExist();
+        }
+    }
+
+    @Test
+    void dpoRefusesTooManyThreadsWithAMessageNamingTheOption() throws IOException {
+        // dpo takes --threads through DpoOptions, which does not check the bound yet: the engine's check
+        // stops it before llama.cpp starts (exit 1, not yet the usage error's 2).
+        Path out = tmp.resolve("m2.gguf");
+        CliRun r = CliRun.of("dpo", "--policy", model.toString(), "--data", pairs().toString(), "--out", out.toString(),
+                "--quiet", "--max-steps", "1", "--threads", "20000");
+        assertThat(r.exit()).as(r.err()).isIn(1, 2);
+        assertThat(r.err()).contains("--threads 20000 is more than the 512 threads");
+        assertThat(out).doesNotExist();
+    }
+
+    @Test
+    void tooManyCompletionsPerPromptIsRefusedBeforeAnyIsSampled() throws IOException {
+        String p = prompts().toString();
+        List<List<String>> commands = List.of(
+                List.of("sample", "-m", model.toString(), "-i", p),
+                List.of("bon", "-m", model.toString(), "-i", p, "--reward", "regex:4"));
+        for (List<String> c : commands) {
+            Path out = tmp.resolve(c.getFirst() + ".jsonl");
+            CliRun r = run(c, "-o", out.toString(), "--quiet", "--threads", "1", "--max-tokens", "2", "-n", "2147483647");
+            assertThat(r.exit()).as(c.getFirst() + ": " + r.err()).isEqualTo(2);
+            assertThat(r.err()).contains("-n 2147483647 completions").contains("more than the Java heap").contains("lower -n");
+            assertThat(out).doesNotExist();
+        }
+        // rso's --candidates reaches the sampler as a request's N: refused there, naming the record, before
+        // anything is allocated for it
+        Path out = tmp.resolve("rso.jsonl");
+        CliRun r = CliRun.of("rso", "-m", model.toString(), "-i", p, "-o", out.toString(), "--quiet", "--threads", "1",
+                "--max-tokens", "2", "--reward", "regex:4", "--accept", "2", "--candidates", "2147483647");
+        assertThat(r.exit()).as(r.err()).isEqualTo(1);
+        assertThat(r.err()).contains("error: request \"p1\" asks for 2147483647 completions").contains("--candidates")
+                .doesNotContain("OutOfMemoryError");
+        assertThat(Files.exists(out) ? Files.readString(out) : "").isEmpty();
+    }
+
+    private static CliRun run(List<String> args, String... more) {
+        List<String> all = new ArrayList<>(args);
+        all.addAll(List.of(more));
+        return CliRun.of(all.toArray(String[]::new));
+    }
+}

@@ -27,6 +27,11 @@ import org.align4j.Align4jException;
  * produced one tensor at a time straight into a mapping of the output, so no more than one tensor is
  * ever in flight. The file is written next to {@code out} under a temporary name and renamed over it
  * only when complete.
+ *
+ * <p>A full disk under a mapping is a fault (SIGBUS) at the store, which the JVM reports as an
+ * InternalError, naming nothing. So each tensor's bytes are first written as zeros through the channel,
+ * which makes the file system allocate them (a full disk is then an I/O error there), and a fault that
+ * still comes (a file system that allocates again on rewrite) is reported as an error naming the file.
  */
 public final class GgufWriter {
 
@@ -61,16 +66,21 @@ public final class GgufWriter {
         try {
             tmp = Files.createTempFile(dir, "." + out.getFileName() + ".", ".tmp");
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+                ByteBuffer zeros = ByteBuffer.allocate(1 << 20);
                 writeFully(ch, ByteBuffer.wrap(header.bytes()), 0);
                 long dataOffset = tensors.isEmpty() ? header.bytes().length : GgufParser.alignUp(header.bytes().length, alignment);
                 for (int i = 0; i < tensors.size(); i++) {
                     Tensor t = tensors.get(i);
                     long at = dataOffset + header.offsets()[i];
-                    // The mapping covers the padding too, so the file grows to its final size with zeros there.
+                    // The region covers the padding too, so the file grows to its final size with zeros there.
                     long padded = GgufParser.alignUp(t.byteSize(), alignment);
+                    writeZeros(ch, at, padded, zeros);
                     try (Arena arena = Arena.ofShared()) {
                         MemorySegment region = ch.map(FileChannel.MapMode.READ_WRITE, at, padded, arena);
                         t.fill().accept(region.asSlice(0, t.byteSize()));
+                    } catch (InternalError e) { // "a fault occurred in an unsafe memory access operation"
+                        throw new Align4jException(out + ": cannot write tensor '" + t.name() + "' through its mapping ("
+                                + e.getMessage() + "): the disk may be full", e);
                     }
                 }
                 long size = dataOffset + header.dataSize();
@@ -180,6 +190,14 @@ public final class GgufWriter {
     private static void writeFully(FileChannel ch, ByteBuffer buf, long at) throws IOException {
         while (buf.hasRemaining()) {
             at += ch.write(buf, at);
+        }
+    }
+
+    /** Writes {@code n} zero bytes at {@code at}, {@code zeros.capacity()} at a time. */
+    private static void writeZeros(FileChannel ch, long at, long n, ByteBuffer zeros) throws IOException {
+        for (long done = 0; done < n; ) {
+            zeros.clear().limit((int) Math.min(zeros.capacity(), n - done));
+            done += ch.write(zeros, at + done);
         }
     }
 

@@ -9,7 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.align4j.Align4jException;
 import org.align4j.data.PromptRecord;
-import org.align4j.data.RunSummary;
+import org.align4j.job.RunSummary;
 import org.align4j.engine.EngineTimings;
 import org.align4j.engine.SampleResult;
 import org.align4j.engine.SamplerOptions;

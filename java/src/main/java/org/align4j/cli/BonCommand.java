@@ -6,7 +6,7 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.align4j.bon.BonJob;
 import org.align4j.bon.SampleJob;
-import org.align4j.data.RunSummary;
+import org.align4j.job.RunSummary;
 import org.align4j.llama.Backend;
 import org.align4j.reward.RewardSpec;
 import picocli.CommandLine.Command;

@@ -10,7 +10,7 @@ import org.align4j.llama.Backend;
 import org.align4j.loop.LoopJob;
 import org.align4j.loop.LoopOptions;
 import org.align4j.rso.Pairing;
-import org.align4j.train.DpoOptions;
+import org.align4j.dpo.DpoOptions;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;

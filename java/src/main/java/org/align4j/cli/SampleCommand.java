@@ -2,7 +2,7 @@ package org.align4j.cli;
 
 import java.util.concurrent.Callable;
 import org.align4j.bon.SampleJob;
-import org.align4j.data.RunSummary;
+import org.align4j.job.RunSummary;
 import org.align4j.llama.Backend;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;

@@ -2,7 +2,7 @@ package org.align4j.cli;
 
 import java.nio.file.Path;
 import org.align4j.bon.SampleJob;
-import org.align4j.data.ErrorPolicy;
+import org.align4j.job.ErrorPolicy;
 import org.align4j.engine.SamplerOptions;
 import org.align4j.engine.SamplingParams;
 import picocli.CommandLine;

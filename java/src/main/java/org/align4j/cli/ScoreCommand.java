@@ -2,8 +2,8 @@ package org.align4j.cli;
 
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
-import org.align4j.data.ErrorPolicy;
-import org.align4j.data.RunSummary;
+import org.align4j.job.ErrorPolicy;
+import org.align4j.job.RunSummary;
 import org.align4j.engine.ScorerOptions;
 import org.align4j.llama.Backend;
 import org.align4j.score.ScoreJob;

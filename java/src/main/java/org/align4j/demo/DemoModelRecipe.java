@@ -12,7 +12,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import org.align4j.Align4jException;
-import org.align4j.data.RunManifest;
+import org.align4j.job.RunManifest;
 import org.align4j.engine.SamplerOptions;
 import org.align4j.engine.SamplingParams;
 import org.align4j.gguf.GgmlType;
@@ -20,8 +20,8 @@ import org.align4j.gguf.SynthPreset;
 import org.align4j.gguf.SyntheticLlama;
 import org.align4j.loop.Samples;
 import org.align4j.train.LrSchedule;
-import org.align4j.train.SftJob;
-import org.align4j.train.SftOptions;
+import org.align4j.dpo.SftJob;
+import org.align4j.dpo.SftOptions;
 
 /**
  * The recipe of the default demo model: the {@code demo} preset with seeded random weights, trained from

@@ -14,10 +14,10 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
 import org.align4j.Align4jException;
-import org.align4j.data.ErrorPolicy;
+import org.align4j.job.ErrorPolicy;
 import org.align4j.data.JsonlWriter;
-import org.align4j.data.RunManifest;
-import org.align4j.data.LinePlot;
+import org.align4j.job.RunManifest;
+import org.align4j.job.LinePlot;
 import org.align4j.engine.SamplingParams;
 import org.align4j.engine.ScorerOptions;
 import org.align4j.engine.VocabCompatibility;
@@ -26,7 +26,7 @@ import org.align4j.rso.Pairing;
 import org.align4j.rso.RejectionSampler;
 import org.align4j.rso.RsoJob;
 import org.align4j.score.ScoreJob;
-import org.align4j.train.DpoJob;
+import org.align4j.dpo.DpoJob;
 
 /**
  * {@code align4j loop}: iterative (online) DPO. Each round samples N completions of a slice of the

@@ -13,9 +13,9 @@ import java.util.Map;
 import org.align4j.Align4jException;
 import org.align4j.data.JsonlLine;
 import org.align4j.data.JsonlReader;
-import org.align4j.data.RejectsWriter;
-import org.align4j.data.RunManifest;
-import org.align4j.data.RunSummary;
+import org.align4j.job.RejectsWriter;
+import org.align4j.job.RunManifest;
+import org.align4j.job.RunSummary;
 import org.align4j.engine.SamplingParams;
 import org.align4j.rso.RsoTimings.Stage;
 

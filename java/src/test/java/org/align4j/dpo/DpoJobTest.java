@@ -1,4 +1,12 @@
-package org.align4j.train;
+package org.align4j.dpo;
+
+import org.align4j.train.DpoTestData;
+import org.align4j.train.LlamaExport;
+import org.align4j.train.LlamaParams;
+import org.align4j.train.LlamaTrainer;
+import org.align4j.train.LrSchedule;
+import org.align4j.train.PreferenceLoss;
+import org.align4j.train.Sequence;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -14,9 +22,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import org.align4j.data.ErrorPolicy;
-import org.align4j.data.LlamaChatRenderer;
-import org.align4j.data.RejectsWriter;
+import org.align4j.job.ErrorPolicy;
+import org.align4j.engine.LlamaChatRenderer;
+import org.align4j.job.RejectsWriter;
 import org.align4j.engine.ScorerOptions;
 import org.align4j.gguf.GgmlType;
 import org.align4j.gguf.GgufFile;

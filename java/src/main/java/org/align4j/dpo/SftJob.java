@@ -1,4 +1,12 @@
-package org.align4j.train;
+package org.align4j.dpo;
+
+import org.align4j.train.AdamW;
+import org.align4j.train.LlamaExport;
+import org.align4j.train.LlamaParams;
+import org.align4j.train.LlamaTrainer;
+import org.align4j.train.LrSchedule;
+import org.align4j.train.OptimizerStep;
+import org.align4j.train.Sequence;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -11,10 +19,10 @@ import org.align4j.data.BadRecordException;
 import org.align4j.data.JsonlLine;
 import org.align4j.data.JsonlReader;
 import org.align4j.data.JsonlWriter;
-import org.align4j.data.LinePlot;
-import org.align4j.data.LlamaChatRenderer;
+import org.align4j.job.LinePlot;
+import org.align4j.engine.LlamaChatRenderer;
 import org.align4j.data.PromptCompletionRecord;
-import org.align4j.data.TokenizedRecord;
+import org.align4j.engine.TokenizedRecord;
 import org.align4j.data.TrlRecord;
 import org.align4j.gguf.GgmlType;
 import org.align4j.llama.Model;

@@ -1,8 +1,12 @@
-package org.align4j.train;
+package org.align4j.dpo;
+
+import org.align4j.train.GradClip;
+import org.align4j.train.LrSchedule;
+import org.align4j.train.PreferenceLoss;
 
 import java.nio.file.Path;
 import java.util.Objects;
-import org.align4j.data.ErrorPolicy;
+import org.align4j.job.ErrorPolicy;
 import org.align4j.gguf.GgmlType;
 
 /**

@@ -1,4 +1,7 @@
-package org.align4j.train;
+package org.align4j.dpo;
+
+import org.align4j.train.GradClip;
+import org.align4j.train.LrSchedule;
 
 import java.nio.file.Path;
 import java.util.Objects;

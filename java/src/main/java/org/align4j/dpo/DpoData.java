@@ -1,4 +1,6 @@
-package org.align4j.train;
+package org.align4j.dpo;
+
+import org.align4j.train.Sequence;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.ByteBuffer;
@@ -14,12 +16,12 @@ import java.util.Locale;
 import org.align4j.Align4jException;
 import org.align4j.data.BadRecordException;
 import org.align4j.data.ChatRenderer;
-import org.align4j.data.ErrorPolicy;
+import org.align4j.job.ErrorPolicy;
 import org.align4j.data.JsonlLine;
 import org.align4j.data.JsonlReader;
 import org.align4j.data.PreferenceRecord;
-import org.align4j.data.RejectsWriter;
-import org.align4j.data.TokenizedRecord;
+import org.align4j.job.RejectsWriter;
+import org.align4j.engine.TokenizedRecord;
 import org.align4j.data.TrlRecord;
 import org.align4j.engine.PrefixSharingScorer;
 import org.align4j.engine.ScoreRequest;

@@ -37,6 +37,6 @@ final class SampleJobOptions {
         }
         SamplingParams params = sampling.params(spec);
         SamplerOptions sampler = sampling.sampler(engine, params, spec);
-        return new SampleJob.Options(model, input, output, n, onError, resume, engine.quiet, engine.gpuLayers, sampler, params);
+        return new SampleJob.Options(input, output, n, onError, resume, engine.quiet, sampler, params);
     }
 }

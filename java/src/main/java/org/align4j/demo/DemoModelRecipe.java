@@ -12,6 +12,13 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import org.align4j.Align4jException;
+import org.align4j.reward.RewardContext;
+import org.align4j.reward.Reward;
+import org.align4j.llama.ModelOptions;
+import org.align4j.llama.Model;
+import org.align4j.job.RewardStage;
+import org.align4j.bon.SampleJob;
+import org.align4j.bon.BonJob;
 import org.align4j.job.RunManifest;
 import org.align4j.engine.SamplerOptions;
 import org.align4j.engine.SamplingParams;
@@ -106,7 +113,11 @@ public record DemoModelRecipe(String name, long seed, int steps, int batchSize, 
             Files.write(subset, lines.subList(0, Math.min(prompts, lines.size())), StandardCharsets.UTF_8);
             Path out = work.resolve("greedy-" + prompts + ".jsonl");
             Files.deleteIfExists(out);
-            return Samples.bon(model, subset, out, 1, greedy(), engine(), "match:answer", 0, true).meanReward();
+            try (Model m = Model.load(model, ModelOptions.inference(0));
+                 Reward reward = RewardStage.open("match:answer", model, engine(), 0, RewardContext.DEFAULT_TIMEOUT)) {
+                return BonJob.run(m, reward, SampleJob.Options.of(subset, out, 1, engine(), greedy()).withQuiet(true))
+                        .curve().points().getFirst().meanReward();
+            }
         } catch (IOException e) {
             throw new Align4jException(work + ": " + e.getMessage(), e);
         }

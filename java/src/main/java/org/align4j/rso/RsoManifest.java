@@ -27,9 +27,13 @@ import org.align4j.rso.RsoTimings.Stage;
  */
 final class RsoManifest {
     private final RsoJob.Options o;
+    private final Path policy;
+    private final Path reference; // null: the policy is the reference
 
-    RsoManifest(RsoJob.Options options) {
+    RsoManifest(RsoJob.Options options, Path policy, Path reference) {
         this.o = options;
+        this.policy = policy;
+        this.reference = reference;
     }
 
     /** The manifest's fixed part: what makes the run. On --resume, checks that it is the run being continued. */
@@ -38,14 +42,14 @@ final class RsoManifest {
         m.put("job", "rso");
         m.put("align4j_version", RunManifest.align4jVersion());
         ObjectNode models = m.putObject("models");
-        ObjectNode policy = RunManifest.describeFile(o.policy());
-        models.set("policy", policy);
-        if (o.reference() == null) {
-            ObjectNode ref = policy.deepCopy();
+        ObjectNode policyFile = RunManifest.describeFile(policy);
+        models.set("policy", policyFile);
+        if (reference == null) {
+            ObjectNode ref = policyFile.deepCopy();
             ref.put("is_policy", true);
             models.set("reference", ref);
         } else {
-            models.set("reference", RunManifest.describeFile(o.reference()));
+            models.set("reference", RunManifest.describeFile(reference));
         }
         m.set("input", RunManifest.describeFile(o.input()));
         ObjectNode params = m.putObject("parameters");

@@ -1,5 +1,6 @@
 package org.align4j.train;
 
+import org.align4j.SplitMix64;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -59,7 +60,7 @@ public final class OptimizerStep {
 
     /** Epoch e's order of n examples: a Fisher-Yates shuffle seeded by (seed, e) alone. */
     public static int[] shuffled(int n, long seed, int epoch) {
-        SplittableRandom rng = new SplittableRandom(seed + 0x9E3779B97F4A7C15L * (epoch + 1L));
+        SplittableRandom rng = new SplittableRandom(seed + SplitMix64.GOLDEN * (epoch + 1L));
         int[] order = new int[n];
         for (int i = 0; i < n; i++) {
             order[i] = i;

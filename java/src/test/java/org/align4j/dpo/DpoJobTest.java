@@ -179,8 +179,9 @@ class DpoJobTest {
     void referenceColumnsAreUsedAsGivenAndComputedOnesMatchScore() throws IOException {
         Path data = DpoTestData.write(tmp.resolve("pairs.jsonl"), DpoTestData.copyOverReverse(4, 11));
         Path scored = tmp.resolve("scored.jsonl");
-        new ScoreJob(new ScoreJob.Options(policy, reference, data, scored, false, ErrorPolicy.FAIL, false, true, 0,
-                new ScorerOptions(64, 512, 16, 2, true))).run();
+        try (Model p = Model.load(policy, ModelOptions.DEFAULT); Model r = Model.load(reference, ModelOptions.DEFAULT)) {
+            ScoreJob.run(p, r, ScoreJob.Options.of(data, scored, new ScorerOptions(64, 512, 16, 2, true)).withQuiet(true));
+        }
         List<JsonNode> rows = new ArrayList<>();
         for (String l : Files.readAllLines(scored)) {
             rows.add(JSON.readTree(l));

@@ -76,6 +76,7 @@ final class RsoManifest {
         ArrayNode stops = sampling.putArray("stop");
         s.stops().forEach(stops::add);
         sampling.put("seed", s.seed());
+        sampling.put("ignore_eos", s.ignoreEos());
         params.put("keep_candidates", o.keepCandidates() != null); // where: outputs.candidates
         ObjectNode seeds = m.putObject("seeds");
         seeds.put("seed", s.seed());

@@ -15,6 +15,9 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
 import org.align4j.Align4jException;
+import org.align4j.job.ErrorPolicy;
+import org.align4j.job.ResumeState;
+import org.align4j.job.RecordLoop;
 import org.align4j.data.BadRecordException;
 import org.align4j.data.JsonlLine;
 import org.align4j.data.JsonlReader;
@@ -142,11 +145,7 @@ public final class SftJob {
         try (Model vocab = Model.load(o.model(), ModelOptions.VOCAB_ONLY);
              JsonlReader reader = JsonlReader.open(o.data())) {
             LlamaChatRenderer renderer = new LlamaChatRenderer(vocab);
-            for (JsonlLine line : reader) {
-                if (line instanceof JsonlLine.Malformed bad) {
-                    throw bad.toException();
-                }
-                TrlRecord record = TrlRecord.parse((JsonlLine.Parsed) line);
+            RecordLoop.run(reader, ResumeState.empty(), ErrorPolicy.FAIL, TrlRecord::parse, record -> {
                 if (!(record instanceof PromptCompletionRecord)) {
                     throw new BadRecordException(record.file(), record.lineNumber(),
                             "sft trains on prompt-completion records (\"prompt\", \"completion\")");
@@ -164,7 +163,7 @@ public final class SftJob {
                     }
                 }
                 out.add(new Sequence(tokens, t.prompt().length));
-            }
+            }, () -> {}, (line, why) -> {});
         }
         if (out.isEmpty()) {
             throw new Align4jException(o.data() + ": no records to train on");

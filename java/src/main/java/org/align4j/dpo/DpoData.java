@@ -19,7 +19,6 @@ import org.align4j.job.RecordLoop;
 import org.align4j.data.BadRecordException;
 import org.align4j.data.ChatRenderer;
 import org.align4j.job.ErrorPolicy;
-import org.align4j.data.JsonlLine;
 import org.align4j.data.JsonlReader;
 import org.align4j.data.PreferenceRecord;
 import org.align4j.job.RejectsWriter;

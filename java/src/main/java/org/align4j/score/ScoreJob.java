@@ -2,13 +2,8 @@ package org.align4j.score;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayDeque;
 import java.util.Arrays;
-import java.util.Deque;
-import java.util.OptionalLong;
-import org.align4j.Align4jException;
 import org.align4j.job.RecordOutput;
 import org.align4j.job.ScorerPair;
 import org.align4j.job.InputOrder;

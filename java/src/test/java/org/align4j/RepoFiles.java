@@ -9,9 +9,14 @@ public final class RepoFiles {
 
     /** models/demo: the committed demo model (demo.gguf) and its prompt sets. */
     public static Path demoDir() {
+        return root().resolve("models/demo");
+    }
+
+    /** The repository's top folder: the first one above the working folder that holds models/demo/demo.gguf. */
+    public static Path root() {
         for (Path p = Path.of("").toAbsolutePath(); p != null; p = p.getParent()) {
             if (Files.isRegularFile(p.resolve("models/demo/demo.gguf"))) {
-                return p.resolve("models/demo");
+                return p;
             }
         }
         throw new AssertionError("no models/demo/demo.gguf above " + Path.of("").toAbsolutePath());

@@ -332,7 +332,7 @@ public final class BonBench implements Callable<Integer> {
         for (PerN p : all) {
             for (List<String> cmd : Arrays.asList(p.cCmd, p.aCmd, p.bCmd, p.cFaCmd, p.aFaCmd)) {
                 if (cmd != null) {
-                    s.append(String.join(" ", cmd)).append('\n');
+                    s.append(Machine.commandLine(cmd, root)).append('\n');
                 }
             }
         }

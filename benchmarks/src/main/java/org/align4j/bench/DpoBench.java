@@ -244,8 +244,8 @@ public final class DpoBench implements Callable<Integer> {
         }
         s.append("```\n\nand runs, per round:\n\n```\n");
         for (Cell c : cells) {
-            s.append(String.join(" ", c.shortCommand)).append('\n');
-            s.append(String.join(" ", c.longCommand)).append('\n');
+            s.append(Machine.commandLine(c.shortCommand, root)).append('\n');
+            s.append(Machine.commandLine(c.longCommand, root)).append('\n');
         }
         s.append("```\n");
         return s.toString();

@@ -23,6 +23,20 @@ final class Machine {
         return "make " + target + (args.isEmpty() ? "" : " BENCH_ARGS=\"" + String.join(" ", args) + "\"");
     }
 
+    /**
+     * {@code command} as a line to paste in the repository's top folder: the checkout's absolute path left
+     * out ({@code ./align4j}, {@code build/native/bin/...}), so a report names no machine's folders.
+     */
+    static String commandLine(List<String> command, Path root) {
+        String top = root.toAbsolutePath().normalize() + "/";
+        List<String> out = new ArrayList<>(command.size());
+        for (String a : command) {
+            String rel = a.startsWith(top) ? a.substring(top.length()) : a;
+            out.add(rel.equals("align4j") ? "./align4j" : rel);
+        }
+        return String.join(" ", out);
+    }
+
     static String describe(Path root) {
         String cpu = "unknown CPU";
         long memKb = 0;

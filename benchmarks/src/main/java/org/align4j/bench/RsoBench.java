@@ -217,10 +217,10 @@ public final class RsoBench implements Callable<Integer> {
                     mean(b, SampleRun::tokensPerSecond) / mean(c, Double::doubleValue)));
         }
         s.append("\n## Reproduce\n\n```\n" + Machine.makeCommand("bench-rso", spec) + "     # builds ./align4j, the llama.cpp baselines and this harness, then runs it\n```\n\nwhich runs, per round:\n\n```\n");
-        s.append(String.join(" ", rsoCmd)).append('\n');
+        s.append(Machine.commandLine(rsoCmd, root)).append('\n');
         if (!b.isEmpty()) {
-            s.append(String.join(" ", sampleCmd)).append('\n');
-            s.append(String.join(" ", baselineCmd)).append('\n');
+            s.append(Machine.commandLine(sampleCmd, root)).append('\n');
+            s.append(Machine.commandLine(baselineCmd, root)).append('\n');
         }
         s.append("```\n\nThe reward script (`vowels.py`):\n\n```python\n").append(REWARD).append("```\n");
         return s.toString();

@@ -175,9 +175,9 @@ public final class ScoreBench implements Callable<Integer> {
                 2 * completionTokens, promptTokens + 2 * completionTokens, 100 * outputShare,
                 1 / (1 + (2.0 * completionTokens / (promptTokens + 2 * completionTokens)) * outputShare)));
         s.append("## Reproduce\n\n```\n" + Machine.makeCommand("bench-score", spec) + "     # builds ./align4j, the llama.cpp baselines and this harness, then runs it\n```\n\nwhich runs, per round:\n\n```\n");
-        s.append(String.join(" ", baselineCmd)).append('\n');
-        s.append(String.join(" ", scoreCmd)).append('\n');
-        s.append(String.join(" ", unsharedCmd)).append("\n```\n");
+        s.append(Machine.commandLine(baselineCmd, root)).append('\n');
+        s.append(Machine.commandLine(scoreCmd, root)).append('\n');
+        s.append(Machine.commandLine(unsharedCmd, root)).append("\n```\n");
         return s.toString();
     }
 

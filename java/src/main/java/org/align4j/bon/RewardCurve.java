@@ -10,7 +10,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import org.align4j.Align4jException;
-import org.align4j.data.LinePlot;
+import org.align4j.job.LinePlot;
 
 /**
  * Mean and best reward against the number of samples n = 1, 2, 4, ... up to N, from the same N samples

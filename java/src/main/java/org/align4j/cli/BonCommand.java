@@ -1,12 +1,18 @@
 package org.align4j.cli;
 
+import org.align4j.job.RewardStage;
+
+import org.align4j.reward.Reward;
+
+import org.align4j.llama.Model;
+
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.align4j.bon.BonJob;
 import org.align4j.bon.SampleJob;
-import org.align4j.data.RunSummary;
+import org.align4j.job.RunSummary;
 import org.align4j.llama.Backend;
 import org.align4j.reward.RewardSpec;
 import picocli.CommandLine.Command;
@@ -36,17 +42,21 @@ final class BonCommand implements Callable<Integer> {
         if (!engine.quiet) {
             err.println("align4j bon: llama.cpp " + Backend.describe() + (o.engine().flashAttention() ? ", flash attention on" : ""));
         }
-        BonJob bon = new BonJob(o, rewardSpec, rewardTimeout);
-        RunSummary summary = bon.run();
+        BonJob.Result bon;
+        try (Model model = engine.load(job.model);
+             Reward r = RewardStage.open(reward.reward, job.model, o.engine(), engine.gpuLayers, rewardTimeout)) {
+            bon = BonJob.run(model, r, o);
+        }
+        RunSummary summary = bon.summary();
         err.println(summary);
         if (!engine.quiet) {
             err.println("bon: " + bon.timings().describe(summary.wallSeconds()));
             err.println(String.format(Locale.ROOT, "bon: rewards took %.1f s (%.1f%% of %.1f s)", bon.rewardSeconds(),
                     summary.wallSeconds() > 0 ? 100 * bon.rewardSeconds() / summary.wallSeconds() : 0, summary.wallSeconds()));
         }
-        if (bon.curve().prompts() > 0) {
+        if (bon.curveMarkdown() != null) {
             err.println("bon: " + bon.curve().brief());
-            err.println("bon: reward curve in " + BonJob.curveMarkdown(job.output) + " and " + BonJob.curvePng(job.output));
+            err.println("bon: reward curve in " + bon.curveMarkdown() + " and " + bon.curvePng());
         } else {
             err.println("bon: no records, so no reward curve");
         }

@@ -4,10 +4,11 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
-import org.align4j.data.ErrorPolicy;
+import org.align4j.job.ErrorPolicy;
 import org.align4j.gguf.GgmlType;
-import org.align4j.train.DpoJob;
-import org.align4j.train.DpoOptions;
+import org.align4j.dpo.DpoJob;
+import org.align4j.dpo.DpoOptions;
+import org.align4j.llama.ContextOptions;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -66,8 +67,8 @@ final class DpoCommand implements Callable<Integer> {
             description = "on a bad record: stop (exit 1) or log it to OUT.rejects.jsonl and go on (default: fail)")
     ErrorPolicy onError = ErrorPolicy.FAIL;
 
-    @Option(names = "--threads", paramLabel = "N", description = "CPU threads (default: all cores)")
-    int threads = Runtime.getRuntime().availableProcessors();
+    @Option(names = "--threads", paramLabel = "N", description = "CPU threads, 1 to " + ContextOptions.MAX_THREADS + " (default: all cores)")
+    int threads = ContextOptions.defaultThreads();
 
     @Option(names = "--gpu-layers", paramLabel = "N", description = "layers llama.cpp offloads for the reference pass; -1 = all (default: ${DEFAULT-VALUE})")
     int gpuLayers;

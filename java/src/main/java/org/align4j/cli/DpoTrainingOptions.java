@@ -1,6 +1,6 @@
 package org.align4j.cli;
 
-import org.align4j.train.DpoOptions;
+import org.align4j.dpo.DpoOptions;
 import org.align4j.train.LrSchedule;
 import org.align4j.train.PreferenceLoss;
 import picocli.CommandLine.Option;

@@ -1,6 +1,9 @@
 package org.align4j.cli;
 
+import java.nio.file.Path;
 import org.align4j.llama.ContextOptions;
+import org.align4j.llama.Model;
+import org.align4j.llama.ModelOptions;
 import picocli.CommandLine;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -35,4 +38,14 @@ final class EngineOptions {
 
     @Option(names = "--quiet", description = "no progress on stderr (the summary still prints)")
     boolean quiet;
+
+    /** Loads a model for inference with {@code --gpu-layers}; the caller closes it. */
+    Model load(Path model) {
+        return Model.load(model, ModelOptions.inference(gpuLayers));
+    }
+
+    /** As {@link #load}, or null for a null path (an optional model). */
+    Model loadIfGiven(Path model) {
+        return model == null ? null : load(model);
+    }
 }

@@ -4,13 +4,14 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
+import org.align4j.engine.ContinuousBatchSampler;
 import org.align4j.engine.SamplerOptions;
 import org.align4j.engine.SamplingParams;
 import org.align4j.llama.Backend;
 import org.align4j.loop.LoopJob;
 import org.align4j.loop.LoopOptions;
 import org.align4j.rso.Pairing;
-import org.align4j.train.DpoOptions;
+import org.align4j.dpo.DpoOptions;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -83,6 +84,7 @@ final class LoopCommand implements Callable<Integer> {
         try {
             SamplingParams params = sampling.params(spec);
             SamplerOptions sampler = sampling.sampler(engine, params, spec);
+            ContinuousBatchSampler.checkCompletions(n, params, "-n");
             DpoOptions dpo = training.applyTo(DpoOptions.builder(policy, input, out.resolve("model.gguf")))
                     .seed(params.seed()).threads(trainThreads != null ? trainThreads : engine.threads).gpuLayers(engine.gpuLayers).quiet(engine.quiet).build();
             options = new LoopOptions(policy, reference, input, out, reward.reward, rewardTimeout, rounds, promptsPerRound, n, params, sampler,

@@ -1,6 +1,6 @@
 package org.align4j.cli;
 
-import org.align4j.data.ErrorPolicy;
+import org.align4j.job.ErrorPolicy;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.TypeConversionException;
 

@@ -1,11 +1,18 @@
 package org.align4j.cli;
 
+import org.align4j.job.RewardStage;
+
+import org.align4j.reward.Reward;
+
+import org.align4j.llama.Model;
+
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.concurrent.Callable;
-import org.align4j.data.ErrorPolicy;
-import org.align4j.data.RunSummary;
+import org.align4j.job.ErrorPolicy;
+import org.align4j.job.RunSummary;
+import org.align4j.engine.ContinuousBatchSampler;
 import org.align4j.engine.SamplerOptions;
 import org.align4j.engine.SamplingParams;
 import org.align4j.llama.Backend;
@@ -104,7 +111,8 @@ final class RsoCommand implements Callable<Integer> {
         SamplerOptions sampler = sampling.sampler(engine, params, spec);
         RsoJob.Options options;
         try {
-            options = new RsoJob.Options(model, reference, input, output, keepCandidates, reward.reward,
+            ContinuousBatchSampler.checkCompletions(candidates, params, "--candidates");
+            options = new RsoJob.Options(input, output, keepCandidates, reward.reward,
                     rewardTimeout, candidates, accept, selector, pairs, onError,
                     resume, engine.quiet, engine.gpuLayers, sampler, params);
         } catch (IllegalArgumentException e) {
@@ -114,13 +122,18 @@ final class RsoCommand implements Callable<Integer> {
             spec.commandLine().getErr().println("align4j rso: llama.cpp " + Backend.describe()
                     + (sampler.flashAttention() ? ", flash attention on" : ""));
         }
-        RsoJob job = new RsoJob(options);
-        RunSummary summary = job.run();
+        RsoJob.Result result;
+        try (Model policy = engine.load(model);
+             Model ref = engine.loadIfGiven(reference);
+             Reward r = RewardStage.open(reward.reward, model, sampler, engine.gpuLayers, rewardTimeout)) {
+            result = RsoJob.run(policy, ref, r, options);
+        }
+        RunSummary summary = result.summary();
         spec.commandLine().getErr().println(summary);
-        spec.commandLine().getErr().println(job.outcome());
+        spec.commandLine().getErr().println(result.outcome(pairs.ties()));
         if (!engine.quiet) {
             spec.commandLine().getErr().println(String.format(Locale.ROOT, "rso: %s; %.2f prompts/s, %.0f generated tokens/s",
-                    job.timings().describe(summary.wallSeconds()),
+                    result.timings().describe(summary.wallSeconds()),
                     summary.wallSeconds() > 0 ? summary.records() / summary.wallSeconds() : 0, summary.tokensPerSecond()));
         }
         return 0;

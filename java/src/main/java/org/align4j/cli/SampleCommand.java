@@ -1,8 +1,10 @@
 package org.align4j.cli;
 
+import org.align4j.llama.Model;
+
 import java.util.concurrent.Callable;
 import org.align4j.bon.SampleJob;
-import org.align4j.data.RunSummary;
+import org.align4j.job.RunSummary;
 import org.align4j.llama.Backend;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -27,11 +29,14 @@ final class SampleCommand implements Callable<Integer> {
             spec.commandLine().getErr().println("align4j sample: llama.cpp " + Backend.describe()
                     + (o.engine().flashAttention() ? ", flash attention on" : ""));
         }
-        SampleJob sample = new SampleJob(o);
-        RunSummary summary = sample.run();
+        SampleJob.Result result;
+        try (Model model = engine.load(job.model)) {
+            result = SampleJob.run(model, o);
+        }
+        RunSummary summary = result.summary();
         spec.commandLine().getErr().println(summary);
         if (!engine.quiet) {
-            spec.commandLine().getErr().println("sample: " + sample.timings().describe(summary.wallSeconds()));
+            spec.commandLine().getErr().println("sample: " + result.timings().describe(summary.wallSeconds()));
         }
         return 0;
     }

@@ -2,10 +2,10 @@ package org.align4j.cli;
 
 import java.nio.file.Path;
 import org.align4j.bon.SampleJob;
-import org.align4j.data.ErrorPolicy;
 import org.align4j.engine.ContinuousBatchSampler;
 import org.align4j.engine.SamplerOptions;
 import org.align4j.engine.SamplingParams;
+import org.align4j.job.ErrorPolicy;
 import picocli.CommandLine;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -43,6 +43,6 @@ final class SampleJobOptions {
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
-        return new SampleJob.Options(model, input, output, n, onError, resume, engine.quiet, engine.gpuLayers, sampler, params);
+        return new SampleJob.Options(input, output, n, onError, resume, engine.quiet, sampler, params);
     }
 }

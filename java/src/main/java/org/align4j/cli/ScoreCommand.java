@@ -1,9 +1,11 @@
 package org.align4j.cli;
 
+import org.align4j.llama.Model;
+
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
-import org.align4j.data.ErrorPolicy;
-import org.align4j.data.RunSummary;
+import org.align4j.job.ErrorPolicy;
+import org.align4j.job.RunSummary;
 import org.align4j.engine.ScorerOptions;
 import org.align4j.llama.Backend;
 import org.align4j.score.ScoreJob;
@@ -69,13 +71,17 @@ final class ScoreCommand implements Callable<Integer> {
         if (!engine.quiet) {
             spec.commandLine().getErr().println("align4j score: llama.cpp " + Backend.describe());
         }
-        ScoreJob job = new ScoreJob(new ScoreJob.Options(policy, reference, input, output, perToken, onError,
-                resume, engine.quiet, engine.gpuLayers,
-                new ScorerOptions(engine.ctx, engine.batchTokens, seqs, engine.threads, !noPrefixSharing, topK, flashAttention)));
-        RunSummary summary = job.run();
+        ScoreJob.Options options = new ScoreJob.Options(input, output, perToken, onError, resume, engine.quiet,
+                new ScorerOptions(engine.ctx, engine.batchTokens, seqs, engine.threads, !noPrefixSharing, topK, flashAttention));
+        ScoreJob.Result result;
+        try (Model p = engine.load(policy);
+             Model r = engine.loadIfGiven(reference)) {
+            result = ScoreJob.run(p, r, options);
+        }
+        RunSummary summary = result.summary();
         spec.commandLine().getErr().println(summary);
         if (!engine.quiet) {
-            spec.commandLine().getErr().println("score: " + job.timings().describe(summary.wallSeconds()));
+            spec.commandLine().getErr().println("score: " + result.timings().describe(summary.wallSeconds()));
         }
         return 0;
     }

@@ -9,7 +9,7 @@ import java.util.Arrays;
  * byte offsets that {@link ResumeState} needs to cut a file back to its last complete line.
  * A trailing {@code '\r'} is not part of a line's content.
  */
-final class ByteLines {
+public final class ByteLines {
     private final InputStream in;
     private final byte[] chunk = new byte[1 << 16];
     private int chunkPos;
@@ -20,12 +20,12 @@ final class ByteLines {
     private long offset; // bytes consumed so far: the end of the current line, its '\n' included
     private long number;
 
-    ByteLines(InputStream in) {
+    public ByteLines(InputStream in) {
         this.in = in;
     }
 
     /** Advances to the next line; false at end of input. */
-    boolean next() throws IOException {
+    public boolean next() throws IOException {
         lineLen = 0;
         terminated = false;
         boolean any = false;
@@ -69,30 +69,30 @@ final class ByteLines {
         lineLen += n;
     }
 
-    byte[] bytes() {
+    public byte[] bytes() {
         return line;
     }
 
-    int length() {
+    public int length() {
         return lineLen;
     }
 
     /** Whether the line ended with {@code '\n'} (only the last line of a file may not). */
-    boolean terminated() {
+    public boolean terminated() {
         return terminated;
     }
 
     /** 1-based physical line number of the current line. */
-    long number() {
+    public long number() {
         return number;
     }
 
     /** Byte offset just past the current line (and its {@code '\n'}, if any). */
-    long endOffset() {
+    public long endOffset() {
         return offset;
     }
 
-    boolean isBlank() {
+    public boolean isBlank() {
         for (int i = 0; i < lineLen; i++) {
             byte b = line[i];
             if (b != ' ' && b != '\t' && b != '\r') {

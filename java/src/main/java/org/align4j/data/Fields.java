@@ -7,8 +7,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 /** Reads and checks the TRL fields of one parsed line; every problem is a {@link BadRecordException}. */
-final class Fields {
-    static final String ID = "id";
+public final class Fields {
+    public static final String ID = "id";
     static final String PROMPT = "prompt";
     static final String COMPLETION = "completion";
     static final String CHOSEN = "chosen";

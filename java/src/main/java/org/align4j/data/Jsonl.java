@@ -15,8 +15,8 @@ import com.fasterxml.jackson.databind.node.JsonNodeType;
  * trailing zeros kept) so that a field align4j does not know is written back with the value it was
  * read with; a line must hold exactly one JSON value.
  */
-final class Jsonl {
-    static final JsonMapper MAPPER = JsonMapper.builder()
+public final class Jsonl {
+    public static final JsonMapper MAPPER = JsonMapper.builder()
             .nodeFactory(JsonNodeFactory.withExactBigDecimals(true))
             .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)

@@ -60,7 +60,7 @@ public final class JsonlReader implements Iterable<JsonlLine>, AutoCloseable {
         return new JsonlReader(file, openStream(file), line);
     }
 
-    static InputStream openStream(Path file) {
+    public static InputStream openStream(Path file) {
         if (Files.isDirectory(file)) {
             throw new Align4jException(file + ": is a directory, not a JSONL file");
         }

@@ -12,7 +12,14 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import org.align4j.Align4jException;
-import org.align4j.data.RunManifest;
+import org.align4j.reward.RewardContext;
+import org.align4j.reward.Reward;
+import org.align4j.llama.ModelOptions;
+import org.align4j.llama.Model;
+import org.align4j.job.RewardStage;
+import org.align4j.bon.SampleJob;
+import org.align4j.bon.BonJob;
+import org.align4j.job.RunManifest;
 import org.align4j.engine.SamplerOptions;
 import org.align4j.engine.SamplingParams;
 import org.align4j.gguf.GgmlType;
@@ -20,8 +27,8 @@ import org.align4j.gguf.SynthPreset;
 import org.align4j.gguf.SyntheticLlama;
 import org.align4j.loop.Samples;
 import org.align4j.train.LrSchedule;
-import org.align4j.train.SftJob;
-import org.align4j.train.SftOptions;
+import org.align4j.dpo.SftJob;
+import org.align4j.dpo.SftOptions;
 
 /**
  * The recipe of the default demo model: the {@code demo} preset with seeded random weights, trained from
@@ -106,7 +113,11 @@ public record DemoModelRecipe(String name, long seed, int steps, int batchSize, 
             Files.write(subset, lines.subList(0, Math.min(prompts, lines.size())), StandardCharsets.UTF_8);
             Path out = work.resolve("greedy-" + prompts + ".jsonl");
             Files.deleteIfExists(out);
-            return Samples.bon(model, subset, out, 1, greedy(), engine(), "match:answer", 0, true).meanReward();
+            try (Model m = Model.load(model, ModelOptions.inference(0));
+                 Reward reward = RewardStage.open("match:answer", model, engine(), 0, RewardContext.DEFAULT_TIMEOUT)) {
+                return BonJob.run(m, reward, SampleJob.Options.of(subset, out, 1, engine(), greedy()).withQuiet(true))
+                        .curve().points().getFirst().meanReward();
+            }
         } catch (IOException e) {
             throw new Align4jException(work + ": " + e.getMessage(), e);
         }

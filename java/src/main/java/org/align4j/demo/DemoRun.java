@@ -11,23 +11,25 @@ import java.time.format.DateTimeFormatter;
 import java.util.List;
 import java.util.Locale;
 import org.align4j.Align4jException;
+import org.align4j.reward.Reward;
+import org.align4j.llama.ModelOptions;
+import org.align4j.llama.Model;
+import org.align4j.job.RewardStage;
 import org.align4j.bon.BonJob;
 import org.align4j.bon.RewardCurve;
 import org.align4j.bon.SampleJob;
-import org.align4j.data.ErrorPolicy;
 import org.align4j.data.JsonlLine;
 import org.align4j.data.JsonlReader;
-import org.align4j.data.RunManifest;
+import org.align4j.job.RunManifest;
 import org.align4j.engine.SamplerOptions;
 import org.align4j.engine.SamplingParams;
 import org.align4j.engine.ScorerOptions;
 import org.align4j.loop.LoopJob;
 import org.align4j.loop.LoopOptions;
 import org.align4j.reward.RewardContext;
-import org.align4j.reward.RewardSpec;
 import org.align4j.rso.Pairing;
 import org.align4j.score.ScoreJob;
-import org.align4j.train.DpoOptions;
+import org.align4j.dpo.DpoOptions;
 import org.align4j.train.LrSchedule;
 import org.align4j.train.PreferenceLoss;
 
@@ -96,9 +98,12 @@ public record DemoRun(String name, int heldout, int bonN, int rounds, int prompt
 
             // 1. Best-of-N on the held-out prompts.
             SamplingParams sampling = new SamplingParams(temperature, 0, 1f, 0f, 1f, 64, MAX_TOKENS, List.of(), seed);
-            BonJob bon = new BonJob(new SampleJob.Options(model, heldoutFile, dir.resolve("bon.jsonl"), bonN, ErrorPolicy.FAIL, false,
-                    quiet, 0, engine, sampling), RewardSpec.parse(REWARD), RewardContext.DEFAULT_TIMEOUT);
-            bon.run();
+            BonJob.Result bon;
+            try (Model m = Model.load(model, ModelOptions.inference(0));
+                 Reward reward = RewardStage.open(REWARD, model, engine, 0, RewardContext.DEFAULT_TIMEOUT)) {
+                bon = BonJob.run(m, reward, SampleJob.Options.of(heldoutFile, dir.resolve("bon.jsonl"), bonN, engine, sampling)
+                        .withQuiet(quiet));
+            }
 
             // 2. The loop: RSO pairs from the train prompts, DPO against the start, K rounds.
             DpoOptions dpo = DpoOptions.builder(model, dir, dir.resolve("unused.gguf")).loss(loss).rpoAlpha(rpoAlpha).learningRate(learningRate)
@@ -112,8 +117,9 @@ public record DemoRun(String name, int heldout, int bonN, int rounds, int prompt
             // 3. score recomputes round 1's reference columns.
             Path pairs = dir.resolve("loop/round-1/pairs.jsonl");
             Path scored = dir.resolve("loop/round-1/pairs.ref-scored.jsonl");
-            new ScoreJob(new ScoreJob.Options(model, null, pairs, scored, false, ErrorPolicy.FAIL, false, true, 0,
-                    new ScorerOptions(64, 2048, 256, 1, true))).run();
+            try (Model m = Model.load(model, ModelOptions.inference(0))) {
+                ScoreJob.run(m, null, ScoreJob.Options.of(pairs, scored, new ScorerOptions(64, 2048, 256, 1, true)).withQuiet(true));
+            }
             double diff = maxReferenceDiff(pairs, scored);
 
             Result r = new Result(dir, bon.curve(), loop, diff, (System.nanoTime() - t0) / 1e9);

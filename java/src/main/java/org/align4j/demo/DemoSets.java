@@ -1,5 +1,8 @@
 package org.align4j.demo;
 
+import org.align4j.SplitMix64;
+import static org.align4j.SplitMix64.mix;
+
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.file.Path;
@@ -58,14 +61,12 @@ public final class DemoSets {
     /** The three sets, in file order. */
     public record Sets(List<Problem> heldout, List<Problem> train, List<Problem> sft) {}
 
-    private static final long GOLDEN = 0x9E3779B97F4A7C15L;
-
     private DemoSets() {}
 
     /** The split of {@code p} under {@code seed}: a hash of (seed, smaller operand, larger operand). */
     public static Split splitOf(Problem p, long seed) {
-        long h = mix(seed + GOLDEN * (1 + Math.min(p.a(), p.b())));
-        h = mix(h + GOLDEN * (1 + Math.max(p.a(), p.b())));
+        long h = mix(seed + SplitMix64.GOLDEN * (1 + Math.min(p.a(), p.b())));
+        h = mix(h + SplitMix64.GOLDEN * (1 + Math.max(p.a(), p.b())));
         double u = (h >>> 11) * 0x1.0p-53; // uniform in [0, 1)
         double below = 0;
         for (Split s : Split.values()) {
@@ -144,12 +145,6 @@ public final class DemoSets {
         return counts;
     }
 
-    // SplitMix64's finalizer: nearby inputs give unrelated outputs.
-    private static long mix(long z) {
-        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
-        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
-        return z ^ (z >>> 31);
-    }
 
     /** {@code DemoSets OUT_DIR}: writes the {@link Spec#DEFAULT} sets into OUT_DIR and says what it wrote. */
     public static void main(String[] args) {

@@ -1,5 +1,11 @@
 package org.align4j.engine;
 
+import org.align4j.data.BadRecordException;
+import org.align4j.data.ChatRenderer;
+import org.align4j.data.ChatRendering;
+import org.align4j.data.PromptRecord;
+import org.align4j.llama.Vocab;
+
 /**
  * One prompt to sample {@code n} completions from.
  *
@@ -18,5 +24,21 @@ public record SampleRequest(String key, String promptText, int[] prompt, int n) 
         if (n < 1) {
             throw new IllegalArgumentException("n must be positive, not " + n);
         }
+    }
+
+    /**
+     * The request for a prompt record: its prompt rendered (chat template for a conversation) and tokenized
+     * with BOS and special tokens parsed, as {@code score} tokenizes prompts, keyed by the record's id.
+     *
+     * @throws BadRecordException if the prompt tokenizes to nothing
+     */
+    public static SampleRequest of(PromptRecord record, int n, Vocab vocab, ChatRenderer renderer) {
+        String text = ChatRendering.renderPrompt(record, renderer);
+        int[] tokens = vocab.tokenize(text, true, true);
+        if (tokens.length == 0) {
+            throw new BadRecordException(record.file(), record.lineNumber(),
+                    "the prompt tokenizes to nothing (empty, and the model adds no BOS): nothing to sample from");
+        }
+        return new SampleRequest(record.id().value().toString(), text, tokens, n);
     }
 }

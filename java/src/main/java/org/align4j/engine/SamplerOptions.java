@@ -45,6 +45,14 @@ public record SamplerOptions(int maxSeqLen, int batchTokens, int maxSeqs, int th
         this(maxSeqLen, batchTokens, maxSeqs, threads, false);
     }
 
+    /**
+     * A scorer with this capacity (batch, sequences, threads, attention) for sequences of up to
+     * {@code maxSeqLen} tokens, sharing prompts, without top-k alternatives.
+     */
+    public ScorerOptions scorer(int maxSeqLen) {
+        return new ScorerOptions(maxSeqLen, batchTokens, maxSeqs, threads, true, 0, flashAttention);
+    }
+
     /** KV-cache cells of the sampler's context. */
     public int kvCells() {
         return maxSeqs * maxSeqLen;

@@ -1,5 +1,6 @@
 package org.align4j.engine;
 
+import org.align4j.SplitMix64;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import org.align4j.llama.TokenSampler;
@@ -57,6 +58,16 @@ public record SamplingParams(float temperature, int topK, float topP, float minP
         }
     }
 
+    /** These parameters drawing from another seed. */
+    public SamplingParams withSeed(long seed) {
+        return new SamplingParams(temperature, topK, topP, minP, repeatPenalty, repeatLastN, maxTokens, stops, seed, ignoreEos);
+    }
+
+    /** Greedy decoding (temperature 0, no filter, no penalty) with the same length, stops, seed and EOS rule. */
+    public SamplingParams withGreedy() {
+        return new SamplingParams(0f, 0, 1f, 0f, 1f, repeatLastN, maxTokens, stops, seed, ignoreEos);
+    }
+
     public boolean greedy() {
         return temperature == 0f;
     }
@@ -76,15 +87,9 @@ public record SamplingParams(float temperature, int topK, float topP, float minP
         for (byte b : key.getBytes(StandardCharsets.UTF_8)) {
             fnv = (fnv ^ (b & 0xff)) * 0x100000001B3L;
         }
-        return mix(mix(mix(seed) ^ fnv) + index);
+        return SplitMix64.next(SplitMix64.next(SplitMix64.next(seed) ^ fnv) + index);
     }
 
-    private static long mix(long z) {
-        z += 0x9E3779B97F4A7C15L;
-        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
-        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
-        return z ^ (z >>> 31);
-    }
 
     /** The token sampler's filters; the penalty is 1 (off) unless {@link #penalizes()}. */
     public TokenSampler.Filters filters() {

@@ -1,5 +1,8 @@
 package org.align4j.gguf;
 
+import org.align4j.SplitMix64;
+import static org.align4j.SplitMix64.mix;
+
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -136,7 +139,7 @@ public final class SyntheticLlama {
             long first = c * rowsPerChunk;
             int n = (int) Math.min(rowsPerChunk, rows - first);
             float[] x = new float[n * rowLength]; // (n, rowLength)
-            SplittableRandom rng = new SplittableRandom(mix(tensorSeed + c * 0x9E3779B97F4A7C15L));
+            SplittableRandom rng = new SplittableRandom(mix(tensorSeed + c * SplitMix64.GOLDEN));
             for (int i = 0; i < x.length; i++) {
                 x[i] = (float) (rng.nextGaussian() * WEIGHT_STD);
             }
@@ -145,10 +148,4 @@ public final class SyntheticLlama {
         return new GgufWriter.Tensor(name, type, new long[] {rowLength, rows}, fill);
     }
 
-    // SplitMix64's finalizer: nearby inputs give unrelated seeds.
-    private static long mix(long z) {
-        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
-        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
-        return z ^ (z >>> 31);
-    }
 }

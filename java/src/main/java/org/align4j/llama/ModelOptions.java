@@ -10,4 +10,9 @@ package org.align4j.llama;
 public record ModelOptions(int gpuLayers, boolean mmap, boolean vocabOnly) {
     public static final ModelOptions DEFAULT = new ModelOptions(0, true, false);
     public static final ModelOptions VOCAB_ONLY = new ModelOptions(0, true, true);
+
+    /** Weights mapped, {@code gpuLayers} offloaded: what every job that decodes loads its models with. */
+    public static ModelOptions inference(int gpuLayers) {
+        return new ModelOptions(gpuLayers, true, false);
+    }
 }

@@ -1,10 +1,7 @@
 package org.align4j.loop;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -13,20 +10,29 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
+import java.io.IOException;
 import org.align4j.Align4jException;
-import org.align4j.data.ErrorPolicy;
+import org.align4j.reward.Reward;
+import org.align4j.llama.ModelOptions;
+import org.align4j.llama.Model;
+import org.align4j.job.RewardStage;
+import org.align4j.job.ResumeState;
+import org.align4j.job.RecordLoop;
+import org.align4j.data.PromptRecord;
+import org.align4j.data.JsonlReader;
+import org.align4j.bon.SampleJob;
+import org.align4j.bon.BonJob;
+import org.align4j.job.ErrorPolicy;
 import org.align4j.data.JsonlWriter;
-import org.align4j.data.RunManifest;
-import org.align4j.data.LinePlot;
+import org.align4j.job.LinePlot;
 import org.align4j.engine.SamplingParams;
-import org.align4j.engine.ScorerOptions;
 import org.align4j.engine.VocabCompatibility;
 import org.align4j.gguf.GgmlType;
 import org.align4j.rso.Pairing;
 import org.align4j.rso.RejectionSampler;
 import org.align4j.rso.RsoJob;
 import org.align4j.score.ScoreJob;
-import org.align4j.train.DpoJob;
+import org.align4j.dpo.DpoJob;
 
 /**
  * {@code align4j loop}: iterative (online) DPO. Each round samples N completions of a slice of the
@@ -45,9 +51,7 @@ import org.align4j.train.DpoJob;
  * of the model it ends with, and, with eval samples, that model's sampled mean reward and KL.
  */
 public final class LoopJob {
-    private static final ObjectMapper JSON = new ObjectMapper();
-
-    /**
+        /**
      * A model's evaluation on the eval prompts; NaN where not measured.
      *
      * @param greedyReward  mean reward of greedy completions (the accuracy, for a 0/1 reward)
@@ -56,6 +60,15 @@ public final class LoopJob {
      */
     public record Evaluation(double greedyReward, double sampledReward, double kl) {
         static final Evaluation NONE = new Evaluation(Double.NaN, Double.NaN, Double.NaN);
+
+        /** {@code ": eval greedy reward 0.4120, sampled reward ..., KL ..."}, or nothing when not measured. */
+        String describe() {
+            if (Double.isNaN(greedyReward)) {
+                return "";
+            }
+            return String.format(Locale.ROOT, "; eval greedy reward %.4f", greedyReward) + (Double.isNaN(sampledReward) ? ""
+                    : String.format(Locale.ROOT, ", sampled reward %.4f, KL %.4f", sampledReward, kl));
+        }
     }
 
     /**
@@ -68,7 +81,7 @@ public final class LoopJob {
      */
     public record Round(int round, Path model, long prompts, long pairs, double sampleReward,
                         double sampleKl, double acceptanceRate, double expectedAcceptanceRate, DpoJob.Result dpo,
-                        Evaluation eval, double seconds) {}
+                        Evaluation eval, double seconds, Model next) {}
 
     /** What a run did: the starting model's evaluation and every round. */
     public record Result(Path out, Evaluation start, List<Round> rounds, Path plot) {
@@ -80,9 +93,15 @@ public final class LoopJob {
         @Override
         public String toString() {
             Evaluation end = last().eval();
-            return String.format(Locale.ROOT, "loop: %d rounds in %s; eval greedy reward %.4f -> %.4f, sampled reward %.4f -> %.4f, KL to the reference %.4f -> %.4f",
-                    rounds.size(), out, start.greedyReward(), end.greedyReward(), start.sampledReward(), end.sampledReward(),
-                    start.kl(), end.kl());
+            String s = String.format(Locale.ROOT, "loop: %d rounds in %s", rounds.size(), out);
+            if (!Double.isNaN(start.greedyReward())) {
+                s += String.format(Locale.ROOT, "; eval greedy reward %.4f -> %.4f", start.greedyReward(), end.greedyReward());
+            }
+            if (!Double.isNaN(start.sampledReward())) {
+                s += String.format(Locale.ROOT, ", sampled reward %.4f -> %.4f, KL to the reference %.4f -> %.4f",
+                        start.sampledReward(), end.sampledReward(), start.kl(), end.kl());
+            }
+            return s;
         }
     }
 
@@ -96,40 +115,52 @@ public final class LoopJob {
     }
 
     public Result run() {
-        Path ref = o.referenceModel();
-        if (o.reference() != null) {
-            VocabCompatibility.check(o.policy(), ref);
-        }
         Path table = o.out().resolve("loop.jsonl");
         if (Files.exists(table)) {
             throw new Align4jException(o.out() + " holds a loop run already (" + table + "): choose another folder");
         }
+        if (o.reference() != null) {
+            VocabCompatibility.check(o.policy(), o.reference());
+        }
         List<String> prompts = promptLines();
         createDirectories(o.out());
-        Evaluation start = evaluate(o.policy(), o.out().resolve("round-0"));
         List<Round> rounds = new ArrayList<>();
-        try (JsonlWriter lines = JsonlWriter.create(table)) {
-            lines.write(line(0, o.policy(), start, null));
-            say(String.format(Locale.ROOT, "loop: round 0 (start, %s): eval greedy reward %.4f, sampled reward %.4f, KL %.4f",
-                    o.policy(), start.greedyReward(), start.sampledReward(), start.kl()));
-            Path policy = o.policy();
-            for (int r = 1; r <= o.rounds(); r++) {
-                Round round = round(r, policy, ref, prompts);
-                rounds.add(round);
-                lines.write(line(r, round.model(), round.eval(), round));
-                say(String.format(Locale.ROOT, "loop: round %d: %d prompts, sample reward %.4f, KL %.4f; %d pairs%s; "
-                                + "dpo loss %.4f -> %.4f; eval greedy reward %.4f, sampled reward %.4f, KL %.4f; %.1f s",
-                        r, round.prompts(), round.sampleReward(), round.sampleKl(), round.pairs(),
-                        Double.isNaN(round.acceptanceRate()) ? "" : String.format(Locale.ROOT, ", RSO acceptance %.3f", round.acceptanceRate()),
-                        round.dpo().first().loss(), round.dpo().last().loss(), round.eval().greedyReward(),
-                        round.eval().sampledReward(), round.eval().kl(), round.seconds()));
-                policy = round.model();
+        // The reference is open for the whole run; each round's policy is loaded once, when its weights are new.
+        try (Model reference = load(o.referenceModel());
+             JsonlWriter lines = JsonlWriter.create(table)) {
+            Model policy = o.reference() == null ? reference : load(o.policy());
+            try {
+                Evaluation start = evaluate(policy, reference, o.out().resolve("round-0"));
+                lines.write(line(0, o.policy(), start, null));
+                say("loop: round 0 (start, " + o.policy() + ")" + start.describe().replaceFirst("^; ", ": "));
+                for (int r = 1; r <= o.rounds(); r++) {
+                    Round round = round(r, policy, reference, prompts);
+                    if (policy != reference) {
+                        policy.close();
+                    }
+                    policy = round.next();
+                    rounds.add(round);
+                    lines.write(line(r, round.model(), round.eval(), round));
+                    say(String.format(Locale.ROOT, "loop: round %d: %d prompts, sample reward %.4f, KL %.4f; %d pairs%s; "
+                                    + "dpo loss %.4f -> %.4f%s; %.1f s",
+                            r, round.prompts(), round.sampleReward(), round.sampleKl(), round.pairs(),
+                            Double.isNaN(round.acceptanceRate()) ? "" : String.format(Locale.ROOT, ", RSO acceptance %.3f", round.acceptanceRate()),
+                            round.dpo().first().loss(), round.dpo().last().loss(), round.eval().describe(), round.seconds()));
+                }
+                return new Result(o.out(), start, List.copyOf(rounds), plot(start, rounds));
+            } finally {
+                if (policy != reference) {
+                    policy.close();
+                }
             }
         }
-        return new Result(o.out(), start, List.copyOf(rounds), plot(start, rounds));
     }
 
-    private Round round(int r, Path policy, Path ref, List<String> prompts) {
+    /**
+     * Round r on {@code policy}: sample, reward, pair, score, train; the model it ends with is loaded once,
+     * evaluated and handed back as the next round's policy ({@link Round#next()}, the caller closes it).
+     */
+    private Round round(int r, Model policy, Model reference, List<String> prompts) {
         long t0 = System.nanoTime();
         Path dir = o.out().resolve("round-" + r);
         createDirectories(dir);
@@ -137,61 +168,77 @@ public final class LoopJob {
         write(slice, slice(prompts, r));
         Path samplesFile = dir.resolve("samples.jsonl");
         Path pairs = dir.resolve("pairs.jsonl");
-        SamplingParams sampling = withSeed(o.sampling(), o.sampling().seed() + r);
-        Samples samples;
+        SamplingParams sampling = o.sampling().withSeed(o.sampling().seed() + r);
+        Model ref = o.reference() == null && r == 1 ? null : reference; // null: the policy is its own reference
         Path data; // the pairs with all four log-prob columns
         long pairCount;
         double acceptance = Double.NaN, expected = Double.NaN;
-        if (o.pairs() == LoopOptions.PairScheme.RSO) {
-            new RsoJob(new RsoJob.Options(policy, ref, slice, pairs, samplesFile, o.reward(), o.rewardTimeout(), o.n(),
-                    o.accept(), RejectionSampler.rso(o.rsoBeta()), new Pairing(o.pairing(), Pairing.TieRule.SKIP), ErrorPolicy.FAIL,
-                    false, o.quiet(), o.gpuLayers(), o.engine(), sampling)).run();
-            JsonNode manifest = RunManifest.read(RunManifest.pathFor(pairs));
-            acceptance = manifest.path("acceptance").path("observed_rate").asDouble(Double.NaN);
-            expected = manifest.path("acceptance").path("expected_rate").asDouble(Double.NaN);
-            pairCount = manifest.path("counts").path("pairs").asLong();
-            samples = Samples.read(samplesFile);
-            data = pairs;
-        } else {
-            samples = Samples.bon(policy, slice, samplesFile, o.n(), sampling, o.engine(), o.reward(), o.gpuLayers(), o.quiet());
-            pairCount = PreferencePairs.bestWorst(samples, pairs).pairs();
-            data = dir.resolve("pairs.scored.jsonl");
-            if (pairCount > 0) {
-                new ScoreJob(new ScoreJob.Options(policy, ref, pairs, data, false, ErrorPolicy.FAIL, false, true, o.gpuLayers(),
-                        new ScorerOptions(o.engine().maxSeqLen() + o.sampling().maxTokens() + 1, o.engine().batchTokens(),
-                                o.engine().maxSeqs(), o.engine().threads(), true, 0, o.engine().flashAttention()))).run();
+        try (Reward reward = openReward(policy)) {
+            if (o.pairs() == LoopOptions.PairScheme.RSO) {
+                RsoJob.Result rso = RsoJob.run(policy, ref, reward, new RsoJob.Options(slice, pairs, samplesFile, o.reward(),
+                        o.rewardTimeout(), o.n(), o.accept(), RejectionSampler.rso(o.rsoBeta()), new Pairing(o.pairing(), Pairing.TieRule.SKIP),
+                        ErrorPolicy.FAIL, false, o.quiet(), o.gpuLayers(), o.engine(), sampling));
+                acceptance = rso.observedRate();
+                expected = rso.expectedRate();
+                pairCount = rso.pairs();
+                data = pairs;
+            } else {
+                BonJob.run(policy, reward, SampleJob.Options.of(slice, samplesFile, o.n(), o.engine(), sampling).withQuiet(o.quiet()));
+                pairCount = PreferencePairs.bestWorst(Samples.read(samplesFile), pairs).pairs();
+                data = dir.resolve("pairs.scored.jsonl");
+                if (pairCount > 0) {
+                    ScoreJob.run(policy, reference, ScoreJob.Options.of(pairs, data,
+                            o.engine().scorer(o.engine().maxSeqLen() + o.sampling().maxTokens() + 1)).withQuiet(true));
+                }
             }
         }
         if (pairCount == 0) {
             throw new Align4jException("round " + r + ": no preference pairs: no prompt's " + o.n()
                     + " completions differ in reward (" + samplesFile + "); sample more (-n) or at a higher --temperature");
         }
-        double kl = samples.klTo(ref, o.engine(), o.gpuLayers());
-        Path model = dir.resolve("model.gguf");
-        DpoJob.Result dpo = new DpoJob(o.dpo().toBuilder().policy(policy).reference(ref).data(data).out(model)
+        Samples samples = Samples.read(samplesFile);
+        double kl = samples.klTo(reference, o.engine());
+        Path modelFile = dir.resolve("model.gguf");
+        DpoJob.Result dpo = new DpoJob(o.dpo().toBuilder().policy(policy.path()).reference(o.referenceModel()).data(data).out(modelFile)
                 .metrics(null).checkpoint(null).outType(GgmlType.F32).saveEvery(0).build(), log).run();
         deleteIfExists(dpo.checkpoint()); // the loop does not resume a round; the model is what it keeps
-        Evaluation eval = evaluate(model, dir);
-        return new Round(r, model, samples.prompts().size(), pairCount, samples.meanReward(), kl, acceptance, expected, dpo, eval,
-                (System.nanoTime() - t0) / 1e9);
+        Model next = load(modelFile);
+        try {
+            Evaluation eval = evaluate(next, reference, dir);
+            return new Round(r, modelFile, samples.prompts().size(), pairCount, samples.meanReward(), kl, acceptance, expected, dpo,
+                    eval, (System.nanoTime() - t0) / 1e9, next);
+        } catch (RuntimeException e) {
+            next.close();
+            throw e;
+        }
     }
 
     /** Greedy, then sampled completions of the eval prompts with {@code model}; the sampling seed is the same every round. */
-    private Evaluation evaluate(Path model, Path dir) {
+    private Evaluation evaluate(Model model, Model reference, Path dir) {
         if (o.eval() == null) {
             return Evaluation.NONE;
         }
         createDirectories(dir);
-        SamplingParams s = o.sampling();
-        SamplingParams greedy = new SamplingParams(0f, 0, 1f, 0f, 1f, s.repeatLastN(), s.maxTokens(), s.stops(), s.seed());
-        double greedyReward = Samples.bon(model, o.eval(), dir.resolve("eval-greedy.jsonl"), 1, greedy, o.engine(), o.reward(),
-                o.gpuLayers(), o.quiet()).meanReward();
-        if (o.evalSamples() == 0) {
-            return new Evaluation(greedyReward, Double.NaN, Double.NaN);
+        try (Reward reward = openReward(model)) {
+            SampleJob.Options eval = SampleJob.Options.of(o.eval(), dir.resolve("eval-greedy.jsonl"), 1, o.engine(),
+                    o.sampling().withGreedy()).withQuiet(o.quiet());
+            double greedyReward = BonJob.run(model, reward, eval).curve().points().getFirst().meanReward();
+            if (o.evalSamples() == 0) {
+                return new Evaluation(greedyReward, Double.NaN, Double.NaN);
+            }
+            Path sampledFile = dir.resolve("eval-samples.jsonl");
+            BonJob.run(model, reward, eval.withFiles(o.eval(), sampledFile).withN(o.evalSamples()).withSampling(o.sampling()));
+            Samples sampled = Samples.read(sampledFile);
+            return new Evaluation(greedyReward, sampled.meanReward(), sampled.klTo(reference, o.engine()));
         }
-        Samples sampled = Samples.bon(model, o.eval(), dir.resolve("eval-samples.jsonl"), o.evalSamples(), s, o.engine(),
-                o.reward(), o.gpuLayers(), o.quiet());
-        return new Evaluation(greedyReward, sampled.meanReward(), sampled.klTo(o.referenceModel(), o.engine(), o.gpuLayers()));
+    }
+
+    private Reward openReward(Model policy) {
+        return RewardStage.open(o.reward(), policy.path(), o.engine(), o.gpuLayers(), o.rewardTimeout());
+    }
+
+    private Model load(Path model) {
+        return Model.load(model, ModelOptions.inference(o.gpuLayers()));
     }
 
     // Round r's prompts: promptsPerRound of them from where round r - 1 stopped, wrapping around; all if 0.
@@ -207,41 +254,17 @@ public final class LoopJob {
         return out;
     }
 
-    // The non-blank lines of the prompt file; records without an id get their line's id, so a slice keeps them.
+    // The prompt records as JSON lines, id first: a record without one gets its line's id, so a slice keeps it.
     private List<String> promptLines() {
-        try {
-            List<String> all = Files.readAllLines(o.prompts(), StandardCharsets.UTF_8);
-            List<String> out = new ArrayList<>();
-            for (int i = 0; i < all.size(); i++) {
-                String line = all.get(i).strip();
-                if (line.isEmpty()) {
-                    continue;
-                }
-                ObjectNode node;
-                try {
-                    node = (ObjectNode) JSON.readTree(line);
-                } catch (IOException | ClassCastException e) {
-                    throw new Align4jException(o.prompts() + ":" + (i + 1) + ": not a JSON object");
-                }
-                if (!node.has("id")) {
-                    ObjectNode withId = JsonNodeFactory.instance.objectNode().put("id", i);
-                    withId.setAll(node);
-                    line = withId.toString();
-                }
-                out.add(line);
-            }
-            if (out.isEmpty()) {
-                throw new Align4jException(o.prompts() + ": no prompt records");
-            }
-            return out;
-        } catch (IOException e) {
-            throw new Align4jException(o.prompts() + ": cannot read: " + e.getMessage(), e);
+        List<String> out = new ArrayList<>();
+        try (JsonlReader reader = JsonlReader.open(o.prompts())) {
+            RecordLoop.run(reader, ResumeState.empty(), ErrorPolicy.FAIL, PromptRecord::of,
+                    record -> out.add(record.outputNode().toString()), () -> {}, (line, why) -> {});
         }
-    }
-
-    static SamplingParams withSeed(SamplingParams p, long seed) {
-        return new SamplingParams(p.temperature(), p.topK(), p.topP(), p.minP(), p.repeatPenalty(), p.repeatLastN(), p.maxTokens(),
-                p.stops(), seed);
+        if (out.isEmpty()) {
+            throw new Align4jException(o.prompts() + ": no prompt records");
+        }
+        return out;
     }
 
     /** One line of loop.jsonl: the model a round ends with and its evaluation; round 0 is the start. */

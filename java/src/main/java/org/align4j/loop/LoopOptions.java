@@ -7,7 +7,7 @@ import java.util.Objects;
 import org.align4j.engine.SamplerOptions;
 import org.align4j.engine.SamplingParams;
 import org.align4j.rso.Pairing;
-import org.align4j.train.DpoOptions;
+import org.align4j.dpo.DpoOptions;
 
 /**
  * Everything a {@link LoopJob} run needs.

@@ -5,22 +5,15 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import org.align4j.Align4jException;
-import org.align4j.bon.BonJob;
-import org.align4j.bon.SampleJob;
-import org.align4j.data.ErrorPolicy;
 import org.align4j.data.JsonlLine;
 import org.align4j.data.JsonlReader;
-import org.align4j.data.LlamaChatRenderer;
+import org.align4j.engine.LlamaChatRenderer;
 import org.align4j.data.PromptRecord;
 import org.align4j.engine.PrefixSharingScorer;
+import org.align4j.engine.SampleRequest;
 import org.align4j.engine.SamplerOptions;
-import org.align4j.engine.SamplingParams;
 import org.align4j.engine.ScoreRequest;
-import org.align4j.engine.ScorerOptions;
 import org.align4j.llama.Model;
-import org.align4j.llama.ModelOptions;
-import org.align4j.reward.RewardContext;
-import org.align4j.reward.RewardSpec;
 
 /**
  * Rewarded samples read back from a file {@code align4j bon} (or {@code rso --keep-candidates}) wrote:
@@ -45,17 +38,6 @@ public final class Samples {
     private Samples(Path file, List<Prompt> prompts) {
         this.file = file;
         this.prompts = List.copyOf(prompts);
-    }
-
-    /**
-     * Runs {@code align4j bon} ({@link BonJob}: N completions of every record of {@code input}, each rewarded,
-     * written to {@code output} with the curve beside it) and reads back what it wrote. A bad record stops it.
-     */
-    public static Samples bon(Path model, Path input, Path output, int n, SamplingParams sampling, SamplerOptions engine,
-                              String reward, int gpuLayers, boolean quiet) {
-        new BonJob(new SampleJob.Options(model, input, output, n, ErrorPolicy.FAIL, false, quiet, gpuLayers, engine, sampling),
-                RewardSpec.parse(reward), RewardContext.DEFAULT_TIMEOUT).run();
-        return read(output);
     }
 
     /** Reads every record of a {@code bon} output (or {@code rso --keep-candidates} file). */
@@ -122,17 +104,14 @@ public final class Samples {
      * ids after the prompt tokenized as the sampler did. Unbiased for KL(pi || ref) when the samples were
      * drawn at temperature 1 with no filter; otherwise the same difference over the filtered draws.
      */
-    public double klTo(Path reference, SamplerOptions engine, int gpuLayers) {
+    public double klTo(Model ref, SamplerOptions engine) {
         double[] sum = new double[1];
         long[] count = new long[1];
-        ScorerOptions options = new ScorerOptions(engine.maxSeqLen(), engine.batchTokens(), engine.maxSeqs(), engine.threads(),
-                true, 0, engine.flashAttention());
-        try (Model ref = Model.load(reference, new ModelOptions(gpuLayers, true, false));
-             PrefixSharingScorer scorer = new PrefixSharingScorer(ref, options)) {
+        try (PrefixSharingScorer scorer = new PrefixSharingScorer(ref, engine.scorer(engine.maxSeqLen()))) {
             LlamaChatRenderer renderer = new LlamaChatRenderer(ref);
             for (Prompt p : prompts) {
-                int[] prompt = SampleJob.request(p.record(), p.tokenIds().length, ref.vocab(), renderer).prompt();
-                ScoreRequest request = new ScoreRequest(prompt, p.tokenIds());
+                int[] prompt = SampleRequest.of(p.record(), p.tokenIds().length, ref.vocab(), renderer).prompt();
+                ScoreRequest request = new ScoreRequest(p.record().id().toString(), prompt, p.tokenIds());
                 String misfit = scorer.checkFits(request);
                 if (misfit != null) {
                     throw new Align4jException(p.record().location() + ": " + misfit);

@@ -52,14 +52,14 @@ final class ImplicitReward implements Reward {
                 unknown.add(i);
             }
         }
-        ScoreResult ref = reference.scoreAll(in.id(), "reference log-probs", List.of(new ScoreRequest(in.promptTokens(), all)))[0];
+        ScoreResult ref = reference.scoreAll(in.id(), "reference log-probs", List.of(new ScoreRequest(in.id(), in.promptTokens(), all)))[0];
         double[] policyLogps = new double[n];
         for (int i = 0; i < n; i++) {
             policyLogps[i] = cs.get(i).policyLogp();
         }
         if (!unknown.isEmpty()) {
             int[][] missing = unknown.stream().map(i -> all[i]).toArray(int[][]::new);
-            ScoreResult pol = policy().scoreAll(in.id(), "policy log-probs", List.of(new ScoreRequest(in.promptTokens(), missing)))[0];
+            ScoreResult pol = policy().scoreAll(in.id(), "policy log-probs", List.of(new ScoreRequest(in.id(), in.promptTokens(), missing)))[0];
             for (int j = 0; j < missing.length; j++) {
                 policyLogps[unknown.get(j)] = pol.sum(j);
             }

@@ -70,7 +70,7 @@ final class JudgeReward implements Reward {
             for (int k = 0; k < full.length; k++) {
                 tails[k] = Arrays.copyOfRange(full[k], shared, full[k].length);
             }
-            requests.add(new ScoreRequest(Arrays.copyOf(full[0], shared), tails));
+            requests.add(new ScoreRequest(in.id(), Arrays.copyOf(full[0], shared), tails));
         }
         ScoreResult[] results = judge.scoreAll(in.id(), "judge prompt + rating", requests);
         double[] rewards = new double[results.length];

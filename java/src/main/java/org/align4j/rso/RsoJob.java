@@ -7,10 +7,8 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Deque;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -18,42 +16,39 @@ import java.util.Map;
 import java.util.OptionalLong;
 import java.util.SplittableRandom;
 import org.align4j.Align4jException;
-import org.align4j.bon.SampleJob;
+import org.align4j.engine.ScorerOptions;
+import org.align4j.job.SampleOutput;
+import org.align4j.job.RewardStage;
+import org.align4j.job.ScorerPair;
+import org.align4j.job.InputOrder;
 import org.align4j.data.BadRecordException;
 import org.align4j.data.ChatRenderer;
-import org.align4j.data.ErrorPolicy;
+import org.align4j.job.ErrorPolicy;
 import org.align4j.data.JsonlLine;
 import org.align4j.data.JsonlReader;
 import org.align4j.data.JsonlWriter;
-import org.align4j.data.LlamaChatRenderer;
+import org.align4j.engine.LlamaChatRenderer;
 import org.align4j.data.PreferenceRecord;
-import org.align4j.data.ProgressReporter;
+import org.align4j.job.ProgressReporter;
 import org.align4j.data.PromptRecord;
-import org.align4j.data.RecordLoop;
-import org.align4j.data.RejectsWriter;
-import org.align4j.data.ResumePoint;
-import org.align4j.data.ResumeState;
-import org.align4j.data.RunManifest;
-import org.align4j.data.RunSummary;
-import org.align4j.data.TokenizedRecord;
-import org.align4j.engine.Completion;
+import org.align4j.job.RecordLoop;
+import org.align4j.job.RejectsWriter;
+import org.align4j.job.ResumePoint;
+import org.align4j.job.ResumeState;
+import org.align4j.job.RunManifest;
+import org.align4j.job.RunSummary;
+import org.align4j.engine.TokenizedRecord;
 import org.align4j.engine.ContinuousBatchSampler;
-import org.align4j.engine.PrefixSharingScorer;
 import org.align4j.engine.SampleRequest;
 import org.align4j.engine.SampleResult;
 import org.align4j.engine.SamplerOptions;
 import org.align4j.engine.SamplingParams;
 import org.align4j.engine.ScoreRequest;
 import org.align4j.engine.ScoreResult;
-import org.align4j.engine.ScorerOptions;
 import org.align4j.engine.VocabCompatibility;
 import org.align4j.llama.Model;
-import org.align4j.llama.ModelOptions;
 import org.align4j.llama.Vocab;
 import org.align4j.reward.Reward;
-import org.align4j.reward.RewardContext;
-import org.align4j.reward.RewardInput;
-import org.align4j.reward.Rewards;
 import org.align4j.rso.RsoTimings.Stage;
 
 /**
@@ -86,16 +81,16 @@ public final class RsoJob {
     public static final long ACCEPTANCE_STREAM = -1;
 
     /**
-     * @param reference      the reference model, or null: the policy is its own reference (the ref_* columns
-     *                       are then the policy's)
      * @param keepCandidates where to write every candidate with its reward and acceptance, or null
-     * @param reward         the {@code --reward} SPEC
+     * @param reward         the {@code --reward} SPEC of the reward the job is given (for the manifest)
+     * @param rewardTimeout  its {@code cmd:} timeout (for the manifest)
      * @param candidates     N, candidates sampled per prompt
      * @param accept         k, candidates kept per prompt: 2 <= k <= N
      * @param engine         the sampler's capacity; the scorers use the same batch, sequences and threads
+     * @param gpuLayers      layers the models were loaded with on a GPU (for the manifest)
      * @param sampling       how candidates are drawn, and the run's seed
      */
-    public record Options(Path policy, Path reference, Path input, Path output, Path keepCandidates, String reward,
+    public record Options(Path input, Path output, Path keepCandidates, String reward,
                           Duration rewardTimeout, int candidates, int accept, RejectionSampler selector, Pairing pairing,
                           ErrorPolicy onError, boolean resume, boolean quiet, int gpuLayers, SamplerOptions engine,
                           SamplingParams sampling) {
@@ -115,8 +110,42 @@ public final class RsoJob {
          * twice the sampled length.
          */
         ScorerOptions scorer() {
-            return new ScorerOptions(engine.maxSeqLen() + sampling.maxTokens() + 1, engine.batchTokens(), engine.maxSeqs(),
-                    engine.threads(), true, 0, engine.flashAttention());
+            return engine.scorer(engine.maxSeqLen() + sampling.maxTokens() + 1);
+        }
+
+        public Options withFiles(Path input, Path output, Path keepCandidates) {
+            return new Options(input, output, keepCandidates, reward, rewardTimeout, candidates, accept, selector, pairing, onError,
+                    resume, quiet, gpuLayers, engine, sampling);
+        }
+
+        public Options withSampling(SamplingParams sampling) {
+            return new Options(input, output, keepCandidates, reward, rewardTimeout, candidates, accept, selector, pairing, onError,
+                    resume, quiet, gpuLayers, engine, sampling);
+        }
+    }
+
+    /**
+     * What a run did.
+     *
+     * @param prompts            prompts written this run (their pairs and acceptance lines)
+     * @param pairs              pairs written this run
+     * @param ties               games between equal rewards this run
+     * @param observedRate       first-pass acceptance rate pooled over this run's candidates
+     * @param expectedRate       mean over this run's prompts of Theorem 1's expected rate
+     * @param manifest           {@code PAIRS.jsonl.manifest.json}
+     */
+    public record Result(RunSummary summary, RsoTimings timings, long prompts, long pairs, long ties, double observedRate,
+                         double expectedRate, Path output, Path acceptanceLog, Path keepCandidates, Path manifest) {
+        /**
+         * The pairs and acceptance in one line: {@code rso: 96 pairs from 12 prompts (3 ties skipped);
+         * acceptance 0.312 observed, 0.305 expected (Theorem 1)}.
+         */
+        public String outcome(Pairing.TieRule ties) {
+            if (prompts == 0) {
+                return "rso: no prompts in this run";
+            }
+            return String.format(Locale.ROOT, "rso: %d pairs from %d prompts (%d ties %s); acceptance %.3f observed, %.3f expected (Theorem 1)",
+                    pairs, prompts, this.ties, ties == Pairing.TieRule.SKIP ? "skipped" : "kept", observedRate, expectedRate);
         }
     }
 
@@ -127,7 +156,7 @@ public final class RsoJob {
     private long pairsWritten;
     private long tiesThisRun;
 
-    public RsoJob(Options options) {
+    private RsoJob(Options options) {
         this.o = options;
     }
 
@@ -136,30 +165,11 @@ public final class RsoJob {
         return output.resolveSibling(output.getFileName() + ".acceptance.jsonl");
     }
 
-    /** Where the last {@link #run()}'s wall time went. */
-    public RsoTimings timings() {
-        return timings;
-    }
-
-    /**
-     * The last run's pairs and acceptance in one line: {@code rso: 96 pairs from 12 prompts (3 ties);
-     * acceptance 0.312 observed, 0.305 expected (Theorem 1)}.
-     */
-    public String outcome() {
-        if (tally.prompts() == 0) {
-            return "rso: no prompts in this run";
-        }
-        return String.format(Locale.ROOT, "rso: %d pairs from %d prompts (%d ties %s); acceptance %.3f observed, %.3f expected (Theorem 1)",
-                pairsWritten, tally.prompts(), tiesThisRun, o.pairing().ties() == Pairing.TieRule.SKIP ? "skipped" : "kept",
-                tally.observedFirstPassRate(), tally.meanExpectedRate());
-    }
-
-    /** One input line on its way through: in the queue from when it is read until its group is written. */
+    /** A prompt record on its way through, from when it is read until its group is written. */
     private static final class Entry {
-        final JsonlLine line;
-        PromptRecord record;
-        SampleRequest request;
-        BadRecordException bad;
+        final PromptRecord record;
+        final SampleRequest request;
+        final InputOrder<Entry>.Slot slot;
         // After sampling, reward, selection and pairing:
         SampleResult sampled;
         double[] rewards;
@@ -173,23 +183,24 @@ public final class RsoJob {
         TokenizedRecord[] tokens;           // (pairs,) each pair record tokenized
         Map<Integer, Integer> scoredIndex;  // candidate -> its completion in the score request
         ScoreResult policyScores;
-        ScoreResult referenceScores;
+        ScoreResult referenceScores;        // null: the policy is the reference
 
-        Entry(JsonlLine line) {
-            this.line = line;
+        Entry(PromptRecord record, SampleRequest request, InputOrder<Entry>.Slot slot) {
+            this.record = record;
+            this.request = request;
+            this.slot = slot;
         }
 
-        long lineNumber() {
-            return line.lineNumber();
+        ScoreResult reference() {
+            return referenceScores != null ? referenceScores : policyScores;
         }
     }
 
-    /** What one run holds open. */
-    private final class Run {
+    /** What one run holds open; as the pipeline's sink it writes each prompt's group and commits it. */
+    private final class Run implements InputOrder.Sink<Entry> {
         final ContinuousBatchSampler sampler;
-        final PrefixSharingScorer policyScorer;
-        final PrefixSharingScorer referenceScorer; // null: the policy is the reference
-        final Reward reward;
+        final ScorerPair scorers;
+        final RewardStage reward;
         final Vocab vocab;
         final ChatRenderer renderer;
         final JsonlWriter pairs;
@@ -197,16 +208,12 @@ public final class RsoJob {
         final JsonlWriter candidates; // null without --keep-candidates
         final RejectsWriter rejects;
         final ResumePoint point;
-        final Deque<Entry> queue = new ArrayDeque<>();
-        BadRecordException halt;    // under FAIL: the first record refused after it was read
-        BadRecordException failure; // under FAIL: a refused record reached the head of the queue: nothing more is written
+        final InputOrder<Entry> order;
 
-        Run(ContinuousBatchSampler sampler, PrefixSharingScorer policyScorer, PrefixSharingScorer referenceScorer, Reward reward,
-            Vocab vocab, ChatRenderer renderer, JsonlWriter pairs, JsonlWriter acceptance, JsonlWriter candidates,
-            RejectsWriter rejects, ResumePoint point) {
+        Run(ContinuousBatchSampler sampler, ScorerPair scorers, RewardStage reward, Vocab vocab, ChatRenderer renderer,
+            JsonlWriter pairs, JsonlWriter acceptance, JsonlWriter candidates, RejectsWriter rejects, ResumePoint point) {
             this.sampler = sampler;
-            this.policyScorer = policyScorer;
-            this.referenceScorer = referenceScorer;
+            this.scorers = scorers;
             this.reward = reward;
             this.vocab = vocab;
             this.renderer = renderer;
@@ -215,46 +222,29 @@ public final class RsoJob {
             this.candidates = candidates;
             this.rejects = rejects;
             this.point = point;
+            this.order = new InputOrder<>(4 * o.engine().maxSeqs() + 16, o.onError(), this::finishWork, this);
         }
 
         /** Reads every line (after the resume point) and finishes the work; under FAIL, throws the first bad record. */
         void read(JsonlReader reader) {
-            RecordLoop.run(reader, ResumeState.empty(), o.onError(), PromptRecord::of, this::submit, this::finishWork, this::skip);
-            finishWork();
-            if (failure != null) {
-                throw failure;
-            }
+            RecordLoop.run(reader, ResumeState.empty(), o.onError(), PromptRecord::of, this::submit, order::finish, order::reject);
+            order.finish();
         }
 
         /** A prompt record read: queued in input order and handed to the sampler. */
         void submit(PromptRecord record) {
-            if (halt != null) {
-                throw halt; // FAIL: a record read earlier turned out bad further down the pipeline; stop reading
-            }
-            SampleRequest request = SampleJob.request(record, o.candidates(), vocab, renderer);
+            SampleRequest request = SampleRequest.of(record, o.candidates(), vocab, renderer);
             String misfit = sampler.checkFits(request);
             if (misfit != null) {
                 throw new BadRecordException(record.file(), record.lineNumber(), misfit);
             }
-            Entry e = new Entry(record.line());
-            e.record = record;
-            e.request = request;
-            queue.add(e);
+            Entry e = new Entry(record, request, order.admit(record.line()));
             try (RsoTimings.Span s = timings.enter(Stage.SAMPLING)) {
                 sampler.submit(request, r -> sampled(e, r));
             }
-            drain();
         }
 
-        /** A line skipped under SKIP: its rejects record waits for its turn in the queue. */
-        void skip(JsonlLine line, BadRecordException why) {
-            Entry e = new Entry(line);
-            e.bad = why;
-            queue.add(e);
-            drain();
-        }
-
-        /** Samples, rewards, scores and writes everything queued (under FAIL, up to the bad record). */
+        /** Samples, rewards and scores everything queued. */
         void finishWork() {
             try (RsoTimings.Span s = timings.enter(Stage.SAMPLING)) {
                 sampler.finish();
@@ -262,62 +252,29 @@ public final class RsoJob {
             finishScoring();
         }
 
-        /** Scores and writes what is sampled (after a runtime failure, what was sampled before it; the sampler is left as it is). */
+        /** Scores what is sampled (after a runtime failure, what was sampled before it; the sampler is left as it is). */
         void finishScoring() {
             try (RsoTimings.Span s = timings.enter(Stage.SCORING)) {
-                policyScorer.finish();
-                if (referenceScorer != null) {
-                    referenceScorer.finish();
-                }
-            }
-            drain();
-        }
-
-        /** A record refused after it was read (its reward, its pair records): a reject in its turn, or under FAIL the end. */
-        void fail(Entry e, BadRecordException ex) {
-            e.bad = ex;
-            if (o.onError() == ErrorPolicy.FAIL && halt == null) {
-                halt = ex;
+                scorers.finish();
             }
         }
 
         /** A prompt's candidates are in (on the job's thread, in input order): reward, select, pair, submit for scoring. */
         void sampled(Entry e, SampleResult result) {
-            if (halt != null) {
+            if (order.halt() != null) {
                 return; // FAIL: a record before this one was bad; nothing from it on is written
             }
             e.sampled = result;
             try {
-                reward(e);
+                try (RsoTimings.Span s = timings.enter(Stage.REWARD)) {
+                    e.rewards = reward.score(e.record, result);
+                }
                 select(e);
                 try (RsoTimings.Span s = timings.enter(Stage.SCORING)) {
                     submitPairs(e);
                 }
             } catch (BadRecordException ex) {
-                fail(e, ex);
-            }
-            drain();
-        }
-
-        void reward(Entry e) {
-            List<org.align4j.reward.Completion> cs = new ArrayList<>(o.candidates());
-            for (Completion c : e.sampled.completions()) {
-                cs.add(new org.align4j.reward.Completion(c.text(), c.tokenIds(), c.logps()));
-            }
-            RewardInput input = new RewardInput(e.record.id().toString(), e.record.node(), e.request.promptText(),
-                    e.request.prompt(), cs);
-            try (RsoTimings.Span s = timings.enter(Stage.REWARD)) {
-                e.rewards = reward.score(input);
-            }
-            if (e.rewards.length != cs.size()) {
-                throw new IllegalStateException("the reward gave " + e.rewards.length + " rewards for " + cs.size() + " candidates");
-            }
-            for (int i = 0; i < e.rewards.length; i++) {
-                if (!Double.isFinite(e.rewards[i])) {
-                    // The reward's fault, not the record's (as cmd: treats an answer out of range).
-                    throw new Align4jException("record " + e.record.id() + ": the reward of candidate " + i + " is " + e.rewards[i]
-                            + ": rejection sampling needs finite rewards");
-                }
+                e.slot.refuse(ex);
             }
         }
 
@@ -340,7 +297,10 @@ public final class RsoJob {
             }
         }
 
-        /** Tokenizes the pair records by the shared rule and queues one request per model: the prompt once, each kept candidate once. */
+        /**
+         * Tokenizes the pair records by the shared rule and queues one request on the scorers: the prompt once,
+         * each kept candidate once. A prompt without pairs is done.
+         */
         void submitPairs(Entry e) {
             e.tokens = new TokenizedRecord[e.pairs.size()];
             e.scoredIndex = new LinkedHashMap<>();
@@ -369,67 +329,51 @@ public final class RsoJob {
                 }
             }
             if (prompt == null) {
-                return; // no pairs: nothing to score
+                e.slot.complete(e); // no pairs: nothing to score
+                return;
             }
-            ScoreRequest request = new ScoreRequest(prompt, completions.toArray(int[][]::new));
-            String misfit = policyScorer.checkFits(request);
+            ScoreRequest request = new ScoreRequest(e.record.id().toString(), prompt, completions.toArray(int[][]::new));
+            String misfit = scorers.checkFits(request);
             if (misfit != null) {
                 throw new BadRecordException(e.record.file(), e.record.lineNumber(), "a pair record's " + misfit);
             }
-            policyScorer.submit(request, r -> e.policyScores = r);
-            if (referenceScorer != null) {
-                referenceScorer.submit(request, r -> e.referenceScores = r);
-            }
+            scorers.submit(request, (policy, reference) -> {
+                e.policyScores = policy;
+                e.referenceScores = reference;
+                e.slot.complete(e);
+            });
         }
 
-        boolean ready(Entry e) {
-            if (e.bad != null) {
-                return true;
-            }
-            if (e.pairs == null) {
-                return false;
-            }
-            return e.pairs.isEmpty() || (e.policyScores != null && (referenceScorer == null || e.referenceScores != null));
-        }
-
-        /** Writes the finished groups at the head of the queue, in input order, committing each. */
-        void drain() {
+        @Override
+        public void write(JsonlLine line, Entry e) {
             try (RsoTimings.Span s = timings.enter(Stage.WRITING)) {
-                while (failure == null && !queue.isEmpty() && ready(queue.peekFirst())) {
-                    Entry e = queue.peekFirst();
-                    if (e.bad != null && o.onError() == ErrorPolicy.FAIL) {
-                        failure = e.bad;
-                        return;
-                    }
-                    queue.pollFirst();
-                    if (e.bad != null) {
-                        rejects.reject(e.line, e.bad);
-                        progress.recordSkipped();
-                    } else {
-                        write(e);
-                    }
-                    point.commit(e.lineNumber());
+                for (int k = 0; k < e.pairs.size(); k++) {
+                    pairs.write(pairRecord(e, k));
                 }
+                if (candidates != null) {
+                    candidates.write(candidatesRecord(e));
+                }
+                acceptance.write(acceptanceRecord(e));
+                tally.add(e.selection, e.expectedRate);
+                pairsWritten += e.pairs.size();
+                tiesThisRun += e.pairing.ties();
+                progress.recordDone(e.sampled.generatedTokens());
+                point.commit(line.lineNumber());
             }
         }
 
-        void write(Entry e) {
-            for (int k = 0; k < e.pairs.size(); k++) {
-                pairs.write(pairRecord(e, k));
+        @Override
+        public void reject(JsonlLine line, BadRecordException why) {
+            try (RsoTimings.Span s = timings.enter(Stage.WRITING)) {
+                rejects.reject(line, why);
+                progress.recordSkipped();
+                point.commit(line.lineNumber());
             }
-            if (candidates != null) {
-                candidates.write(candidatesRecord(e));
-            }
-            acceptance.write(acceptanceRecord(e));
-            tally.add(e.selection, e.expectedRate);
-            pairsWritten += e.pairs.size();
-            tiesThisRun += e.pairing.ties();
-            progress.recordDone(e.sampled.generatedTokens());
         }
 
         ObjectNode pairRecord(Entry e, int k) {
             Pairing.Pair p = e.pairs.get(k);
-            ScoreResult ref = referenceScorer == null ? e.policyScores : e.referenceScores;
+            ScoreResult ref = e.reference();
             int c = e.scoredIndex.get(p.chosen());
             int r = e.scoredIndex.get(p.rejected());
             ObjectNode out = RunManifest.object();
@@ -459,7 +403,7 @@ public final class RsoJob {
 
         /** The prompt record with every candidate, as {@code sample} writes it, plus its reward and acceptance. */
         ObjectNode candidatesRecord(Entry e) {
-            ObjectNode out = SampleJob.outputNode(e.record, e.sampled);
+            ObjectNode out = SampleOutput.node(e.record, e.sampled);
             JsonNode cs = out.get("completions");
             for (int i = 0; i < cs.size(); i++) {
                 ((ObjectNode) cs.get(i)).put("reward", e.rewards[i])
@@ -482,7 +426,7 @@ public final class RsoJob {
             }
             ObjectNode out = RunManifest.object();
             out.set("id", e.record.id().value());
-            out.put("line", e.lineNumber());
+            out.put("line", e.record.lineNumber());
             out.put("acceptance_seed", e.acceptanceSeed);
             out.put("candidates", e.rewards.length);
             ArrayNode accepted = out.putArray("accepted");
@@ -524,7 +468,15 @@ public final class RsoJob {
         return messages;
     }
 
-    public RunSummary run() {
+    /**
+     * Samples from {@code policy}, rewards with {@code reward}, and scores the pairs under {@code policy} and
+     * {@code reference} (null: the policy is its own reference, and the ref_* columns are the policy's).
+     */
+    public static Result run(Model policy, Model reference, Reward reward, Options o) {
+        return new RsoJob(o).run(policy, reference, reward);
+    }
+
+    private Result run(Model policy, Model reference, Reward reward) {
         Path acceptanceLog = acceptanceLogPath(o.output());
         Path manifestFile = RunManifest.pathFor(o.output());
         List<Path> group = new ArrayList<>(List.of(o.output(), acceptanceLog, RejectsWriter.pathFor(o.output())));
@@ -536,10 +488,10 @@ public final class RsoJob {
                 throw new Align4jException(p + " exists: pass --resume to continue the run, or remove it");
             }
         }
-        if (o.reference() != null) {
-            VocabCompatibility.check(o.policy(), o.reference());
+        if (reference != null) {
+            VocabCompatibility.check(policy.path(), reference.path());
         }
-        RsoManifest manifests = new RsoManifest(o);
+        RsoManifest manifests = new RsoManifest(o, policy.path(), reference == null ? null : reference.path());
         ObjectNode manifest = manifests.head(manifestFile);
         ResumePoint point;
         if (o.resume()) {
@@ -557,7 +509,9 @@ public final class RsoJob {
 
         RuntimeException failure = null;
         try {
-            return process(point);
+            RunSummary summary = process(policy, reference, reward, point);
+            return new Result(summary, timings, tally.prompts(), pairsWritten, tiesThisRun, tally.observedFirstPassRate(),
+                    tally.meanExpectedRate(), o.output(), acceptanceLog, o.keepCandidates(), manifestFile);
         } catch (RuntimeException e) {
             failure = e;
             throw e;
@@ -573,27 +527,20 @@ public final class RsoJob {
         }
     }
 
-    private RunSummary process(ResumePoint point) {
-        ModelOptions load = new ModelOptions(o.gpuLayers(), true, false);
-        ScorerOptions scorer = o.scorer();
-        RewardContext rewardContext = new RewardContext(o.policy(), scorer, o.gpuLayers(), o.rewardTimeout());
+    private RunSummary process(Model policy, Model reference, Reward reward, ResumePoint point) {
         boolean append = o.resume();
-        try (Model policy = Model.load(o.policy(), load);
-             Model reference = o.reference() == null ? null : Model.load(o.reference(), load);
-             ContinuousBatchSampler sampler = new ContinuousBatchSampler(policy, o.engine(), o.sampling());
-             PrefixSharingScorer policyScorer = new PrefixSharingScorer(policy, scorer);
-             PrefixSharingScorer referenceScorer = reference == null ? null : new PrefixSharingScorer(reference, scorer);
-             Reward reward = Rewards.parse(o.reward(), rewardContext);
+        try (ContinuousBatchSampler sampler = new ContinuousBatchSampler(policy, o.engine(), o.sampling());
+             ScorerPair scorers = new ScorerPair(policy, reference, o.scorer());
              JsonlReader reader = JsonlReader.openAfter(o.input(), point.linesDone());
              JsonlWriter pairs = append ? JsonlWriter.append(o.output()) : JsonlWriter.create(o.output());
              JsonlWriter acceptance = append ? JsonlWriter.append(acceptanceLogPath(o.output())) : JsonlWriter.create(acceptanceLogPath(o.output()));
              JsonlWriter candidates = o.keepCandidates() == null ? null
                      : append ? JsonlWriter.append(o.keepCandidates()) : JsonlWriter.create(o.keepCandidates());
              RejectsWriter rejects = append ? RejectsWriter.append(o.output()) : RejectsWriter.create(o.output())) {
-            // The clock starts once the models are loaded and the reward is up: the summary's rates are the job's.
+            // The clock starts once the engines are made: the summary's rates are the job's.
             progress = ProgressReporter.toStderr("rso",
                     OptionalLong.of(JsonlReader.countNonBlankLinesAfter(o.input(), point.linesDone())), o.quiet());
-            Run run = new Run(sampler, policyScorer, referenceScorer, reward, policy.vocab(), new LlamaChatRenderer(policy),
+            Run run = new Run(sampler, scorers, new RewardStage(reward), policy.vocab(), new LlamaChatRenderer(policy),
                     pairs, acceptance, candidates, rejects, point);
             try {
                 run.read(reader);

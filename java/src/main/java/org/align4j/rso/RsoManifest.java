@@ -13,9 +13,9 @@ import java.util.Map;
 import org.align4j.Align4jException;
 import org.align4j.data.JsonlLine;
 import org.align4j.data.JsonlReader;
-import org.align4j.data.RejectsWriter;
-import org.align4j.data.RunManifest;
-import org.align4j.data.RunSummary;
+import org.align4j.job.RejectsWriter;
+import org.align4j.job.RunManifest;
+import org.align4j.job.RunSummary;
 import org.align4j.engine.SamplingParams;
 import org.align4j.rso.RsoTimings.Stage;
 
@@ -27,9 +27,13 @@ import org.align4j.rso.RsoTimings.Stage;
  */
 final class RsoManifest {
     private final RsoJob.Options o;
+    private final Path policy;
+    private final Path reference; // null: the policy is the reference
 
-    RsoManifest(RsoJob.Options options) {
+    RsoManifest(RsoJob.Options options, Path policy, Path reference) {
         this.o = options;
+        this.policy = policy;
+        this.reference = reference;
     }
 
     /** The manifest's fixed part: what makes the run. On --resume, checks that it is the run being continued. */
@@ -38,14 +42,14 @@ final class RsoManifest {
         m.put("job", "rso");
         m.put("align4j_version", RunManifest.align4jVersion());
         ObjectNode models = m.putObject("models");
-        ObjectNode policy = RunManifest.describeFile(o.policy());
-        models.set("policy", policy);
-        if (o.reference() == null) {
-            ObjectNode ref = policy.deepCopy();
+        ObjectNode policyFile = RunManifest.describeFile(policy);
+        models.set("policy", policyFile);
+        if (reference == null) {
+            ObjectNode ref = policyFile.deepCopy();
             ref.put("is_policy", true);
             models.set("reference", ref);
         } else {
-            models.set("reference", RunManifest.describeFile(o.reference()));
+            models.set("reference", RunManifest.describeFile(reference));
         }
         m.set("input", RunManifest.describeFile(o.input()));
         ObjectNode params = m.putObject("parameters");
@@ -72,6 +76,7 @@ final class RsoManifest {
         ArrayNode stops = sampling.putArray("stop");
         s.stops().forEach(stops::add);
         sampling.put("seed", s.seed());
+        sampling.put("ignore_eos", s.ignoreEos());
         params.put("keep_candidates", o.keepCandidates() != null); // where: outputs.candidates
         ObjectNode seeds = m.putObject("seeds");
         seeds.put("seed", s.seed());

@@ -2,35 +2,28 @@ package org.align4j.score;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayDeque;
 import java.util.Arrays;
-import java.util.Deque;
-import java.util.OptionalLong;
-import org.align4j.Align4jException;
+import org.align4j.job.RecordOutput;
+import org.align4j.job.ScorerPair;
+import org.align4j.job.InputOrder;
 import org.align4j.data.BadRecordException;
 import org.align4j.data.ChatRenderer;
-import org.align4j.data.ErrorPolicy;
+import org.align4j.job.ErrorPolicy;
 import org.align4j.data.JsonlReader;
-import org.align4j.data.JsonlWriter;
-import org.align4j.data.LlamaChatRenderer;
+import org.align4j.engine.LlamaChatRenderer;
 import org.align4j.data.PreferenceRecord;
-import org.align4j.data.RejectsWriter;
-import org.align4j.data.ResumeState;
-import org.align4j.data.RunSummary;
-import org.align4j.data.TokenizedRecord;
+import org.align4j.job.RunSummary;
+import org.align4j.engine.TokenizedRecord;
 import org.align4j.data.TrlRecord;
-import org.align4j.data.ProgressReporter;
-import org.align4j.data.RecordLoop;
+import org.align4j.job.ProgressReporter;
+import org.align4j.job.RecordLoop;
 import org.align4j.engine.EngineTimings;
-import org.align4j.engine.PrefixSharingScorer;
 import org.align4j.engine.ScoreRequest;
 import org.align4j.engine.ScoreResult;
 import org.align4j.engine.ScorerOptions;
 import org.align4j.engine.VocabCompatibility;
 import org.align4j.llama.Model;
-import org.align4j.llama.ModelOptions;
 import org.align4j.llama.TopLogProbs;
 import org.align4j.llama.Vocab;
 
@@ -44,117 +37,96 @@ import org.align4j.llama.Vocab;
  */
 public final class ScoreJob {
     /** @param scorer sequences, batch and threads per model; {@code maxSeqLen} is the longest accepted sequence */
-    public record Options(Path policy, Path reference, Path input, Path output, boolean perToken, ErrorPolicy onError,
-                          boolean resume, boolean quiet, int gpuLayers, ScorerOptions scorer) {}
+    public record Options(Path input, Path output, boolean perToken, ErrorPolicy onError, boolean resume, boolean quiet,
+                          ScorerOptions scorer) {
+        /** Fail on a bad record, no resume, progress shown, sums only: set the rest with the withers. */
+        public static Options of(Path input, Path output, ScorerOptions scorer) {
+            return new Options(input, output, false, ErrorPolicy.FAIL, false, false, scorer);
+        }
+
+        public Options withPerToken(boolean perToken) {
+            return new Options(input, output, perToken, onError, resume, quiet, scorer);
+        }
+
+        public Options withOnError(ErrorPolicy onError) {
+            return new Options(input, output, perToken, onError, resume, quiet, scorer);
+        }
+
+        public Options withResume(boolean resume) {
+            return new Options(input, output, perToken, onError, resume, quiet, scorer);
+        }
+
+        public Options withQuiet(boolean quiet) {
+            return new Options(input, output, perToken, onError, resume, quiet, scorer);
+        }
+    }
+
+    /** What a run did: its summary line's figures and where the engine time went (both models together). */
+    public record Result(RunSummary summary, EngineTimings timings) {}
 
     private final Options o;
-    private final EngineTimings timings = new EngineTimings();
 
-    public ScoreJob(Options options) {
+    private ScoreJob(Options options) {
         this.o = options;
     }
 
-    /** Where the last {@link #run()}'s engine time went (policy and reference together). */
-    public EngineTimings timings() {
-        return timings;
+    /** A record and its tokens, waiting for its scores. */
+    private record Pending(TrlRecord record, TokenizedRecord tokens, ScoreResult policy, ScoreResult reference) {}
+
+    /** Scores every record of the input under {@code policy} and, unless null, {@code reference}. */
+    public static Result run(Model policy, Model reference, Options o) {
+        if (reference != null) {
+            VocabCompatibility.check(policy.path(), reference.path());
+        }
+        return new ScoreJob(o).run(policy, reference);
     }
 
-    /** A record waiting for its scores, in input order. */
-    private static final class Pending {
-        final TrlRecord record;
-        final TokenizedRecord tokens;
-        ScoreResult policy;
-        ScoreResult reference;
-
-        Pending(TrlRecord record, TokenizedRecord tokens) {
-            this.record = record;
-            this.tokens = tokens;
-        }
-    }
-
-    public RunSummary run() {
-        if (Files.exists(o.output()) && !o.resume()) {
-            throw new Align4jException(o.output() + " exists: pass --resume to continue it, or remove it");
-        }
-        if (o.reference() != null) {
-            VocabCompatibility.check(o.policy(), o.reference());
-        }
-        ResumeState resume = o.resume() ? ResumeState.scan(o.output()) : ResumeState.empty();
-        ModelOptions load = new ModelOptions(o.gpuLayers(), true, false);
-        try (Model policy = Model.load(o.policy(), load);
-             Model reference = o.reference() == null ? null : Model.load(o.reference(), load);
-             PrefixSharingScorer policyScorer = new PrefixSharingScorer(policy, o.scorer());
-             PrefixSharingScorer referenceScorer = reference == null ? null : new PrefixSharingScorer(reference, o.scorer());
-             JsonlReader reader = JsonlReader.open(o.input());
-             JsonlWriter writer = o.resume() ? JsonlWriter.append(o.output()) : JsonlWriter.create(o.output());
-             RejectsWriter rejects = o.resume() ? RejectsWriter.append(o.output()) : RejectsWriter.create(o.output())) {
-            // The clock starts once the models are loaded: the summary's rate is the scoring rate.
-            ProgressReporter progress = ProgressReporter.toStderr("score",
-                    OptionalLong.of(JsonlReader.countNonBlankLines(o.input())), o.quiet());
+    private Result run(Model policy, Model reference) {
+        try (RecordOutput out = RecordOutput.open(o.input(), o.output(), o.resume(), (where, record) -> {});
+             ScorerPair scorers = new ScorerPair(policy, reference, o.scorer());
+             JsonlReader reader = JsonlReader.open(o.input())) {
+            ProgressReporter progress = out.startProgress("score", o.quiet());
             Vocab vocab = policy.vocab();
             ChatRenderer renderer = new LlamaChatRenderer(policy);
-            Deque<Pending> queue = new ArrayDeque<>();
-            Runnable drain = () -> {
-                while (!queue.isEmpty() && queue.peekFirst().policy != null
-                        && (referenceScorer == null || queue.peekFirst().reference != null)) {
-                    Pending p = queue.pollFirst();
-                    writer.write(output(p, vocab));
-                    progress.recordDone(p.tokens.totalTokens());
-                }
-            };
-            // Whatever was read before a bad record stops the run is scored and written first.
-            Runnable finish = () -> {
-                policyScorer.finish();
-                if (referenceScorer != null) {
-                    referenceScorer.finish();
-                }
-                drain.run();
-            };
-            RecordLoop.run(reader, resume, o.onError(), rejects, progress, TrlRecord::parse, record -> {
-                Pending p = new Pending(record, TokenizedRecord.of(record, vocab, renderer));
-                ScoreRequest request = new ScoreRequest(p.tokens.prompt(), p.tokens.completions());
-                String misfit = policyScorer.checkFits(request);
+            InputOrder<RecordOutput.Done> order = new InputOrder<>(4 * o.scorer().maxSeqs() + 16, o.onError(), scorers::finish, out);
+            RecordLoop.run(reader, out.resume(), o.onError(), TrlRecord::parse, record -> {
+                TokenizedRecord tokens = TokenizedRecord.of(record, vocab, renderer);
+                ScoreRequest request = new ScoreRequest(record.id().toString(), tokens.prompt(), tokens.completions());
+                String misfit = scorers.checkFits(request);
                 if (misfit != null) {
                     throw new BadRecordException(record.file(), record.lineNumber(), misfit);
                 }
-                queue.add(p);
-                policyScorer.submit(request, r -> p.policy = r);
-                if (referenceScorer != null) {
-                    referenceScorer.submit(request, r -> p.reference = r);
-                }
-                drain.run();
-            }, finish);
-            finish.run();
-            timings.add(policyScorer.timings());
-            if (referenceScorer != null) {
-                timings.add(referenceScorer.timings());
-            }
-            return progress.summary();
+                InputOrder<RecordOutput.Done>.Slot slot = order.admit(record.line());
+                scorers.submit(request, (p, r) -> slot.complete(new RecordOutput.Done(
+                        output(new Pending(record, tokens, p, r), vocab), tokens.totalTokens())));
+            }, order::finish, order::reject);
+            order.finish();
+            return new Result(progress.summary(), scorers.timings());
         }
     }
 
     private ObjectNode output(Pending p, Vocab vocab) {
-        ObjectNode out = p.record.outputNode();
-        String[] names = p.record instanceof PreferenceRecord ? new String[] {"chosen", "rejected"} : new String[] {"completion"};
-        out.put("prompt_tokens", p.tokens.prompt().length);
+        ObjectNode out = p.record().outputNode();
+        String[] names = p.record() instanceof PreferenceRecord ? new String[] {"chosen", "rejected"} : new String[] {"completion"};
+        out.put("prompt_tokens", p.tokens().prompt().length);
         for (int k = 0; k < names.length; k++) {
-            out.put(names[k] + "_logps", p.policy.sum(k));
-            if (p.reference != null) {
-                out.put("ref_" + names[k] + "_logps", p.reference.sum(k));
+            out.put(names[k] + "_logps", p.policy().sum(k));
+            if (p.reference() != null) {
+                out.put("ref_" + names[k] + "_logps", p.reference().sum(k));
             }
-            out.put(names[k] + "_tokens", p.tokens.completions()[k].length);
+            out.put(names[k] + "_tokens", p.tokens().completions()[k].length);
         }
         if (o.perToken()) {
             for (int k = 0; k < names.length; k++) {
                 ArrayNode ids = out.putArray(names[k] + "_token_ids");
-                Arrays.stream(p.tokens.completions()[k]).forEach(ids::add);
+                Arrays.stream(p.tokens().completions()[k]).forEach(ids::add);
                 ArrayNode lp = out.putArray(names[k] + "_token_logps");
-                for (float v : p.policy.tokenLogps()[k]) {
+                for (float v : p.policy().tokenLogps()[k]) {
                     lp.add(v);
                 }
-                if (p.reference != null) {
+                if (p.reference() != null) {
                     ArrayNode rlp = out.putArray("ref_" + names[k] + "_token_logps");
-                    for (float v : p.reference.tokenLogps()[k]) {
+                    for (float v : p.reference().tokenLogps()[k]) {
                         rlp.add(v);
                     }
                 }
@@ -162,9 +134,9 @@ public final class ScoreJob {
         }
         if (o.scorer().topK() > 0) {
             for (int k = 0; k < names.length; k++) {
-                putTop(out.putArray(names[k] + "_top_logps"), p.policy.topLogps()[k], vocab);
-                if (p.reference != null) {
-                    putTop(out.putArray("ref_" + names[k] + "_top_logps"), p.reference.topLogps()[k], vocab);
+                putTop(out.putArray(names[k] + "_top_logps"), p.policy().topLogps()[k], vocab);
+                if (p.reference() != null) {
+                    putTop(out.putArray("ref_" + names[k] + "_top_logps"), p.reference().topLogps()[k], vocab);
                 }
             }
         }

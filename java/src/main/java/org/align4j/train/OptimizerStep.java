@@ -1,5 +1,6 @@
 package org.align4j.train;
 
+import org.align4j.SplitMix64;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -12,9 +13,9 @@ import org.align4j.Align4jException;
  * AdamW update, gradients back to zero. The job's own part is the forward and backward passes that
  * accumulate the step's gradients in between, and the order of its examples ({@link #shuffled}).
  */
-final class OptimizerStep {
+public final class OptimizerStep {
     /** What the update of one step did: the gradient norm before clipping, and the rate it used. */
-    record Update(double gradNorm, double learningRate) {}
+    public record Update(double gradNorm, double learningRate) {}
 
     private final LlamaTrainer trainer;
     private final AdamW adam;
@@ -22,7 +23,7 @@ final class OptimizerStep {
     private final double maxGradNorm;
 
     /** @param maxGradNorm clip the global gradient norm to this; 0: no clipping */
-    OptimizerStep(LlamaTrainer trainer, LrSchedule schedule, double weightDecay, double maxGradNorm) {
+    public OptimizerStep(LlamaTrainer trainer, LrSchedule schedule, double weightDecay, double maxGradNorm) {
         this.trainer = trainer;
         this.schedule = schedule;
         this.maxGradNorm = maxGradNorm;
@@ -34,7 +35,7 @@ final class OptimizerStep {
         this.adam = AdamW.withDefaults(trainable, weightDecay);
     }
 
-    AdamW adam() {
+    public AdamW adam() {
         return adam;
     }
 
@@ -44,7 +45,7 @@ final class OptimizerStep {
      *
      * @throws Align4jException if the gradient is not finite (the run diverged)
      */
-    Update apply(int s) {
+    public Update apply(int s) {
         double norm;
         try {
             norm = maxGradNorm > 0 ? GradClip.clipByGlobalNorm(adam.params(), maxGradNorm) : GradClip.globalNorm(adam.params());
@@ -58,8 +59,8 @@ final class OptimizerStep {
     }
 
     /** Epoch e's order of n examples: a Fisher-Yates shuffle seeded by (seed, e) alone. */
-    static int[] shuffled(int n, long seed, int epoch) {
-        SplittableRandom rng = new SplittableRandom(seed + 0x9E3779B97F4A7C15L * (epoch + 1L));
+    public static int[] shuffled(int n, long seed, int epoch) {
+        SplittableRandom rng = new SplittableRandom(seed + SplitMix64.GOLDEN * (epoch + 1L));
         int[] order = new int[n];
         for (int i = 0; i < n; i++) {
             order[i] = i;

@@ -250,7 +250,7 @@ public record PreferenceLoss(Kind kind, double beta, double labelSmoothing, doub
     }
 
     /** log(1 + e^x), without overflow for large x. */
-    static double softplus(double x) {
+    public static double softplus(double x) {
         return x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x));
     }
 

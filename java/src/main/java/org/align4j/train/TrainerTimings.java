@@ -51,7 +51,7 @@ public final class TrainerTimings {
         outputMatmulNanos += matmulNanos;
     }
 
-    void addOptimizer(long nanos) {
+    public void addOptimizer(long nanos) {
         optimizerNanos += nanos;
     }
 

@@ -60,15 +60,20 @@ class OptionBoundsCommandTest {
     }
 
     @Test
-    void dpoRefusesTooManyThreadsWithAMessageNamingTheOption() throws IOException {
-        // dpo takes --threads through DpoOptions, which does not check the bound yet: the engine's check
-        // stops it before llama.cpp starts (exit 1, not yet the usage error's 2).
+    void trainingCommandsRefuseTooManyThreadsAsAUsageError() throws IOException {
         Path out = tmp.resolve("m2.gguf");
-        CliRun r = CliRun.of("dpo", "--policy", model.toString(), "--data", pairs().toString(), "--out", out.toString(),
+        CliRun dpo = CliRun.of("dpo", "--policy", model.toString(), "--data", pairs().toString(), "--out", out.toString(),
                 "--quiet", "--max-steps", "1", "--threads", "20000");
-        assertThat(r.exit()).as(r.err()).isIn(1, 2);
-        assertThat(r.err()).contains("--threads 20000 is more than the 512 threads");
+        assertThat(dpo.exit()).as(dpo.err()).isEqualTo(2);
+        assertThat(dpo.err()).contains("threads 20000 is more than the 512 threads");
         assertThat(out).doesNotExist();
+
+        Path loopOut = tmp.resolve("loop");
+        CliRun loop = CliRun.of("loop", "--policy", model.toString(), "-i", prompts().toString(), "--out", loopOut.toString(),
+                "--reward", "regex:4", "--quiet", "--rounds", "1", "-n", "2", "--max-tokens", "2", "--train-threads", "20000");
+        assertThat(loop.exit()).as(loop.err()).isEqualTo(2);
+        assertThat(loop.err()).contains("threads 20000 is more than the 512 threads");
+        assertThat(loopOut).doesNotExist();
     }
 
     @Test
@@ -84,15 +89,20 @@ class OptionBoundsCommandTest {
             assertThat(r.err()).contains("-n 2147483647 completions").contains("more than the Java heap").contains("lower -n");
             assertThat(out).doesNotExist();
         }
-        // rso's --candidates reaches the sampler as a request's N: refused there, naming the record, before
-        // anything is allocated for it
         Path out = tmp.resolve("rso.jsonl");
-        CliRun r = CliRun.of("rso", "-m", model.toString(), "-i", p, "-o", out.toString(), "--quiet", "--threads", "1",
+        CliRun rso = CliRun.of("rso", "-m", model.toString(), "-i", p, "-o", out.toString(), "--quiet", "--threads", "1",
                 "--max-tokens", "2", "--reward", "regex:4", "--accept", "2", "--candidates", "2147483647");
-        assertThat(r.exit()).as(r.err()).isEqualTo(1);
-        assertThat(r.err()).contains("error: request \"p1\" asks for 2147483647 completions").contains("--candidates")
+        assertThat(rso.exit()).as(rso.err()).isEqualTo(2);
+        assertThat(rso.err()).contains("--candidates 2147483647 completions").contains("lower --candidates")
                 .doesNotContain("OutOfMemoryError");
-        assertThat(Files.exists(out) ? Files.readString(out) : "").isEmpty();
+        assertThat(out).doesNotExist();
+
+        Path loopOut = tmp.resolve("loop");
+        CliRun loop = CliRun.of("loop", "--policy", model.toString(), "-i", p, "--out", loopOut.toString(), "--reward", "regex:4",
+                "--quiet", "--threads", "1", "--rounds", "1", "--max-tokens", "2", "-n", "2147483647");
+        assertThat(loop.exit()).as(loop.err()).isEqualTo(2);
+        assertThat(loop.err()).contains("-n 2147483647 completions").contains("lower -n");
+        assertThat(loopOut).doesNotExist();
     }
 
     private static CliRun run(List<String> args, String... more) {

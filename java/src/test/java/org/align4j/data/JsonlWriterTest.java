@@ -1,5 +1,7 @@
 package org.align4j.data;
 
+import org.align4j.job.RejectsWriter;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;

@@ -1,5 +1,9 @@
 package org.align4j.data;
 
+import org.align4j.job.ErrorPolicy;
+import org.align4j.job.ProgressReporter;
+import org.align4j.job.RunSummary;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

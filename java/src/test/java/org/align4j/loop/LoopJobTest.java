@@ -18,7 +18,7 @@ import org.align4j.engine.SamplerOptions;
 import org.align4j.engine.SamplingParams;
 import org.align4j.reward.RewardContext;
 import org.align4j.rso.Pairing;
-import org.align4j.train.DpoOptions;
+import org.align4j.dpo.DpoOptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

@@ -70,6 +70,38 @@ class CommandRewardTest {
                     print('{"reward": 0.25}', flush=True)
             """;
 
+    /** Prints two reward lines per request line, in one write(2) whatever PYTHONUNBUFFERED says. */
+    static final String TWICE = """
+            import os, sys
+            for line in sys.stdin:
+                os.write(1, b'{"reward": 1}\\n{"reward": 2}\\n')
+            """;
+
+    /** Answers every line; prints one more line right after answering the completion "last", and one at the end of its input. */
+    static final String TRAILER = """
+            import sys, json
+            for line in sys.stdin:
+                print(json.dumps({"reward": 1}), flush=True)
+                if json.loads(line)["completion"] == "last":
+                    print(json.dumps({"reward": 7}), flush=True)
+            print(json.dumps({"reward": 0}), flush=True)
+            """;
+
+    /** Echoes each request's id and completion_index, except where the completion asks for a wrong one. */
+    static final String ECHO = """
+            import sys, json
+            for line in sys.stdin:
+                r = json.loads(line)
+                a = {"id": r["id"], "reward": len(r["completion"])}
+                if "completion_index" in r:
+                    a["completion_index"] = r["completion_index"]
+                if r["completion"] == "wrong-id":
+                    a["id"] = "q0"
+                elif r["completion"] == "wrong-index":
+                    a["completion_index"] = r.get("completion_index", 0) + 1
+                print(json.dumps(a), flush=True)
+            """;
+
     /** Writes its pid, reads, never answers, and ignores the end of its input. */
     static final String HANG = """
             import sys, time
@@ -137,9 +169,10 @@ class CommandRewardTest {
         }
         assertThat(lines).hasSize(5);
         assertThat(lines.get(0).toString())
-                .isEqualTo("{\"id\":\"p1\",\"prompt\":\"Say hi\",\"completion\":\"hi\",\"answer\":\"hi\",\"meta\":{\"k\":[1,2]}}");
+                .isEqualTo("{\"id\":\"p1\",\"prompt\":\"Say hi\",\"completion\":\"hi\",\"completion_index\":0,\"answer\":\"hi\",\"meta\":{\"k\":[1,2]}}");
         assertThat(lines.get(3).get("completion").textValue()).isEqualTo("héllo\nwörld \"quoted\"");
-        assertThat(lines.get(4).toString()).isEqualTo("{\"id\":41,\"prompt\":[{\"role\":\"user\",\"content\":\"q\"}],\"completion\":\"abc\"}");
+        assertThat(lines.get(3).get("completion_index").intValue()).isEqualTo(3);
+        assertThat(lines.get(4).toString()).isEqualTo("{\"id\":41,\"prompt\":[{\"role\":\"user\",\"content\":\"q\"}],\"completion\":\"abc\",\"completion_index\":0}");
     }
 
     @Test
@@ -271,5 +304,61 @@ class CommandRewardTest {
         System.out.printf("cmd: close of a child ignoring EOF took %.2f s (grace %d s); alive after: %s%n",
                 seconds, CommandReward.CLOSE_GRACE_SECONDS, alive);
         assertThat(alive).isFalse();
+    }
+
+    @Test
+    void aChildThatAnswersTwicePerLineFailsAtTheFirstRecordInsteadOfShiftingTheRewards() throws Exception {
+        String cmd = script("twice", TWICE);
+        try (Reward r = open(cmd, Duration.ofSeconds(30))) {
+            assertThatThrownBy(() -> r.score(texts("t1", "{\"prompt\":\"p\"}", "a")))
+                    .isInstanceOf(Align4jException.class)
+                    .hasMessage("record t1: reward command `" + cmd + "` printed a line after its answers to this record's 1 "
+                            + "request line: '{\"reward\": 2}'; stdout is for answers only, exactly one per request line "
+                            + "(logs go to stderr)");
+        }
+    }
+
+    @Test
+    void aLineAfterTheLastAnswerFailsTheRunNamingTheLastRecord() throws Exception {
+        String cmd = script("trailer", TRAILER);
+        // Seen when the child's stdin is closed: the job's try-with-resources gets it from close().
+        assertThatThrownBy(() -> {
+            try (Reward r = open(cmd, Duration.ofSeconds(30))) {
+                assertThat(r.score(texts("l1", "{\"prompt\":\"p\"}", "a"))).containsExactly(1);
+                assertThat(r.score(texts("l2", "{\"prompt\":\"p\"}", "a", "b"))).containsExactly(1, 1);
+            }
+        }).isInstanceOf(Align4jException.class)
+                .hasMessage("record l2: reward command `" + cmd + "` printed a line after its answers to this record's 2 "
+                        + "request lines: '{\"reward\": 0}'; stdout is for answers only, exactly one per request line "
+                        + "(logs go to stderr)");
+        // Printed right after the last answer: seen with it, or at the latest by close(); the message is the same.
+        assertThatThrownBy(() -> {
+            try (Reward r = open(cmd, Duration.ofSeconds(30))) {
+                assertThat(r.score(texts("l3", "{\"prompt\":\"p\"}", "a"))).containsExactly(1);
+                r.score(texts("l4", "{\"prompt\":\"p\"}", "a", "last"));
+            }
+        }).isInstanceOf(Align4jException.class)
+                .hasMessage("record l4: reward command `" + cmd + "` printed a line after its answers to this record's 2 "
+                        + "request lines: '{\"reward\": 7}'; stdout is for answers only, exactly one per request line "
+                        + "(logs go to stderr)");
+    }
+
+    @Test
+    void anAnswersIdAndCompletionIndexIfGivenMustBeItsRequests() throws Exception {
+        String cmd = script("echo", ECHO);
+        try (Reward r = open(cmd, Duration.ofSeconds(30))) {
+            assertThat(r.score(texts("q1", "{\"id\":\"q1\",\"prompt\":\"p\"}", "a", "bb", "ccc"))).containsExactly(1, 2, 3);
+            assertThat(r.score(texts("41", "{\"prompt\":\"p\"}", "dddd"))).containsExactly(4); // a line-number id, sent as 41
+            assertThat(r.score(texts("7", "{\"id\":7,\"prompt\":\"p\"}", "e"))).containsExactly(1);
+            assertThatThrownBy(() -> r.score(texts("q2", "{\"id\":\"q2\",\"prompt\":\"p\"}", "ok", "wrong-id")))
+                    .isInstanceOf(Align4jException.class)
+                    .hasMessage("record q2: reward command `" + cmd + "` answered completion 2 of 2 with \"id\": \"q0\", but it "
+                            + "was sent \"id\": \"q2\"; answers come one per request line, in order");
+            assertThatThrownBy(() -> r.score(texts("q3", "{\"id\":\"q3\",\"prompt\":\"p\"}", "ok", "wrong-index", "ok")))
+                    .isInstanceOf(Align4jException.class)
+                    .hasMessage("record q3: reward command `" + cmd + "` answered completion 2 of 3 with \"completion_index\": 2, "
+                            + "but it was sent \"completion_index\": 1; answers come one per request line, in order");
+            assertThat(r.score(texts("q4", "{\"id\":\"q4\",\"prompt\":\"p\"}", "ok"))).containsExactly(2);
+        }
     }
 }

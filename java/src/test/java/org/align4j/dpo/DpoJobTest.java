@@ -1,4 +1,12 @@
-package org.align4j.train;
+package org.align4j.dpo;
+
+import org.align4j.train.DpoTestData;
+import org.align4j.train.LlamaExport;
+import org.align4j.train.LlamaParams;
+import org.align4j.train.LlamaTrainer;
+import org.align4j.train.LrSchedule;
+import org.align4j.train.PreferenceLoss;
+import org.align4j.train.Sequence;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -14,9 +22,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import org.align4j.data.ErrorPolicy;
-import org.align4j.data.LlamaChatRenderer;
-import org.align4j.data.RejectsWriter;
+import org.align4j.job.ErrorPolicy;
+import org.align4j.engine.LlamaChatRenderer;
+import org.align4j.job.RejectsWriter;
 import org.align4j.engine.ScorerOptions;
 import org.align4j.gguf.GgmlType;
 import org.align4j.gguf.GgufFile;
@@ -171,8 +179,9 @@ class DpoJobTest {
     void referenceColumnsAreUsedAsGivenAndComputedOnesMatchScore() throws IOException {
         Path data = DpoTestData.write(tmp.resolve("pairs.jsonl"), DpoTestData.copyOverReverse(4, 11));
         Path scored = tmp.resolve("scored.jsonl");
-        new ScoreJob(new ScoreJob.Options(policy, reference, data, scored, false, ErrorPolicy.FAIL, false, true, 0,
-                new ScorerOptions(64, 512, 16, 2, true))).run();
+        try (Model p = Model.load(policy, ModelOptions.DEFAULT); Model r = Model.load(reference, ModelOptions.DEFAULT)) {
+            ScoreJob.run(p, r, ScoreJob.Options.of(data, scored, new ScorerOptions(64, 512, 16, 2, true)).withQuiet(true));
+        }
         List<JsonNode> rows = new ArrayList<>();
         for (String l : Files.readAllLines(scored)) {
             rows.add(JSON.readTree(l));

@@ -1,4 +1,6 @@
-package org.align4j.data;
+package org.align4j.job;
+
+import org.align4j.data.JsonlReader;
 
 import java.io.PrintStream;
 import java.util.Locale;

@@ -1,4 +1,8 @@
-package org.align4j.train;
+package org.align4j.dpo;
+
+import org.align4j.train.LlamaWeights;
+import org.align4j.train.LrSchedule;
+import org.align4j.train.ReferenceForward;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

@@ -1,4 +1,15 @@
-package org.align4j.train;
+package org.align4j.dpo;
+
+import org.align4j.train.AdamW;
+import org.align4j.train.GradClip;
+import org.align4j.train.LlamaExport;
+import org.align4j.train.LlamaParams;
+import org.align4j.train.LlamaTrainer;
+import org.align4j.train.LrSchedule;
+import org.align4j.train.OptimizerStep;
+import org.align4j.train.PreferenceLoss;
+import org.align4j.train.Sequence;
+import org.align4j.train.TrainerTimings;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -17,9 +28,9 @@ import java.util.Objects;
 import java.util.function.Consumer;
 import org.align4j.Align4jException;
 import org.align4j.data.JsonlWriter;
-import org.align4j.data.LinePlot;
-import org.align4j.data.LlamaChatRenderer;
-import org.align4j.data.RejectsWriter;
+import org.align4j.job.LinePlot;
+import org.align4j.engine.LlamaChatRenderer;
+import org.align4j.job.RejectsWriter;
 import org.align4j.engine.VocabCompatibility;
 import org.align4j.gguf.GgmlType;
 import org.align4j.gguf.GgufFile;

@@ -1,4 +1,6 @@
-package org.align4j.data;
+package org.align4j.job;
+
+import org.align4j.data.Jsonl;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;

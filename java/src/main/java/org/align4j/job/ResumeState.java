@@ -1,4 +1,10 @@
-package org.align4j.data;
+package org.align4j.job;
+
+import org.align4j.data.ByteLines;
+import org.align4j.data.Fields;
+import org.align4j.data.Jsonl;
+import org.align4j.data.JsonlReader;
+import org.align4j.data.RecordId;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;

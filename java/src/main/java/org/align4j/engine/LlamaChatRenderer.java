@@ -1,4 +1,7 @@
-package org.align4j.data;
+package org.align4j.engine;
+
+import org.align4j.data.ChatMessage;
+import org.align4j.data.ChatRenderer;
 
 import java.util.List;
 import org.align4j.llama.Model;

@@ -1,4 +1,8 @@
-package org.align4j.train;
+package org.align4j.dpo;
+
+import org.align4j.train.AdamW;
+import org.align4j.train.LlamaParams;
+import org.align4j.train.TrainerCheckpoint;
 
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,4 +1,10 @@
-package org.align4j.data;
+package org.align4j.job;
+
+import org.align4j.data.BadRecordException;
+import org.align4j.data.JsonlLine;
+import org.align4j.data.JsonlReader;
+import org.align4j.data.PromptRecord;
+import org.align4j.data.TrlRecord;
 
 import java.util.function.Function;
 

@@ -1,4 +1,12 @@
-package org.align4j.train;
+package org.align4j.dpo;
+
+import org.align4j.train.AdamW;
+import org.align4j.train.LlamaExport;
+import org.align4j.train.LlamaParams;
+import org.align4j.train.LlamaTrainer;
+import org.align4j.train.LrSchedule;
+import org.align4j.train.OptimizerStep;
+import org.align4j.train.Sequence;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -7,14 +15,16 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
 import org.align4j.Align4jException;
+import org.align4j.job.ErrorPolicy;
+import org.align4j.job.ResumeState;
+import org.align4j.job.RecordLoop;
 import org.align4j.data.BadRecordException;
-import org.align4j.data.JsonlLine;
 import org.align4j.data.JsonlReader;
 import org.align4j.data.JsonlWriter;
-import org.align4j.data.LinePlot;
-import org.align4j.data.LlamaChatRenderer;
+import org.align4j.job.LinePlot;
+import org.align4j.engine.LlamaChatRenderer;
 import org.align4j.data.PromptCompletionRecord;
-import org.align4j.data.TokenizedRecord;
+import org.align4j.engine.TokenizedRecord;
 import org.align4j.data.TrlRecord;
 import org.align4j.gguf.GgmlType;
 import org.align4j.llama.Model;
@@ -134,11 +144,7 @@ public final class SftJob {
         try (Model vocab = Model.load(o.model(), ModelOptions.VOCAB_ONLY);
              JsonlReader reader = JsonlReader.open(o.data())) {
             LlamaChatRenderer renderer = new LlamaChatRenderer(vocab);
-            for (JsonlLine line : reader) {
-                if (line instanceof JsonlLine.Malformed bad) {
-                    throw bad.toException();
-                }
-                TrlRecord record = TrlRecord.parse((JsonlLine.Parsed) line);
+            RecordLoop.run(reader, ResumeState.empty(), ErrorPolicy.FAIL, TrlRecord::parse, record -> {
                 if (!(record instanceof PromptCompletionRecord)) {
                     throw new BadRecordException(record.file(), record.lineNumber(),
                             "sft trains on prompt-completion records (\"prompt\", \"completion\")");
@@ -156,7 +162,7 @@ public final class SftJob {
                     }
                 }
                 out.add(new Sequence(tokens, t.prompt().length));
-            }
+            }, () -> {}, (line, why) -> {});
         }
         if (out.isEmpty()) {
             throw new Align4jException(o.data() + ": no records to train on");

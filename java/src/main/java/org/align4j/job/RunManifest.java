@@ -1,4 +1,8 @@
-package org.align4j.data;
+package org.align4j.job;
+
+import org.align4j.data.Jsonl;
+import org.align4j.data.JsonlLine;
+import org.align4j.data.JsonlReader;
 
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.JsonNode;

@@ -1,8 +1,12 @@
-package org.align4j.train;
+package org.align4j.dpo;
+
+import org.align4j.train.GradClip;
+import org.align4j.train.LrSchedule;
 
 import java.nio.file.Path;
 import java.util.Objects;
 import org.align4j.gguf.GgmlType;
+import org.align4j.llama.ContextOptions;
 
 /**
  * Everything an {@link SftJob} run needs. Build with {@link #builder}; the defaults are Hugging Face
@@ -41,9 +45,10 @@ public record SftOptions(Path model, Path data, Path out, GgmlType outType, Path
         if (!(learningRate >= 0) || !(weightDecay >= 0) || !(maxGradNorm >= 0) || Double.isInfinite(learningRate)) {
             throw new IllegalArgumentException("learning rate, weight decay and max gradient norm must be finite and >= 0");
         }
-        if (batchSize < 1 || threads < 1) {
-            throw new IllegalArgumentException("batch size and threads must be at least 1");
+        if (batchSize < 1) {
+            throw new IllegalArgumentException("batch size must be at least 1");
         }
+        ContextOptions.checkThreads(threads, "threads");
         if (epochs < 1 && maxSteps < 1) {
             throw new IllegalArgumentException("need epochs >= 1 or max steps >= 1");
         }
@@ -72,7 +77,7 @@ public record SftOptions(Path model, Path data, Path out, GgmlType outType, Path
         private int warmupSteps;
         private LrSchedule.Kind schedule = LrSchedule.Kind.LINEAR;
         private long seed = 42;
-        private int threads = Runtime.getRuntime().availableProcessors();
+        private int threads = ContextOptions.defaultThreads();
         private boolean quiet;
 
         private Builder(Path model, Path data, Path out) {

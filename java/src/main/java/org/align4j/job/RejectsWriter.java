@@ -1,4 +1,9 @@
-package org.align4j.data;
+package org.align4j.job;
+
+import org.align4j.data.BadRecordException;
+import org.align4j.data.Jsonl;
+import org.align4j.data.JsonlLine;
+import org.align4j.data.JsonlWriter;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;

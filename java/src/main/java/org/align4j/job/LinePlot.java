@@ -1,4 +1,4 @@
-package org.align4j.data;
+package org.align4j.job;
 
 import java.io.IOException;
 import java.nio.file.Files;

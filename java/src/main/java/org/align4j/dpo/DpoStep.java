@@ -1,4 +1,6 @@
-package org.align4j.train;
+package org.align4j.dpo;
+
+import org.align4j.train.PreferenceLoss;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;

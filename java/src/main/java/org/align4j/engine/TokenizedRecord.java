@@ -1,4 +1,11 @@
-package org.align4j.data;
+package org.align4j.engine;
+
+import org.align4j.data.BadRecordException;
+import org.align4j.data.ChatRenderer;
+import org.align4j.data.PreferenceRecord;
+import org.align4j.data.PromptCompletionRecord;
+import org.align4j.data.RenderedPair;
+import org.align4j.data.TrlRecord;
 
 import java.util.Arrays;
 import org.align4j.llama.Vocab;

@@ -1,4 +1,11 @@
-package org.align4j.data;
+package org.align4j.job;
+
+import org.align4j.data.Jsonl;
+import org.align4j.data.JsonlLine;
+import org.align4j.data.JsonlReader;
+import org.align4j.data.JsonlWriter;
+import org.align4j.data.RecordId;
+import org.align4j.data.TrlRecord;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

@@ -1,4 +1,6 @@
-package org.align4j.train;
+package org.align4j.dpo;
+
+import org.align4j.train.Sequence;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.ByteBuffer;
@@ -12,14 +14,15 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import org.align4j.Align4jException;
+import org.align4j.job.ResumeState;
+import org.align4j.job.RecordLoop;
 import org.align4j.data.BadRecordException;
 import org.align4j.data.ChatRenderer;
-import org.align4j.data.ErrorPolicy;
-import org.align4j.data.JsonlLine;
+import org.align4j.job.ErrorPolicy;
 import org.align4j.data.JsonlReader;
 import org.align4j.data.PreferenceRecord;
-import org.align4j.data.RejectsWriter;
-import org.align4j.data.TokenizedRecord;
+import org.align4j.job.RejectsWriter;
+import org.align4j.engine.TokenizedRecord;
 import org.align4j.data.TrlRecord;
 import org.align4j.engine.PrefixSharingScorer;
 import org.align4j.engine.ScoreRequest;
@@ -91,37 +94,24 @@ public final class DpoData {
                                ErrorPolicy onError, RejectsWriter rejects) {
         List<Pair> pairs = new ArrayList<>();
         List<double[]> refs = new ArrayList<>();
-        long skipped = 0;
+        long[] skipped = {0};
         try (JsonlReader reader = JsonlReader.open(file)) {
-            for (JsonlLine line : reader) {
-                try {
-                    if (line instanceof JsonlLine.Malformed bad) {
-                        throw bad.toException();
-                    }
-                    TrlRecord record = TrlRecord.parse((JsonlLine.Parsed) line);
-                    if (!(record instanceof PreferenceRecord)) {
-                        throw new BadRecordException(record.file(), record.lineNumber(), "a " + record.kind().toString().toLowerCase(Locale.ROOT).replace('_', '-')
-                                + " record: dpo trains on preference records (\"prompt\", \"chosen\", \"rejected\")");
-                    }
-                    Pair pair = check(record, TokenizedRecord.of(record, vocab, renderer), maxLen, vocabSize);
-                    refs.add(referenceColumns(record));
-                    pairs.add(pair);
-                } catch (BadRecordException e) {
-                    if (onError == ErrorPolicy.FAIL) {
-                        throw e;
-                    }
-                    if (line instanceof JsonlLine.Malformed bad) {
-                        rejects.reject(bad);
-                    } else {
-                        rejects.reject(e, (JsonlLine.Parsed) line);
-                    }
-                    skipped++;
+            RecordLoop.run(reader, ResumeState.empty(), onError, TrlRecord::parse, record -> {
+                if (!(record instanceof PreferenceRecord)) {
+                    throw new BadRecordException(record.file(), record.lineNumber(), "a " + record.kind().toString().toLowerCase(Locale.ROOT).replace('_', '-')
+                            + " record: dpo trains on preference records (\"prompt\", \"chosen\", \"rejected\")");
                 }
-            }
+                Pair pair = check(record, TokenizedRecord.of(record, vocab, renderer), maxLen, vocabSize);
+                refs.add(referenceColumns(record));
+                pairs.add(pair);
+            }, () -> {}, (line, why) -> {
+                rejects.reject(line, why);
+                skipped[0]++;
+            });
         }
         double[] refChosen = refs.stream().mapToDouble(r -> r[0]).toArray();
         double[] refRejected = refs.stream().mapToDouble(r -> r[1]).toArray();
-        return new DpoData(file, pairs, refChosen, refRejected, skipped);
+        return new DpoData(file, pairs, refChosen, refRejected, skipped[0]);
     }
 
     private static Pair check(TrlRecord record, TokenizedRecord t, int maxLen, int vocabSize) {
@@ -225,7 +215,7 @@ public final class DpoData {
             for (int i = 0; i < size(); i++) {
                 Pair p = pairs.get(i);
                 int at = i;
-                scorer.submit(new ScoreRequest(p.prompt(), new int[][] {p.chosen(), p.rejected()}), r -> {
+                scorer.submit(new ScoreRequest(p.location(), p.prompt(), new int[][] {p.chosen(), p.rejected()}), r -> {
                     out[0][at] = r.sum(0);
                     out[1][at] = r.sum(1);
                 });

@@ -1,4 +1,4 @@
-package org.align4j.train;
+package org.align4j.dpo;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;

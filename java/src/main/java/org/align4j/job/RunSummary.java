@@ -1,4 +1,4 @@
-package org.align4j.data;
+package org.align4j.job;
 
 import java.util.Locale;
 

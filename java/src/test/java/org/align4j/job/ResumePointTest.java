@@ -1,4 +1,4 @@
-package org.align4j.data;
+package org.align4j.job;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

@@ -1,9 +1,14 @@
-package org.align4j.train;
+package org.align4j.dpo;
+
+import org.align4j.train.GradClip;
+import org.align4j.train.LrSchedule;
+import org.align4j.train.PreferenceLoss;
 
 import java.nio.file.Path;
 import java.util.Objects;
-import org.align4j.data.ErrorPolicy;
+import org.align4j.job.ErrorPolicy;
 import org.align4j.gguf.GgmlType;
+import org.align4j.llama.ContextOptions;
 
 /**
  * Everything a {@link DpoJob} run needs. Defaults are TRL's DPOConfig / Hugging Face TrainingArguments'
@@ -68,7 +73,7 @@ public record DpoOptions(Path policy, Path reference, Path data, Path out, GgmlT
         }
         requirePositive("batch size", batchSize);
         requirePositive("gradient accumulation", gradAccum);
-        requirePositive("threads", threads);
+        ContextOptions.checkThreads(threads, "threads");
         if (epochs < 1 && maxSteps < 1) {
             throw new IllegalArgumentException("need epochs >= 1 or max steps >= 1");
         }
@@ -156,7 +161,7 @@ public record DpoOptions(Path policy, Path reference, Path data, Path out, GgmlT
         private long seed = DEFAULT_SEED;
         private int maxLen;
         private int saveEvery = DEFAULT_SAVE_EVERY;
-        private int threads = Runtime.getRuntime().availableProcessors();
+        private int threads = ContextOptions.defaultThreads();
         private int gpuLayers;
         private boolean resume;
         private ErrorPolicy onError = ErrorPolicy.FAIL;

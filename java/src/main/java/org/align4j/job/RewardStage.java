@@ -1,0 +1,82 @@
+package org.align4j.job;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.align4j.Align4jException;
+import org.align4j.data.PromptRecord;
+import org.align4j.engine.SampleResult;
+import org.align4j.engine.SamplerOptions;
+import org.align4j.reward.Completion;
+import org.align4j.reward.Reward;
+import org.align4j.reward.RewardContext;
+import org.align4j.reward.RewardException;
+import org.align4j.reward.RewardInput;
+import org.align4j.reward.RewardSpec;
+
+/**
+ * The reward stage of every job that rewards samples ({@code bon}, {@code rso}, {@code loop}): a prompt
+ * record's sampled completions to one {@link Reward} call, and back one finite reward per completion.
+ * Whatever goes wrong is a {@link RewardException} naming the record and, where it is one completion's
+ * fault, "completion K of N".
+ */
+public final class RewardStage {
+    private final Reward reward;
+    private long nanos;
+
+    public RewardStage(Reward reward) {
+        this.reward = reward;
+    }
+
+    /**
+     * Opens {@code spec} for a job sampling from {@code policy} with {@code engine}'s capacity: reward models
+     * ({@code implicit:}, {@code judge:}) score with the sampler's batch, sequences, threads and attention.
+     */
+    public static Reward open(String spec, Path policy, SamplerOptions engine, int gpuLayers, Duration timeout) {
+        return RewardSpec.parse(spec).open(new RewardContext(policy, engine.scorer(engine.maxSeqLen()), gpuLayers, timeout));
+    }
+
+    /** (N,) the rewards of {@code sampled}'s completions, in order. */
+    public double[] score(PromptRecord record, SampleResult sampled) {
+        List<Completion> completions = new ArrayList<>(sampled.completions().size());
+        for (org.align4j.engine.Completion c : sampled.completions()) {
+            completions.add(new Completion(c.text(), c.tokenIds(), c.logps()));
+        }
+        String id = record.id().toString();
+        RewardInput input = new RewardInput(id, record.node(), sampled.request().promptText(), sampled.request().prompt(),
+                completions);
+        double[] rewards;
+        long t0 = System.nanoTime();
+        try {
+            rewards = reward.score(input);
+        } catch (RewardException e) {
+            throw e;
+        } catch (Align4jException e) {
+            throw new RewardException(e.getMessage(), e);
+        } finally {
+            nanos += System.nanoTime() - t0;
+        }
+        return check(id, rewards, completions.size());
+    }
+
+    /** {@code rewards}, if it is {@code n} finite values for record {@code id}. */
+    static double[] check(String id, double[] rewards, int n) {
+        if (rewards == null || rewards.length != n) {
+            throw new RewardException("record " + id + ": the reward gave " + (rewards == null ? "no" : rewards.length)
+                    + " values for " + n + " completions");
+        }
+        for (int i = 0; i < n; i++) {
+            if (!Double.isFinite(rewards[i])) {
+                throw new RewardException("record " + id + ": the reward of completion " + (i + 1) + " of " + n + " is "
+                        + rewards[i] + ", not a finite number");
+            }
+        }
+        return rewards;
+    }
+
+    /** Wall time spent inside the reward. */
+    public double seconds() {
+        return nanos / 1e9;
+    }
+}

@@ -1,5 +1,7 @@
 package org.align4j.bench;
 
+import static org.align4j.bench.Report.mean;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.BufferedReader;
@@ -7,22 +9,21 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.LocalDate;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.Callable;
-import java.util.function.ToDoubleFunction;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.align4j.bench.Report.Target;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
 
 /**
  * The Best-of-N benchmark of issue 4: on a shape-faithful synthetic model, P-token prompts, exactly
@@ -34,10 +35,7 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "bon-bench", mixinStandardHelpOptions = true, description = "Best-of-N sampling throughput against llama-batched-bench.")
 public final class BonBench implements Callable<Integer> {
-    @Spec CommandSpec spec;
-
-    @Option(names = "--root", description = "the align4j checkout (./align4j and build/ built)")
-    Path root = Path.of(".");
+    @Mixin BenchOptions bench = new BenchOptions("bon");
 
     @Option(names = "--preset", description = "synthetic model shape (default: ${DEFAULT-VALUE})") String preset = "qwen2.5-0.5b";
     @Option(names = "--type", description = "its tensor type (default: ${DEFAULT-VALUE})") String type = "q8_0";
@@ -62,11 +60,8 @@ public final class BonBench implements Callable<Integer> {
 
     @Option(names = "--batch-tokens", description = "tokens per llama_decode in (a), (b) and (c) (default: ${DEFAULT-VALUE})") int batchTokens = 512;
     @Option(names = "--threads", description = "CPU threads for all three (default: all cores)") int threads = Runtime.getRuntime().availableProcessors();
-    @Option(names = "--rounds", description = "rounds, interleaved; the report gives means (default: ${DEFAULT-VALUE})") int rounds = 2;
     @Option(names = "--seed", description = "sampling seed of (a) and (b) (default: ${DEFAULT-VALUE})") long seed = 1;
     @Option(names = "--model", paramLabel = "GGUF", description = "an existing model to use instead of synthesizing one") Path modelOption;
-    @Option(names = "--work", description = "scratch folder for the model, prompts, outputs and logs") Path work = Path.of("build/bench/bon");
-    @Option(names = "--report", description = "the markdown report (default: ${DEFAULT-VALUE})") Path report = Path.of("benchmarks/results/bon.md");
 
     private static final Path TIME = Path.of("/usr/bin/time");
     private static final String PEAK_MARK = "align4j-bench-peak-rss-kb=";
@@ -77,7 +72,7 @@ public final class BonBench implements Callable<Integer> {
     }
 
     /** One child run's figures. */
-    record Run(ChildRun child, long generated, double seconds, long peakKb, double decodePct, double samplingPct, double logProbPct,
+    record Run(long generated, double seconds, long peakKb, double decodePct, double samplingPct, double logProbPct,
                double otherPct) {
         double rate() {
             return generated / seconds;
@@ -85,7 +80,7 @@ public final class BonBench implements Callable<Integer> {
     }
 
     /** What llama-batched-bench printed for one batch size. */
-    record Baseline(ChildRun child, double tPp, double tTg, double speedTg, long peakKb, int pl, int tg) {
+    record Baseline(double tPp, double tTg, double speedTg, long peakKb, int pl, int tg) {
         /** Generated tokens over prompt + generation time: like (a), whose wall includes its shared prompt. */
         double endToEnd() {
             return (double) pl * tg / (tPp + tTg);
@@ -114,55 +109,49 @@ public final class BonBench implements Callable<Integer> {
         if (prompts.size() != 1 && prompts.size() != ns.size()) {
             throw new CommandLine.ParameterException(new CommandLine(this), "--prompts takes one count or one per --n (" + ns.size() + ")");
         }
-        Files.createDirectories(work);
+        Files.createDirectories(bench.work);
         boolean timed = Files.isExecutable(TIME);
         if (!timed) {
             System.err.println("bon-bench: " + TIME + " is missing: peak memory is not measured");
         }
-        String align4j = root.resolve("align4j").toString();
-        String bench = root.resolve("build/native/bin/llama-batched-bench").toString();
-        Path model = modelOption != null ? modelOption
-                : ChildRun.synthesize(align4j, preset, type, work.resolve(preset + "-" + type + ".gguf"));
+        Path model = modelOption != null ? modelOption : bench.synthesize(preset, type);
 
         Map<Integer, PerN> byN = new LinkedHashMap<>();
         for (int i = 0; i < ns.size(); i++) {
             int n = ns.get(i);
             PerN p = new PerN(n, prompts.size() == 1 ? prompts.getFirst() : prompts.get(i));
-            Path input = work.resolve("prompts-n" + n + ".jsonl");
+            Path input = bench.work("prompts-n" + n + ".jsonl");
             ExactLengthText.writePrompts(model, input, p.prompts, promptTokens);
-            p.aCmd = sampleCmd(align4j, model, input, work.resolve("a-n" + n + ".jsonl"), n, n, false);
-            p.bCmd = sampleCmd(align4j, model, input, work.resolve("b-n" + n + ".jsonl"), Math.min(n, sequentialMaxN), 1, false);
-            p.cCmd = baselineCmd(bench, model, n, false);
+            p.aCmd = sampleCmd(model, input, bench.work("a-n" + n + ".jsonl"), n, n, false);
+            p.bCmd = sampleCmd(model, input, bench.work("b-n" + n + ".jsonl"), Math.min(n, sequentialMaxN), 1, false);
+            p.cCmd = baselineCmd(model, n, false);
             if (flashAttnNs.contains(n)) {
-                p.aFaCmd = sampleCmd(align4j, model, input, work.resolve("afa-n" + n + ".jsonl"), n, n, true);
-                p.cFaCmd = baselineCmd(bench, model, n, true);
+                p.aFaCmd = sampleCmd(model, input, bench.work("afa-n" + n + ".jsonl"), n, n, true);
+                p.cFaCmd = baselineCmd(model, n, true);
             }
             byN.put(n, p);
         }
 
-        for (int r = 0; r < rounds; r++) {
+        for (int r = 0; r < bench.rounds; r++) {
             for (PerN p : byN.values()) {
                 String tag = "n" + p.n + "-r" + r;
-                p.c.add(baseline(p.cCmd, work.resolve("c-" + tag + ".log"), p.n, timed));
-                p.a.add(sample(p.aCmd, work.resolve("a-" + tag + ".log"), timed));
-                p.b.add(sample(p.bCmd, work.resolve("b-" + tag + ".log"), timed));
+                p.c.add(baseline(p.cCmd, bench.work("c-" + tag + ".log"), p.n, timed));
+                p.a.add(sample(p.aCmd, bench.work("a-" + tag + ".log"), timed));
+                p.b.add(sample(p.bCmd, bench.work("b-" + tag + ".log"), timed));
                 if (p.aFaCmd != null) {
-                    p.cFa.add(baseline(p.cFaCmd, work.resolve("cfa-" + tag + ".log"), p.n, timed));
-                    p.aFa.add(sample(p.aFaCmd, work.resolve("afa-" + tag + ".log"), timed));
+                    p.cFa.add(baseline(p.cFaCmd, bench.work("cfa-" + tag + ".log"), p.n, timed));
+                    p.aFa.add(sample(p.aFaCmd, bench.work("afa-" + tag + ".log"), timed));
                 }
                 System.err.printf(Locale.ROOT, "round %d, N = %d: (a) %.1f, (b) %.1f, (c) %.1f generated tokens/s (c's S_TG)%n", r + 1, p.n,
                         p.a.getLast().rate(), p.b.getLast().rate(), p.c.getLast().speedTg());
             }
         }
-        String text = report(byN.values(), timed);
-        Files.createDirectories(report.toAbsolutePath().getParent());
-        Files.writeString(report, text, StandardCharsets.UTF_8);
-        System.out.print(text);
+        report(byN.values(), timed).write();
         return 0;
     }
 
-    private List<String> sampleCmd(String align4j, Path model, Path input, Path output, int n, int seqs, boolean flashAttn) {
-        List<String> cmd = new ArrayList<>(List.of(align4j, "sample", "-m", model.toString(), "-i", input.toString(), "-o", output.toString(),
+    private List<String> sampleCmd(Path model, Path input, Path output, int n, int seqs, boolean flashAttn) {
+        List<String> cmd = new ArrayList<>(List.of(bench.align4j(), "sample", "-m", model.toString(), "-i", input.toString(), "-o", output.toString(),
                 "-n", String.valueOf(n), "--max-tokens", String.valueOf(newTokens), "--ignore-eos", "--seed", String.valueOf(seed),
                 "--ctx", String.valueOf(promptTokens + newTokens), "--seqs", String.valueOf(seqs),
                 "--batch-tokens", String.valueOf(Math.max(batchTokens, seqs)), "--threads", String.valueOf(threads)));
@@ -173,8 +162,8 @@ public final class BonBench implements Callable<Integer> {
     }
 
     /** One shared prompt (-pps) in a unified KV cache (-kvu) as big as (a)'s, N sequences generating together. */
-    private List<String> baselineCmd(String bench, Path model, int n, boolean flashAttn) {
-        return List.of(bench, "-m", model.toString(), "-c", String.valueOf(n * (promptTokens + newTokens)),
+    private List<String> baselineCmd(Path model, int n, boolean flashAttn) {
+        return List.of(bench.batchedBench(), "-m", model.toString(), "-c", String.valueOf(n * (promptTokens + newTokens)),
                 "-b", String.valueOf(Math.max(batchTokens, n)), "-ub", String.valueOf(Math.min(Math.max(batchTokens, n), 512)),
                 "-npp", String.valueOf(promptTokens), "-ntg", String.valueOf(newTokens), "-npl", String.valueOf(n), "-pps", "-kvu",
                 "-fa", flashAttn ? "on" : "off", "-t", String.valueOf(threads), "-tb", String.valueOf(threads), "--output-format", "jsonl");
@@ -194,7 +183,6 @@ public final class BonBench implements Callable<Integer> {
         return m.find() ? Long.parseLong(m.group(1)) : -1;
     }
 
-    private static final Pattern SUMMARY = Pattern.compile("sample: \\d+ records \\(0 skipped\\), (\\d+) tokens in ([0-9.]+) s");
     private static final Pattern TIMINGS = Pattern.compile(
             "sample: \\d+ tokens in \\d+ llama_decode calls .*: decode ([0-9.]+)%, sampling ([0-9.]+)%, log-probs ([0-9.]+)%, other ([0-9.]+)%");
 
@@ -203,14 +191,10 @@ public final class BonBench implements Callable<Integer> {
         Path output = Path.of(cmd.get(cmd.indexOf("-o") + 1));
         Files.deleteIfExists(output);
         ChildRun c = ChildRun.run(timedCommand(cmd, timed), log);
-        Matcher s = SUMMARY.matcher(c.err());
-        Matcher t = TIMINGS.matcher(c.err());
-        if (!s.find() || !t.find()) {
-            throw new IllegalStateException("no summary/timing line from " + c.commandLine() + ":\n" + c.err());
-        }
-        long generated = Long.parseLong(s.group(1));
-        checkLengths(output, Integer.parseInt(cmd.get(cmd.indexOf("-n") + 1)), generated);
-        return new Run(c, generated, Double.parseDouble(s.group(2)), peakKb(c), Double.parseDouble(t.group(1)),
+        JobSummary s = JobSummary.parse(c, "sample");
+        Matcher t = c.find(TIMINGS);
+        checkLengths(output, Integer.parseInt(cmd.get(cmd.indexOf("-n") + 1)), s.tokens());
+        return new Run(s.tokens(), s.seconds(), peakKb(c), Double.parseDouble(t.group(1)),
                 Double.parseDouble(t.group(2)), Double.parseDouble(t.group(3)), Double.parseDouble(t.group(4)));
     }
 
@@ -235,37 +219,30 @@ public final class BonBench implements Callable<Integer> {
 
     private Baseline baseline(List<String> cmd, Path log, int n, boolean timed) {
         ChildRun c = ChildRun.run(timedCommand(cmd, timed), log);
-        Matcher m = Pattern.compile("\"pl\": (\\d+).*\"t_pp\": ([0-9.]+), \"speed_pp\": [0-9.]+, \"t_tg\": ([0-9.]+), \"speed_tg\": ([0-9.]+)")
-                .matcher(c.out() + c.err());
-        if (!m.find() || Integer.parseInt(m.group(1)) != n) {
+        if (c.figure("pl") != n) {
             throw new IllegalStateException("no result for batch " + n + " in the output of " + c.commandLine());
         }
-        return new Baseline(c, Double.parseDouble(m.group(2)), Double.parseDouble(m.group(3)), Double.parseDouble(m.group(4)), peakKb(c),
-                n, newTokens);
+        return new Baseline(c.figure("t_pp"), c.figure("t_tg"), c.figure("speed_tg"), peakKb(c), n, newTokens);
     }
 
-    /** Prompts of exactly --prompt-tokens tokens (BOS included) of random whole words. */
-    private String report(Iterable<PerN> all, boolean timed) {
-        StringBuilder s = new StringBuilder();
-        s.append("# Best-of-N sampling benchmark (issue 4)\n\n");
-        s.append(String.format(Locale.ROOT, "Run on %s: %s.%n%n", LocalDate.now(), Machine.describe(root)));
+    private Report report(Iterable<PerN> all, boolean timed) {
+        Report s = new Report(bench, "Best-of-N sampling benchmark (issue 4)");
         StringBuilder counts = new StringBuilder();
         for (PerN p : all) {
             counts.append(counts.isEmpty() ? "" : ", ").append(String.format(Locale.ROOT, "N = %d: %d prompt%s", p.n, p.prompts, p.prompts == 1 ? "" : "s"));
         }
-        String model = modelOption != null ? "`" + modelOption + "`" : String.format(Locale.ROOT,
-                "synthetic `%s` shape, %s (`align4j model synth --preset %s --type %s --seed 1`)", preset, type, preset, type);
-        s.append(String.format(Locale.ROOT, "Model: %s. "
+        String model = modelOption != null ? "`" + modelOption + "`" : BenchOptions.synthDescription(preset, type);
+        s.format("Model: %s. "
                         + "Prompts of %d tokens (random whole-word tokens, exact length, BOS included if the model adds one), "
                         + "%d new tokens per completion, every one checked to end by length (`--ignore-eos`); %s. "
                         + "Batch %d tokens, %d thread%s, flash attention off unless marked; %d round%s, interleaved, means below.%n%n",
-                model, promptTokens, newTokens, counts, batchTokens, threads, threads == 1 ? "" : "s", rounds, rounds == 1 ? "" : "s"));
+                model, promptTokens, newTokens, counts, batchTokens, threads, threads == 1 ? "" : "s", bench.rounds, bench.rounds == 1 ? "" : "s");
         s.append("- (a) `align4j sample -n N --seqs N`: N completions side by side, continuous batching, one shared prompt decode, "
                 + "raw log-probs recorded. Rate: generated tokens / its summary's wall time (from model loaded to last record written, "
                 + "prompt decode included).\n");
-        s.append(String.format(Locale.ROOT, "- (b) `align4j sample --seqs 1`: the same sampler, one completion after another (the prompt's KV cells "
+        s.format("- (b) `align4j sample --seqs 1`: the same sampler, one completion after another (the prompt's KV cells "
                 + "kept for the next completion, its last token re-decoded). For N > %d it samples %d completions per prompt: one "
-                + "sequence at a time, its rate does not depend on N.%n", sequentialMaxN, sequentialMaxN));
+                + "sequence at a time, its rate does not depend on N.%n", sequentialMaxN, sequentialMaxN);
         s.append("- (c) `llama-batched-bench -pps -kvu`: llama.cpp decoding N sequences from one shared prompt with random tokens and no "
                 + "sampling; S_TG is its generation-phase rate, and \"end to end\" counts its prompt time too, as (a)'s wall does.\n\n");
 
@@ -278,7 +255,7 @@ public final class BonBench implements Callable<Integer> {
                 c1 = mean(p.c, Baseline::speedTg);
             }
         }
-        List<String[]> targets = new ArrayList<>();
+        List<Target> targets = new ArrayList<>();
         for (PerN p : all) {
             double a = mean(p.a, Run::rate);
             double b = mean(p.b, Run::rate);
@@ -286,26 +263,25 @@ public final class BonBench implements Callable<Integer> {
             double cE2e = mean(p.c, Baseline::endToEnd);
             double predicted = cTg / c1;
             double logProbs = mean(p.a, Run::logProbPct);
-            s.append(String.format(Locale.ROOT, "| %d | %.1f | %.1f | %.1f | %.1f | %.2f | %.2f | %.2f | %s | %.1f | %.1f | %.1f | %.1f | %s / %s / %s |%n",
+            s.format("| %d | %.1f | %.1f | %.1f | %.1f | %.2f | %.2f | %.2f | %s | %.1f | %.1f | %.1f | %.1f | %s / %s / %s |%n",
                     p.n, a, b, cTg, cE2e, a / cE2e, a / cTg, a / b, Double.isNaN(predicted) ? "(no N = 1)" : String.format(Locale.ROOT, "%.2f", predicted),
                     mean(p.a, Run::decodePct), mean(p.a, Run::samplingPct), logProbs, mean(p.a, Run::otherPct),
                     mib(p.a.stream().mapToLong(Run::peakKb).max().orElse(-1)), mib(p.b.stream().mapToLong(Run::peakKb).max().orElse(-1)),
-                    mib(p.c.stream().mapToLong(Baseline::peakKb).max().orElse(-1))));
-            targets.add(target("N = " + p.n + ": (a) ÷ (c) end-to-end generation rate", a / cE2e, ">= 0.90", a / cE2e >= 0.9));
+                    mib(p.c.stream().mapToLong(Baseline::peakKb).max().orElse(-1)));
+            targets.add(new Target("N = " + p.n + ": (a) ÷ (c) end-to-end generation rate", a / cE2e, ">= 0.90", a / cE2e >= 0.9));
             if (!Double.isNaN(predicted) && p.n > 1) {
                 double share = (a / b) / predicted;
-                targets.add(target("N = " + p.n + ": (a) ÷ (b) over (c)'s predicted speedup " + String.format(Locale.ROOT, "%.2f", predicted),
+                targets.add(new Target("N = " + p.n + ": (a) ÷ (b) over (c)'s predicted speedup " + String.format(Locale.ROOT, "%.2f", predicted),
                         share, ">= 0.85", share >= 0.85));
             }
-            targets.add(target("N = " + p.n + ": log-prob gather, % of (a)'s wall", logProbs, "<= 5", logProbs <= 5));
+            targets.add(new Target("N = " + p.n + ": log-prob gather, % of (a)'s wall", logProbs, "<= 5", logProbs <= 5));
         }
         if (!timed) {
             s.append("\nPeak memory was not measured: /usr/bin/time is missing on this machine.\n");
         } else {
             s.append("\nPeak RSS by `/usr/bin/time -f %M` (the maximum over rounds; (a) and (b) are JVMs, so it includes the Java heap).\n");
         }
-        s.append("\n| target | measured | goal | |\n|---|---|---|---|\n");
-        targets.forEach(t -> s.append("| ").append(String.join(" | ", t)).append(" |\n"));
+        s.append("\n").targets("%.2f", targets);
         s.append("\nThe log-prob cost is the time (a) spends in the log-prob gather (its timing line, one mechanism for every run): "
                 + "what recording log-probs takes out of its throughput. \"sampling\" is align4j's native sampler "
                 + "(filters and a draw over the vocabulary per token), which (c) does not do.\n");
@@ -320,35 +296,21 @@ public final class BonBench implements Callable<Integer> {
                 if (!p.aFa.isEmpty()) {
                     double a = mean(p.aFa, Run::rate);
                     double cE2e = mean(p.cFa, Baseline::endToEnd);
-                    s.append(String.format(Locale.ROOT, "| %d | %.1f | %.1f | %.1f | %.2f | %.1f |%n", p.n, a, mean(p.cFa, Baseline::speedTg), cE2e,
-                            a / cE2e, mean(p.aFa, Run::logProbPct)));
+                    s.format("| %d | %.1f | %.1f | %.1f | %.2f | %.1f |%n", p.n, a, mean(p.cFa, Baseline::speedTg), cE2e,
+                            a / cE2e, mean(p.aFa, Run::logProbPct));
                 }
             }
         }
 
-        s.append("\n## Reproduce\n\n```\n" + Machine.makeCommand("bench-bon", spec) + "     # builds ./align4j, the llama.cpp baselines and this harness, then runs it\n"
-                + "make bench-bon BENCH_ARGS=\"--help\"     # the options\n```\n\nwhich runs, per round and N"
-                + (timed ? " (each under `/usr/bin/time -f %M`)" : "") + ":\n\n```\n");
+        List<List<String>> commands = new ArrayList<>();
         for (PerN p : all) {
-            for (List<String> cmd : Arrays.asList(p.cCmd, p.aCmd, p.bCmd, p.cFaCmd, p.aFaCmd)) {
-                if (cmd != null) {
-                    s.append(Machine.commandLine(cmd, root)).append('\n');
-                }
-            }
+            Stream.of(p.cCmd, p.aCmd, p.bCmd, p.cFaCmd, p.aFaCmd).filter(Objects::nonNull).forEach(commands::add);
         }
-        s.append("```\n");
-        return s.toString();
-    }
-
-    private static String[] target(String what, double value, String goal, boolean met) {
-        return new String[] {what, String.format(Locale.ROOT, "%.2f", value), goal, met ? "met" : "**missed**"};
+        return s.reproduce("./align4j, the llama.cpp baselines and this harness", "make bench-bon BENCH_ARGS=\"--help\"     # the options")
+                .commands("which runs, per round and N" + (timed ? " (each under `/usr/bin/time -f %M`)" : ""), commands);
     }
 
     private static String mib(long kb) {
         return kb < 0 ? "n/a" : String.format(Locale.ROOT, "%.0f", kb / 1024.0);
-    }
-
-    private static <T> double mean(List<T> xs, ToDoubleFunction<T> f) {
-        return xs.stream().mapToDouble(f).average().orElse(Double.NaN);
     }
 }

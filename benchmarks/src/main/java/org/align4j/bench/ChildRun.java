@@ -5,21 +5,21 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
- * One benchmarked command, run as a child process the way a user runs it: its exact command line, its
- * wall time from start to exit, and its stdout and stderr (also kept in {@code log} for inspection).
+ * One benchmarked command, run as a child process the way a user runs it: its exact command line and
+ * its stdout and stderr (also kept in {@code log} for inspection), where the figures are read from.
  */
-record ChildRun(List<String> command, double wallSeconds, String out, String err) {
+record ChildRun(List<String> command, String out, String err) {
 
     static ChildRun run(List<String> command, Path log) {
         try {
             Path outFile = Files.createTempFile("bench", ".out");
             Path errFile = Files.createTempFile("bench", ".err");
-            long t0 = System.nanoTime();
             Process p = new ProcessBuilder(command).redirectOutput(outFile.toFile()).redirectError(errFile.toFile()).start();
             int exit = p.waitFor();
-            double wall = (System.nanoTime() - t0) / 1e9;
             String out = Files.readString(outFile, StandardCharsets.UTF_8);
             String err = Files.readString(errFile, StandardCharsets.UTF_8);
             Files.delete(outFile);
@@ -28,7 +28,7 @@ record ChildRun(List<String> command, double wallSeconds, String out, String err
             if (exit != 0) {
                 throw new IllegalStateException("exit " + exit + " from " + String.join(" ", command) + " (log: " + log + ")\n" + tail(err));
             }
-            return new ChildRun(command, wall, out, err);
+            return new ChildRun(command, out, err);
         } catch (IOException e) {
             throw new IllegalStateException("cannot run " + command.getFirst() + ": " + e.getMessage(), e);
         } catch (InterruptedException e) {
@@ -37,13 +37,18 @@ record ChildRun(List<String> command, double wallSeconds, String out, String err
         }
     }
 
-    /** {@code model} made by {@code align4j model synth} (seed 1) unless it exists already. */
-    static Path synthesize(String align4j, String preset, String type, Path model) {
-        if (!Files.exists(model)) {
-            run(List.of(align4j, "model", "synth", "--preset", preset, "--type", type, "--seed", "1", "-o", model.toString()),
-                    model.resolveSibling(model.getFileName() + ".synth.log"));
+    /** The first match of {@code line} in the output (a job's summary or timing line); the run fails without one. */
+    Matcher find(Pattern line) {
+        Matcher m = line.matcher(out + err);
+        if (!m.find()) {
+            throw new IllegalStateException("no line like /" + line + "/ in the output of " + commandLine() + ":\n" + tail(out + err));
         }
-        return model;
+        return m;
+    }
+
+    /** The number after {@code "key": } in the output: a figure of llama-batched-bench's jsonl result. */
+    double figure(String key) {
+        return Double.parseDouble(find(Pattern.compile("\"" + Pattern.quote(key) + "\": ([0-9.]+)")).group(1));
     }
 
     String commandLine() {

@@ -1,11 +1,11 @@
 package org.align4j.bench;
 
+import static org.align4j.bench.Report.mean;
+
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -13,13 +13,13 @@ import java.util.concurrent.Callable;
 import java.util.function.ToDoubleFunction;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 import org.align4j.gguf.LlamaShape;
 import org.align4j.gguf.SynthPreset;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
 
 /**
  * The DPO trainer benchmark of issue 6: training tokens/s of {@code align4j dpo} (the Java trainer's
@@ -35,10 +35,7 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "dpo-bench", mixinStandardHelpOptions = true)
 public final class DpoBench implements Callable<Integer> {
-    @Spec CommandSpec spec;
-
-    @Option(names = "--root", description = "the align4j checkout (./align4j built)")
-    Path root = Path.of(".");
+    @Mixin BenchOptions bench = new BenchOptions("dpo");
 
     @Option(names = "--presets", split = ",", description = "synthetic presets (default: tiny,small-10m)")
     List<String> presets = List.of("tiny", "small-10m");
@@ -52,9 +49,6 @@ public final class DpoBench implements Callable<Integer> {
     @Option(names = "--batch-size", description = "pairs per optimizer step") int batchSize = 4;
     @Option(names = "--warmup-steps", description = "steps of the shorter run (W)") int warmupSteps = 5;
     @Option(names = "--steps", description = "steps the longer run adds (S)") int steps = 20;
-    @Option(names = "--rounds") int rounds = 2;
-    @Option(names = "--work", description = "scratch folder for models, data and logs") Path work = Path.of("build/bench/dpo");
-    @Option(names = "--report") Path report = Path.of("benchmarks/results/dpo.md");
 
     public static void main(String[] args) {
         System.exit(new CommandLine(new DpoBench()).execute(args));
@@ -73,11 +67,8 @@ public final class DpoBench implements Callable<Integer> {
                 + "output log-sum-exp ([0-9.]+)%, norms/RoPE/SwiGLU/transposes ([0-9.]+)%, optimizer ([0-9.]+)%, other ([0-9.]+)%");
 
         static DpoRun parse(ChildRun c) {
-            Matcher s = SUMMARY.matcher(c.err());
-            Matcher t = TIMINGS.matcher(c.err());
-            if (!s.find() || !t.find()) {
-                throw new IllegalStateException("no summary/timing line from " + c.commandLine() + ":\n" + c.err());
-            }
+            Matcher s = c.find(SUMMARY);
+            Matcher t = c.find(TIMINGS);
             double seconds = Double.parseDouble(t.group(1));
             double[] part = new double[9]; // seconds of each share; part[0] (all matmuls) is the sum of 1 and 2
             for (int i = 0; i < part.length - 1; i++) {
@@ -122,27 +113,26 @@ public final class DpoBench implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        if (warmupSteps < 1 || steps < 1 || rounds < 1 || pairs < 1 || batchSize < 1) {
+        if (warmupSteps < 1 || steps < 1 || bench.rounds < 1 || pairs < 1 || batchSize < 1) {
             throw new CommandLine.ParameterException(new CommandLine(this),
                     "--warmup-steps, --steps, --rounds, --pairs and --batch-size must be at least 1");
         }
-        Files.createDirectories(work);
-        String align4j = root.resolve("align4j").toString();
+        Files.createDirectories(bench.work);
         List<Cell> cells = new ArrayList<>();
         for (String preset : presets) {
-            Path model = ChildRun.synthesize(align4j, preset, "f32", work.resolve(preset + ".gguf"));
-            Path data = work.resolve("pairs-" + preset + ".jsonl");
+            Path model = bench.synthesize(preset, "f32");
+            Path data = bench.work("pairs-" + preset + ".jsonl");
             ExactLengthText.writePairs(model, data, pairs, promptTokens, completionTokens);
             for (int t : threads) {
-                cells.add(new Cell(preset, t, dpoCommand(align4j, model, data, t, warmupSteps),
-                        dpoCommand(align4j, model, data, t, warmupSteps + steps), new ArrayList<>(), new ArrayList<>()));
+                cells.add(new Cell(preset, t, dpoCommand(model, data, t, warmupSteps),
+                        dpoCommand(model, data, t, warmupSteps + steps), new ArrayList<>(), new ArrayList<>()));
             }
         }
-        for (int r = 0; r < rounds; r++) {
+        for (int r = 0; r < bench.rounds; r++) {
             for (Cell c : cells) {
                 String name = c.preset + "-t" + c.threads + "-r" + r;
-                DpoRun shorter = DpoRun.parse(run(c.shortCommand, work.resolve(name + "-w.log")));
-                DpoRun longer = DpoRun.parse(run(c.longCommand, work.resolve(name + ".log")));
+                DpoRun shorter = DpoRun.parse(run(c.shortCommand, bench.work(name + "-w.log")));
+                DpoRun longer = DpoRun.parse(run(c.longCommand, bench.work(name + ".log")));
                 DpoRun steady = longer.minus(shorter);
                 c.whole.add(longer);
                 c.steady.add(steady);
@@ -150,16 +140,13 @@ public final class DpoBench implements Callable<Integer> {
                         r + 1, c.preset, c.threads, steady.tokensPerSecond(), longer.tokensPerSecond(), steady.pct(steady.matmul()));
             }
         }
-        String text = report(cells);
-        Files.createDirectories(report.toAbsolutePath().getParent());
-        Files.writeString(report, text, StandardCharsets.UTF_8);
-        System.out.print(text);
+        report(cells).write();
         return 0;
     }
 
-    private List<String> dpoCommand(String align4j, Path model, Path data, int threads, int maxSteps) {
-        Path out = work.resolve(model.getFileName().toString().replace(".gguf", "") + "-t" + threads + "-" + maxSteps + ".out.gguf");
-        return List.of(align4j, "dpo", "--policy", model.toString(), "--data", data.toString(), "--out", out.toString(),
+    private List<String> dpoCommand(Path model, Path data, int threads, int maxSteps) {
+        Path out = bench.work(model.getFileName().toString().replace(".gguf", "") + "-t" + threads + "-" + maxSteps + ".out.gguf");
+        return List.of(bench.align4j(), "dpo", "--policy", model.toString(), "--data", data.toString(), "--out", out.toString(),
                 "--max-steps", String.valueOf(maxSteps), "--batch-size", String.valueOf(batchSize),
                 "--max-len", String.valueOf(promptTokens + completionTokens), "--save-every", "0",
                 "--threads", String.valueOf(threads));
@@ -175,23 +162,21 @@ public final class DpoBench implements Callable<Integer> {
         return ChildRun.run(command, log);
     }
 
-    private String report(List<Cell> cells) {
+    private Report report(List<Cell> cells) {
         long tokensPerStep = (long) batchSize * 2 * (promptTokens + completionTokens);
-        StringBuilder s = new StringBuilder();
-        s.append("# DPO trainer benchmark (issue 6)\n\n");
-        s.append(String.format(Locale.ROOT, "Run on %s: %s.%n%n", LocalDate.now(), Machine.describe(root)));
+        Report s = new Report(bench, "DPO trainer benchmark (issue 6)");
         if (cells.stream().flatMap(c -> c.steady.stream()).anyMatch(r -> !r.consistent())) {
             s.append("**Warning: some steady figures are inconsistent (a longer run that took no longer, or a share that "
                     + "shrank): the machine was busy or W is too short for the JIT to settle. Do not use these numbers.**\n\n");
         }
-        s.append(String.format(Locale.ROOT, "`align4j dpo` (sigmoid loss, AdamW, gradient clipping at 1.0) with optimizer steps of %d pairs "
+        s.format("`align4j dpo` (sigmoid loss, AdamW, gradient clipping at 1.0) with optimizer steps of %d pairs "
                         + "(one micro-batch: %d sequences, %d tokens) on %d synthetic preference pairs: prompts of %d tokens, "
                         + "chosen and rejected of %d tokens each (random whole-word tokens, exact lengths, BOS and EOS included). "
                         + "Models: synthetic presets in f32 (`align4j model synth --preset NAME --type f32 --seed 1`). "
                         + "Each setting runs for W = %d and for W + S = %d steps; %d round%s, interleaved; means over rounds, "
                         + "with the range where rounds differ.%n%n",
                 batchSize, 2 * batchSize, tokensPerStep, pairs, promptTokens, completionTokens, warmupSteps,
-                warmupSteps + steps, rounds, rounds == 1 ? "" : "s"));
+                warmupSteps + steps, bench.rounds, bench.rounds == 1 ? "" : "s");
         s.append("Training tokens are the tokens through forward and backward (each pair's prompt counts twice, once per "
                 + "completion); training time is the job's, from the first optimizer step to the last, which leaves out "
                 + "loading, the reference pass (llama.cpp) and writing the model. **Steady** figures are the (W + S)-step "
@@ -209,10 +194,10 @@ public final class DpoBench implements Callable<Integer> {
             long blocks = blockParams(sh);
             long vocabParams = (long) vocab * sh.embd() * (sh.tiedOutput() ? 1 : 2);
             long total = blocks + vocabParams + sh.embd();
-            s.append(String.format(Locale.ROOT, "| `%s` | %d | %d | %d / %d | %d | %d | %s | %.2fM | %.2fM (%.0f%%) | %.2fM (%.0f%%) | %.1f G |%n",
+            s.format("| `%s` | %d | %d | %d / %d | %d | %d | %s | %.2fM | %.2fM (%.0f%%) | %.2fM (%.0f%%) | %.1f G |%n",
                     preset, sh.layers(), sh.embd(), sh.heads(), sh.kvHeads(), sh.ffn(), vocab, sh.tiedOutput() ? "yes" : "no",
                     total / 1e6, blocks / 1e6, 100.0 * blocks / total, vocabParams / 1e6, 100.0 * vocabParams / total,
-                    matmulFlops(sh, vocab, tokensPerStep) / 1e9));
+                    matmulFlops(sh, vocab, tokensPerStep) / 1e9);
         }
         s.append("\nFLOPs per step: 6 x (projection weights) x (tokens) for the blocks (forward, then the input and "
                 + "weight gradients) plus 8 x V x C x (scored tokens) for the output layer (backward recomputes the "
@@ -227,7 +212,7 @@ public final class DpoBench implements Callable<Integer> {
             double one = cells.stream().filter(o -> o.preset.equals(c.preset) && o.threads == 1).findFirst()
                     .map(o -> mean(o.steady, DpoRun::tokensPerSecond)).orElse(Double.NaN);
             SynthPreset p = SynthPreset.named(c.preset);
-            s.append(String.format(Locale.ROOT, "| `%s` | %d | %s | %.3f | %s | %s | %.1f (%.1f / %.1f) | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f |%n",
+            s.format("| `%s` | %d | %s | %.3f | %s | %s | %.1f (%.1f / %.1f) | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f |%n",
                     c.preset, c.threads, withRange(c.steady, DpoRun::tokensPerSecond), tokensPerStep / rate,
                     Double.isNaN(one) ? "" : String.format(Locale.ROOT, "%.2f", rate / one),
                     withRange(c.whole, DpoRun::tokensPerSecond),
@@ -235,37 +220,21 @@ public final class DpoBench implements Callable<Integer> {
                     mean(c.steady, r -> matmulFlops(p.shape(), p.tokenizer().vocabSize(), r.tokens) / r.matmul() / 1e9),
                     mean(c.steady, r -> r.pct(r.attention)), mean(c.steady, r -> r.pct(r.lse)),
                     mean(c.steady, r -> r.pct(r.elementwise)), mean(c.steady, r -> r.pct(r.optimizer)),
-                    mean(c.steady, r -> r.pct(r.other))));
+                    mean(c.steady, r -> r.pct(r.other)));
         }
-        s.append("\n## Reproduce\n\n```\n" + Machine.makeCommand("bench-dpo", spec) + "     # builds ./align4j and this harness, then runs it\n```\n\n"
-                + "which writes the models and pairs once:\n\n```\n");
-        for (String preset : presets) {
-            s.append(String.format(Locale.ROOT, "./align4j model synth --preset %s --type f32 --seed 1 -o %s%n", preset, work.resolve(preset + ".gguf")));
-        }
-        s.append("```\n\nand runs, per round:\n\n```\n");
-        for (Cell c : cells) {
-            s.append(Machine.commandLine(c.shortCommand, root)).append('\n');
-            s.append(Machine.commandLine(c.longCommand, root)).append('\n');
-        }
-        s.append("```\n");
-        return s.toString();
-    }
-
-    // Parameters of the blocks' projection matrices (q, k, v, o, gate, up, down), all layers.
-    private static long blockMatmulParams(LlamaShape sh) {
-        long c = sh.embd();
-        long k = (long) sh.kvHeads() * sh.headDim();
-        return sh.layers() * (2 * c * c + 2 * c * k + 3 * c * sh.ffn());
+        return s.reproduce("./align4j and this harness")
+                .commands("which writes the models and pairs once", presets.stream().map(p -> bench.synthCommand(p, "f32")).toList())
+                .commands("and runs, per round", cells.stream().flatMap(c -> Stream.of(c.shortCommand, c.longCommand)).toList());
     }
 
     private static long blockParams(LlamaShape sh) {
-        return blockMatmulParams(sh) + 2L * sh.layers() * sh.embd();
+        return LlamaFlops.blockMatmulParams(sh) + 2L * sh.layers() * sh.embd();
     }
 
     // Weight-matmul FLOPs of forward and backward over `tokens` tokens, of which the completions' are scored.
     private double matmulFlops(LlamaShape sh, int vocab, long tokens) {
         double scored = (double) tokens * completionTokens / (promptTokens + completionTokens);
-        return 6.0 * blockMatmulParams(sh) * tokens + 8.0 * vocab * sh.embd() * scored;
+        return 6.0 * LlamaFlops.blockMatmulParams(sh) * tokens + 8.0 * vocab * sh.embd() * scored;
     }
 
     private static String withRange(List<DpoRun> runs, ToDoubleFunction<DpoRun> f) {
@@ -277,7 +246,4 @@ public final class DpoBench implements Callable<Integer> {
                 : String.format(Locale.ROOT, "%.0f", mean);
     }
 
-    private static double mean(List<DpoRun> runs, ToDoubleFunction<DpoRun> f) {
-        return runs.stream().mapToDouble(f).average().orElse(Double.NaN);
-    }
 }

@@ -1,6 +1,7 @@
 package org.align4j.bench;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -9,6 +10,7 @@ import java.nio.file.Path;
 import java.util.SplittableRandom;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.BiConsumer;
 import java.util.random.RandomGenerator;
 import org.align4j.llama.Vocab;
 
@@ -23,10 +25,12 @@ final class ExactLengthText {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final Vocab vocab;
+    private final RandomGenerator rnd;
     private final List<String> words = new ArrayList<>();
 
-    ExactLengthText(Vocab vocab) {
+    private ExactLengthText(Vocab vocab, RandomGenerator rnd) {
         this.vocab = vocab;
+        this.rnd = rnd;
         for (int id = 0; id < vocab.nTokens(); id++) {
             String piece = vocab.tokenToPiece(id, false);
             if (piece.matches(" [a-z]{3,}")) {
@@ -38,8 +42,18 @@ final class ExactLengthText {
         }
     }
 
+    /** A prompt of exactly {@code tokens} tokens as the jobs tokenize it, BOS included. */
+    private String prompt(int tokens) {
+        return text(tokens - (vocab.addsBos() ? 1 : 0));
+    }
+
+    /** A completion of exactly {@code tokens} tokens as score and dpo tokenize it, EOS included. */
+    private String completion(int tokens) {
+        return text(tokens - (vocab.eos() >= 0 ? 1 : 0));
+    }
+
     /** Text that tokenizes (without BOS) to exactly {@code tokens} tokens. */
-    String text(int tokens, RandomGenerator rnd) {
+    private String text(int tokens) {
         StringBuilder b = new StringBuilder();
         for (int i = 0; i < tokens; i++) {
             b.append(words.get(rnd.nextInt(words.size())));
@@ -57,16 +71,7 @@ final class ExactLengthText {
      * tokenize them (BOS included), seeded.
      */
     static void writePrompts(Path model, Path file, int count, int promptTokens) {
-        SplittableRandom rnd = new SplittableRandom(42);
-        List<String> lines = new ArrayList<>();
-        try (Vocab vocab = Vocab.open(model)) {
-            ExactLengthText text = new ExactLengthText(vocab);
-            int words = promptTokens - (vocab.addsBos() ? 1 : 0);
-            for (int i = 0; i < count; i++) {
-                lines.add(JSON.createObjectNode().put("id", i).put("prompt", text.text(words, rnd)).toString());
-            }
-        }
-        write(file, lines);
+        write(model, file, count, (text, record) -> record.put("prompt", text.prompt(promptTokens)));
     }
 
     /**
@@ -74,23 +79,22 @@ final class ExactLengthText {
      * rejected of exactly {@code completionTokens}, as score and dpo tokenize them (BOS and EOS included), seeded.
      */
     static void writePairs(Path model, Path file, int count, int promptTokens, int completionTokens) {
-        SplittableRandom rnd = new SplittableRandom(42);
-        List<String> lines = new ArrayList<>();
-        try (Vocab vocab = Vocab.open(model)) {
-            ExactLengthText text = new ExactLengthText(vocab);
-            int promptWords = promptTokens - (vocab.addsBos() ? 1 : 0);
-            int completionWords = completionTokens - (vocab.eos() >= 0 ? 1 : 0);
-            for (int i = 0; i < count; i++) {
-                lines.add(JSON.createObjectNode().put("id", i)
-                        .put("prompt", text.text(promptWords, rnd))
-                        .put("chosen", text.text(completionWords, rnd))
-                        .put("rejected", text.text(completionWords, rnd)).toString());
-            }
-        }
-        write(file, lines);
+        write(model, file, count, (text, record) -> record.put("prompt", text.prompt(promptTokens))
+                .put("chosen", text.completion(completionTokens))
+                .put("rejected", text.completion(completionTokens)));
     }
 
-    private static void write(Path file, List<String> lines) {
+    /** Writes records with ids 0 to {@code count - 1} and the fields {@code fill} adds, drawn from one seeded generator. */
+    private static void write(Path model, Path file, int count, BiConsumer<ExactLengthText, ObjectNode> fill) {
+        List<String> lines = new ArrayList<>();
+        try (Vocab vocab = Vocab.open(model)) {
+            ExactLengthText text = new ExactLengthText(vocab, new SplittableRandom(42));
+            for (int i = 0; i < count; i++) {
+                ObjectNode record = JSON.createObjectNode().put("id", i);
+                fill.accept(text, record);
+                lines.add(record.toString());
+            }
+        }
         try {
             Files.write(file, lines, StandardCharsets.UTF_8);
         } catch (IOException e) {

@@ -3,39 +3,11 @@ package org.align4j.bench;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.stream.Stream;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** The machine a benchmark ran on, in one line for the report. */
 final class Machine {
     private Machine() {}
-
-    /** The make line that reruns {@code target} with the options this run was given (the Makefile's own --root left out). */
-    static String makeCommand(String target, CommandSpec spec) {
-        List<String> args = new ArrayList<>(spec.commandLine().getParseResult().originalArgs());
-        args.removeIf(a -> a.startsWith("--root="));
-        int root = args.indexOf("--root");
-        if (root >= 0) {
-            args.subList(root, Math.min(root + 2, args.size())).clear();
-        }
-        return "make " + target + (args.isEmpty() ? "" : " BENCH_ARGS=\"" + String.join(" ", args) + "\"");
-    }
-
-    /**
-     * {@code command} as a line to paste in the repository's top folder: the checkout's absolute path left
-     * out ({@code ./align4j}, {@code build/native/bin/...}), so a report names no machine's folders.
-     */
-    static String commandLine(List<String> command, Path root) {
-        String top = root.toAbsolutePath().normalize() + "/";
-        List<String> out = new ArrayList<>(command.size());
-        for (String a : command) {
-            String rel = a.startsWith(top) ? a.substring(top.length()) : a;
-            out.add(rel.equals("align4j") ? "./align4j" : rel);
-        }
-        return String.join(" ", out);
-    }
 
     static String describe(Path root) {
         String cpu = "unknown CPU";

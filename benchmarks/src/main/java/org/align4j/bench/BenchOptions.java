@@ -1,0 +1,72 @@
+package org.align4j.bench;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * The options every harness takes (the checkout, rounds, scratch folder, report) and what they locate:
+ * ./align4j, llama-batched-bench and the synthetic models. The harness's name sets the defaults and its
+ * make target, {@code bench-NAME}.
+ */
+final class BenchOptions {
+    @Spec(Spec.Target.MIXEE) CommandSpec spec;
+
+    @Option(names = "--root", description = "the align4j checkout (./align4j built; build/native/bin for the llama.cpp baselines)")
+    Path root = Path.of(".");
+
+    @Option(names = "--rounds", description = "rounds, interleaved; the report gives means (default: ${DEFAULT-VALUE})")
+    int rounds = 2;
+
+    @Option(names = "--work", description = "scratch folder for models, workloads, outputs and logs (default: ${DEFAULT-VALUE})")
+    Path work;
+
+    @Option(names = "--report", description = "the markdown report (default: ${DEFAULT-VALUE})")
+    Path report;
+
+    final String name;
+
+    BenchOptions(String name) {
+        this.name = name;
+        this.work = Path.of("build/bench", name);
+        this.report = Path.of("benchmarks/results", name + ".md");
+    }
+
+    String align4j() {
+        return root.resolve("align4j").toString();
+    }
+
+    String batchedBench() {
+        return root.resolve("build/native/bin/llama-batched-bench").toString();
+    }
+
+    /** {@code file} in the scratch folder. */
+    Path work(String file) {
+        return work.resolve(file);
+    }
+
+    /** The command that makes the synthetic model {@code PRESET-TYPE.gguf} in the scratch folder (seed 1). */
+    List<String> synthCommand(String preset, String type) {
+        return List.of(align4j(), "model", "synth", "--preset", preset, "--type", type, "--seed", "1",
+                "-o", work(preset + "-" + type + ".gguf").toString());
+    }
+
+    /** That model, made unless it exists already. */
+    Path synthesize(String preset, String type) {
+        List<String> command = synthCommand(preset, type);
+        Path model = Path.of(command.getLast());
+        if (!Files.exists(model)) {
+            ChildRun.run(command, model.resolveSibling(model.getFileName() + ".synth.log"));
+        }
+        return model;
+    }
+
+    /** That model as a report names it. */
+    static String synthDescription(String preset, String type) {
+        return String.format(Locale.ROOT, "synthetic `%s` shape, %s (`align4j model synth --preset %s --type %s --seed 1`)", preset, type, preset, type);
+    }
+}

@@ -57,7 +57,8 @@ public final class BonJob {
     public static Result run(Model model, Reward reward, SampleJob.Options o) {
         RewardCurve curve = new RewardCurve(o.n());
         RewardStage stage = new RewardStage(reward);
-        SampleJob.Result sampled = SampleJob.run("bon", model, o, new Builder(stage, curve, o.n()));
+        SampleJob.Result sampled = SampleJob.run(SampleJob.fingerprint("bon", model, o).withReward(reward.identity()), model, o,
+                new Builder(stage, curve, o.n()));
         boolean written = curve.prompts() > 0;
         if (written) {
             curve.write(curveMarkdown(o.output()), curvePng(o.output()));

@@ -4,12 +4,12 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import org.align4j.Align4jException;
+import org.align4j.AtomicFile;
 import org.align4j.job.LinePlot;
 
 /**
@@ -112,10 +112,8 @@ public final class RewardCurve {
 
     /** Writes {@link #table()} to {@code markdown} and the plot to {@code png}, each replaced atomically. */
     public void write(Path markdown, Path png) {
-        Path tmp = markdown.resolveSibling(markdown.getFileName() + ".tmp");
         try {
-            Files.writeString(tmp, table(), StandardCharsets.UTF_8);
-            Files.move(tmp, markdown, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            AtomicFile.write(markdown, tmp -> Files.writeString(tmp, table(), StandardCharsets.UTF_8));
         } catch (IOException e) {
             throw new Align4jException("cannot write " + markdown + ": " + e.getMessage(), e);
         }

@@ -1,6 +1,7 @@
 package org.align4j.bon;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.IntNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.file.Path;
 import org.align4j.data.BadRecordException;
@@ -18,6 +19,7 @@ import org.align4j.job.InputOrder;
 import org.align4j.job.ProgressReporter;
 import org.align4j.job.RecordLoop;
 import org.align4j.job.RecordOutput;
+import org.align4j.job.RunFingerprint;
 import org.align4j.job.RunSummary;
 import org.align4j.job.SampleOutput;
 import org.align4j.llama.Model;
@@ -96,7 +98,7 @@ public final class SampleJob {
 
     /** {@code align4j sample} on an open model. */
     public static Result run(Model model, Options o) {
-        return run("sample", model, o, new RecordBuilder() {
+        return run(fingerprint("sample", model, o), model, o, new RecordBuilder() {
             @Override
             public ObjectNode build(PromptRecord record, SampleResult result) {
                 return SampleOutput.node(record, result);
@@ -104,13 +106,19 @@ public final class SampleJob {
         });
     }
 
+    /** What makes a sampled output: the model, the input, N and the sampling parameters. */
+    static RunFingerprint fingerprint(String command, Model model, Options o) {
+        return RunFingerprint.of(command, o.input()).withModel("policy", model.path())
+                .withParameter("n", IntNode.valueOf(o.n())).withSampling(o.sampling());
+    }
+
     /** Reads, samples and writes every record not done before, in input order. */
-    static Result run(String name, Model model, Options o, RecordBuilder builder) {
+    static Result run(RunFingerprint run, Model model, Options o, RecordBuilder builder) {
         EngineTimings timings = new EngineTimings();
-        try (RecordOutput out = RecordOutput.open(o.input(), o.output(), o.resume(), builder::resumed);
+        try (RecordOutput out = RecordOutput.open(run, o.output(), o.resume(), builder::resumed);
              ContinuousBatchSampler sampler = new ContinuousBatchSampler(model, o.engine(), o.sampling());
              JsonlReader reader = JsonlReader.open(o.input())) {
-            ProgressReporter progress = out.startProgress(name, o.quiet());
+            ProgressReporter progress = out.startProgress(run.command(), o.quiet());
             InputOrder<RecordOutput.Done> order = new InputOrder<>(4 * o.engine().maxSeqs() + 16, o.onError(), sampler::finish, out);
             LlamaChatRenderer renderer = new LlamaChatRenderer(model);
             try {

@@ -112,7 +112,7 @@ final class RsoCommand implements Callable<Integer> {
         RsoJob.Options options;
         try {
             ContinuousBatchSampler.checkCompletions(candidates, params, "--candidates");
-            options = new RsoJob.Options(input, output, keepCandidates, reward.reward,
+            options = new RsoJob.Options(input, output, keepCandidates,
                     rewardTimeout, candidates, accept, selector, pairs, onError,
                     resume, engine.quiet, engine.gpuLayers, sampler, params);
         } catch (IllegalArgumentException e) {

@@ -37,27 +37,17 @@ public final class JsonlReader implements Iterable<JsonlLine>, AutoCloseable {
     private final CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder()
             .onMalformedInput(CodingErrorAction.REPORT)
             .onUnmappableCharacter(CodingErrorAction.REPORT);
-    private final long skipThrough;
     private boolean iterated;
 
-    private JsonlReader(Path file, InputStream in, long skipThrough) {
+    private JsonlReader(Path file, InputStream in) {
         this.file = file;
         this.in = in;
         this.lines = new ByteLines(in);
-        this.skipThrough = skipThrough;
     }
 
     /** Opens {@code file}; a missing, unreadable or directory path is an {@link Align4jException} naming it. */
     public static JsonlReader open(Path file) {
-        return new JsonlReader(file, openStream(file), 0);
-    }
-
-    /**
-     * Opens {@code file} to go on after 1-based line {@code line} (a {@link ResumePoint}): the lines up to
-     * it are passed over without being decoded or parsed.
-     */
-    public static JsonlReader openAfter(Path file, long line) {
-        return new JsonlReader(file, openStream(file), line);
+        return new JsonlReader(file, openStream(file));
     }
 
     public static InputStream openStream(Path file) {
@@ -139,7 +129,7 @@ public final class JsonlReader implements Iterable<JsonlLine>, AutoCloseable {
     private JsonlLine readNext() {
         try {
             while (lines.next()) {
-                if (lines.number() > skipThrough && !lines.isBlank()) {
+                if (!lines.isBlank()) {
                     return parse();
                 }
             }

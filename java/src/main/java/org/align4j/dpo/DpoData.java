@@ -117,10 +117,6 @@ public final class DpoData {
     private static Pair check(TrlRecord record, TokenizedRecord t, int maxLen, int vocabSize) {
         int[] chosen = t.completions()[0];
         int[] rejected = t.completions()[1];
-        if (Arrays.equals(chosen, rejected)) {
-            throw new BadRecordException(record.file(), record.lineNumber(), "chosen and rejected tokenize to the same "
-                    + chosen.length + " tokens: the pair states no preference");
-        }
         if (t.longestSequence() > maxLen) {
             throw new BadRecordException(record.file(), record.lineNumber(), "prompt + completion is " + t.longestSequence()
                     + " tokens, more than the limit of " + maxLen + " (--max-len)");

@@ -18,7 +18,6 @@ import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -27,9 +26,11 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.function.Consumer;
 import org.align4j.Align4jException;
+import org.align4j.AtomicFile;
 import org.align4j.data.JsonlWriter;
 import org.align4j.job.LinePlot;
 import org.align4j.engine.LlamaChatRenderer;
+import org.align4j.job.OutputLock;
 import org.align4j.job.RejectsWriter;
 import org.align4j.engine.VocabCompatibility;
 import org.align4j.gguf.GgmlType;
@@ -120,6 +121,17 @@ public final class DpoJob {
      * last checkpoint stays, and {@code resume} continues from it.
      */
     public Result run(Consumer<DpoStep> onStep) {
+        if (Files.isDirectory(o.out())) {
+            throw new Align4jException(o.out() + " is a directory: --out names the model file to write, such as "
+                    + o.out().resolve("model.gguf"));
+        }
+        try (OutputLock lock = OutputLock.take(o.out(), "dpo")) {
+            return train(onStep);
+        }
+    }
+
+    // The run, once it holds its output.
+    private Result train(Consumer<DpoStep> onStep) {
         if (!o.resume() && Files.exists(o.checkpoint())) {
             throw new Align4jException("a checkpoint of an earlier run is at " + o.checkpoint()
                     + ": pass --resume to continue that run, or remove it");
@@ -136,9 +148,9 @@ public final class DpoJob {
         int total = o.maxSteps() > 0 ? o.maxSteps() : Math.multiplyExact(o.epochs(), stepsPerEpoch);
         int warmup = o.warmupSteps() > 0 ? o.warmupSteps() : (int) Math.ceil(o.warmupRatio() * total);
         LrSchedule schedule = new LrSchedule(o.schedule(), o.learningRate(), Math.min(warmup, total), total);
-        Map<String, String> settings = settings(loss, warmup, maxLen);
+        Map<String, String> settings = settings(loss, warmup, maxLen, total);
         String fingerprint = data.fingerprint();
-        int start = resumed != null ? checkResumable(resumed.state(), fingerprint, settings, total) : 0;
+        int start = resumed != null ? checkResumable(resumed.state(), fingerprint, settings) : 0;
         Reference ref = reference(data, resumed);
         if (!o.quiet()) {
             log.printf(Locale.ROOT, "dpo: %d pairs (%d skipped), %d steps of %d pairs (%d per epoch), loss %s beta %s, reference: %s%n",
@@ -314,8 +326,9 @@ public final class DpoJob {
         }
     }
 
-    // The settings a resumed run must share with the run it continues (the step count may change).
-    private Map<String, String> settings(PreferenceLoss loss, int warmup, int maxLen) {
+    // The settings a resumed run must share with the run it continues; total_steps (from --epochs or
+    // --max-steps) among them, since the learning-rate schedule is laid out over it.
+    private Map<String, String> settings(PreferenceLoss loss, int warmup, int maxLen, int total) {
         Map<String, String> m = new LinkedHashMap<>();
         m.put("loss", loss.kind().cliName());
         m.put("beta", Double.toString(loss.beta()));
@@ -331,11 +344,12 @@ public final class DpoJob {
         m.put("warmup_steps", Integer.toString(warmup));
         m.put("seed", Long.toString(o.seed()));
         m.put("max_len", Integer.toString(maxLen));
+        m.put("total_steps", Integer.toString(total));
         return m;
     }
 
     // The step to go on from; the checkpoint must be of this data and these settings.
-    private int checkResumable(DpoCheckpoint c, String fingerprint, Map<String, String> settings, int total) {
+    private int checkResumable(DpoCheckpoint c, String fingerprint, Map<String, String> settings) {
         if (!c.dataFingerprint().equals(fingerprint)) {
             throw new Align4jException(o.checkpoint() + " was trained on other pairs than " + o.data()
                     + " gives now (different records, skips or tokenization): cannot resume it with this data");
@@ -346,9 +360,6 @@ public final class DpoJob {
                 throw new Align4jException(o.checkpoint() + " was trained with " + e.getKey() + " " + was + ", not "
                         + e.getValue() + ": resume with the same settings");
             }
-        }
-        if (c.step() > total) {
-            throw new Align4jException(o.checkpoint() + " is at step " + c.step() + ", past the " + total + " steps of this run");
         }
         return c.step();
     }
@@ -369,10 +380,8 @@ public final class DpoJob {
                 kept.add(line.toString());
             }
         }
-        Path tmp = o.metrics().resolveSibling(o.metrics().getFileName() + ".tmp");
         try {
-            Files.write(tmp, kept, StandardCharsets.UTF_8);
-            Files.move(tmp, o.metrics(), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            AtomicFile.write(o.metrics(), tmp -> Files.write(tmp, kept, StandardCharsets.UTF_8));
         } catch (IOException e) {
             throw new Align4jException(o.metrics() + ": cannot rewrite for --resume: " + e.getMessage(), e);
         }

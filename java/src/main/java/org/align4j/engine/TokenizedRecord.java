@@ -57,6 +57,10 @@ public record TokenizedRecord(int[] prompt, int[][] completions) {
                 completions[k][completions[k].length - 1] = eos;
             }
         }
+        if (record instanceof PreferenceRecord && Arrays.equals(completions[0], completions[1])) {
+            throw new BadRecordException(record.file(), record.lineNumber(), "chosen and rejected tokenize to the same "
+                    + completions[0].length + " tokens: the pair states no preference");
+        }
         return new TokenizedRecord(prompt, completions);
     }
 

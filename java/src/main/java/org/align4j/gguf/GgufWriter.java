@@ -10,7 +10,6 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.HashSet;
 import java.util.List;
@@ -19,6 +18,8 @@ import java.util.SequencedMap;
 import java.util.Set;
 import java.util.function.Consumer;
 import org.align4j.Align4jException;
+import org.align4j.AtomicFile;
+import org.align4j.IoMessages;
 
 /**
  * Writes GGUF version 3 files: header, key-value pairs, tensor infos, zero padding to the alignment,
@@ -61,47 +62,37 @@ public final class GgufWriter {
     public static long write(Path out, SequencedMap<String, GgufValue> metadata, List<Tensor> tensors) {
         int alignment = alignmentOf(metadata);
         Header header = header(metadata, tensors, alignment);
-        Path dir = out.toAbsolutePath().getParent();
-        Path tmp = null;
         try {
-            tmp = Files.createTempFile(dir, "." + out.getFileName() + ".", ".tmp");
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-                ByteBuffer zeros = ByteBuffer.allocate(1 << 20);
-                writeFully(ch, ByteBuffer.wrap(header.bytes()), 0);
-                long dataOffset = tensors.isEmpty() ? header.bytes().length : GgufParser.alignUp(header.bytes().length, alignment);
-                for (int i = 0; i < tensors.size(); i++) {
-                    Tensor t = tensors.get(i);
-                    long at = dataOffset + header.offsets()[i];
-                    // The region covers the padding too, so the file grows to its final size with zeros there.
-                    long padded = GgufParser.alignUp(t.byteSize(), alignment);
-                    writeZeros(ch, at, padded, zeros);
-                    try (Arena arena = Arena.ofShared()) {
-                        MemorySegment region = ch.map(FileChannel.MapMode.READ_WRITE, at, padded, arena);
-                        t.fill().accept(region.asSlice(0, t.byteSize()));
-                    } catch (InternalError e) { // "a fault occurred in an unsafe memory access operation"
-                        throw new Align4jException(out + ": cannot write tensor '" + t.name() + "' through its mapping ("
-                                + e.getMessage() + "): the disk may be full", e);
-                    }
-                }
-                long size = dataOffset + header.dataSize();
-                if (ch.size() < size) { // zero-byte tensors map nothing, so their padding is written here
-                    writeFully(ch, ByteBuffer.allocate((int) (size - ch.size())), ch.size());
-                }
-                ch.force(true);
-            }
-            Files.move(tmp, out, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            tmp = null;
+            AtomicFile.write(out, tmp -> writeTo(tmp, out, header, tensors, alignment));
             return Files.size(out);
         } catch (IOException e) {
-            throw new Align4jException(out + ": cannot write: " + e, e);
-        } finally {
-            if (tmp != null) {
-                try {
-                    Files.deleteIfExists(tmp);
-                } catch (IOException e) {
-                    // The original failure is the one to report; the leftover has a .tmp name.
+            throw new Align4jException(out + ": cannot write: " + IoMessages.describe(e), e);
+        }
+    }
+
+    private static void writeTo(Path tmp, Path out, Header header, List<Tensor> tensors, int alignment) throws IOException {
+        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            ByteBuffer zeros = ByteBuffer.allocate(1 << 20);
+            writeFully(ch, ByteBuffer.wrap(header.bytes()), 0);
+            long dataOffset = tensors.isEmpty() ? header.bytes().length : GgufParser.alignUp(header.bytes().length, alignment);
+            for (int i = 0; i < tensors.size(); i++) {
+                Tensor t = tensors.get(i);
+                long at = dataOffset + header.offsets()[i];
+                // The region covers the padding too, so the file grows to its final size with zeros there.
+                long padded = GgufParser.alignUp(t.byteSize(), alignment);
+                writeZeros(ch, at, padded, zeros);
+                try (Arena arena = Arena.ofShared()) {
+                    MemorySegment region = ch.map(FileChannel.MapMode.READ_WRITE, at, padded, arena);
+                    t.fill().accept(region.asSlice(0, t.byteSize()));
+                } catch (InternalError e) { // "a fault occurred in an unsafe memory access operation"
+                    throw new Align4jException(out + ": cannot write tensor '" + t.name() + "' through its mapping: the disk may be full", e);
                 }
             }
+            long size = dataOffset + header.dataSize();
+            if (ch.size() < size) { // zero-byte tensors map nothing, so their padding is written here
+                writeFully(ch, ByteBuffer.allocate((int) (size - ch.size())), ch.size());
+            }
+            ch.force(true);
         }
     }
 

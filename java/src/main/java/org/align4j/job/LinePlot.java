@@ -1,12 +1,13 @@
 package org.align4j.job;
 
 import java.io.IOException;
+import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.align4j.Align4jException;
+import org.align4j.AtomicFile;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;
@@ -47,10 +48,12 @@ public final class LinePlot {
         chart.getStyler().setXAxisLogarithmic(logX);
         chart.getStyler().setXAxisLogarithmicDecadeOnly(false); // ticks at 2, 4, 8, ... too, not only 1, 10, 100
         series.forEach((name, xy) -> chart.addSeries(name, xy[0], xy[1]).setMarker(SeriesMarkers.CIRCLE));
-        Path tmp = png.resolveSibling(png.getFileName() + ".tmp");
         try {
-            BitmapEncoder.saveBitmap(chart, tmp.toString(), BitmapEncoder.BitmapFormat.PNG); // appends ".png"
-            Files.move(Path.of(tmp + ".png"), png, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            AtomicFile.write(png, tmp -> {
+                try (OutputStream out = Files.newOutputStream(tmp)) {
+                    BitmapEncoder.saveBitmap(chart, out, BitmapEncoder.BitmapFormat.PNG);
+                }
+            });
         } catch (IOException | RuntimeException e) {
             throw new Align4jException("cannot write the plot " + png + ": " + e.getMessage(), e);
         }

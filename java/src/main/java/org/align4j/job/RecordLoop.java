@@ -4,8 +4,11 @@ import org.align4j.data.BadRecordException;
 import org.align4j.data.JsonlLine;
 import org.align4j.data.JsonlReader;
 import org.align4j.data.PromptRecord;
+import org.align4j.data.RecordId;
 import org.align4j.data.TrlRecord;
 
+import java.util.HashMap;
+import java.util.Map;
 import java.util.function.Function;
 
 /**
@@ -13,9 +16,10 @@ import java.util.function.Function;
  * {@link ErrorPolicy} applied. Lines an earlier run already wrote or rejected are passed over; a malformed
  * line, or a record the job refuses with a {@link BadRecordException}, either stops the run (fail: after
  * {@code beforeFailing} has flushed what was read before it, so a resumed run goes on from there) or goes
- * to the rejects file (or to the job's {@link Skip}) and the loop goes on (skip). A job that resumes from a
- * {@link ResumePoint} opens the reader after its line ({@link JsonlReader#openAfter}) and passes
- * {@link ResumeState#empty()}.
+ * to the rejects file (or to the job's {@link Skip}) and the loop goes on (skip). A record with the id of an
+ * earlier line is refused so (ids name output records, key their seeds and {@code --resume}), the lines an
+ * earlier run did included. A job that resumes from a {@link ResumePoint} passes
+ * {@link ResumeState#afterLine}.
  */
 public final class RecordLoop {
     private RecordLoop() {}
@@ -36,36 +40,36 @@ public final class RecordLoop {
      * @param parse         the job's record type from a line ({@code PromptRecord::of}, {@code TrlRecord::parse})
      * @param beforeFailing finishes and writes the work read before a bad record stops the run; a failure in
      *                      it is added to the bad record's exception as suppressed
-     */
-    public static <R extends TrlRecord> void run(JsonlReader reader, ResumeState resume, ErrorPolicy onError,
-                                                 RejectsWriter rejects, ProgressReporter progress,
-                                                 Function<JsonlLine.Parsed, R> parse, Step<R> step, Runnable beforeFailing) {
-        run(reader, resume, onError, parse, step, beforeFailing, (line, why) -> {
-            rejects.reject(line, why);
-            progress.recordSkipped();
-        });
-    }
-
-    /**
-     * The loop with the job's own handling of a skipped line, for a job that writes its rejects in input
-     * order with the rest of its output ({@code rso}, whose records are finished out of step with reading).
+     * @param skip          what the job does with a line it skips: its rejects go in input order with the rest of
+     *                      its output
      */
     public static <R extends TrlRecord> void run(JsonlReader reader, ResumeState resume, ErrorPolicy onError,
                                                  Function<JsonlLine.Parsed, R> parse, Step<R> step, Runnable beforeFailing,
                                                  Skip skip) {
+        Map<RecordId, Long> seen = new HashMap<>(); // id -> the line that has it
         for (JsonlLine line : reader) {
             if (resume.isRejected(line.lineNumber())) {
                 continue;
             }
+            boolean doneLine = resume.isDoneLine(line.lineNumber());
             try {
                 if (line instanceof JsonlLine.Malformed bad) {
                     throw bad.toException();
                 }
                 R record = parse.apply((JsonlLine.Parsed) line);
-                if (!resume.isDone(record.id())) {
+                Long first = seen.putIfAbsent(record.id(), line.lineNumber());
+                if (first != null) {
+                    throw new BadRecordException(record.file(), record.lineNumber(), "duplicate id " + record.id() + ": line "
+                            + first + " has it too; ids must be unique, as they name output records, key their seeds and"
+                            + " --resume");
+                }
+                if (!doneLine && !resume.isDone(record.id())) {
                     step.accept(record);
                 }
             } catch (BadRecordException e) {
+                if (doneLine) {
+                    continue; // handled by the earlier run
+                }
                 if (onError == ErrorPolicy.FAIL) {
                     try {
                         beforeFailing.run();

@@ -1,10 +1,8 @@
 package org.align4j.job;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.OptionalLong;
-import org.align4j.Align4jException;
 import org.align4j.data.BadRecordException;
 import org.align4j.data.JsonlLine;
 import org.align4j.data.JsonlReader;
@@ -21,32 +19,38 @@ public final class RecordOutput implements InputOrder.Sink<RecordOutput.Done>, A
     public record Done(ObjectNode record, long tokens) {}
 
     private final Path input;
+    private final OutputLock lock;
     private final ResumeState resume;
     private final JsonlWriter writer;
     private final RejectsWriter rejects;
     private ProgressReporter progress;
 
-    private RecordOutput(Path input, ResumeState resume, JsonlWriter writer, RejectsWriter rejects) {
+    private RecordOutput(Path input, OutputLock lock, ResumeState resume, JsonlWriter writer, RejectsWriter rejects) {
         this.input = input;
+        this.lock = lock;
         this.resume = resume;
         this.writer = writer;
         this.rejects = rejects;
     }
 
     /**
-     * Opens {@code output} for a run over {@code input}: refuses an existing output without {@code resume};
-     * under {@code resume} hands each record the earlier run wrote to {@code resumed} first.
+     * Opens {@code output} for {@code run} ({@link RunFingerprint#claim}: the output's lock, and a fresh
+     * output or, under {@code resume}, the same run's); under {@code resume} hands each record the earlier
+     * run wrote to {@code resumed} first.
      */
-    public static RecordOutput open(Path input, Path output, boolean resume, ResumeState.RecordSink resumed) {
-        if (Files.exists(output) && !resume) {
-            throw new Align4jException(output + " exists: pass --resume to continue it, or remove it");
-        }
-        ResumeState state = resume ? ResumeState.scan(output, resumed) : ResumeState.empty();
-        JsonlWriter writer = resume ? JsonlWriter.append(output) : JsonlWriter.create(output);
+    public static RecordOutput open(RunFingerprint run, Path output, boolean resume, ResumeState.RecordSink resumed) {
+        OutputLock lock = run.claim(output, resume);
+        JsonlWriter writer = null;
         try {
-            return new RecordOutput(input, state, writer, resume ? RejectsWriter.append(output) : RejectsWriter.create(output));
+            ResumeState state = resume ? ResumeState.scan(output, resumed) : ResumeState.empty();
+            writer = resume ? JsonlWriter.append(output) : JsonlWriter.create(output);
+            return new RecordOutput(run.input(), lock, state, writer, resume ? RejectsWriter.append(output) : RejectsWriter.create(output));
         } catch (RuntimeException e) {
-            writer.close();
+            try (lock) {
+                if (writer != null) {
+                    writer.close();
+                }
+            }
             throw e;
         }
     }
@@ -76,7 +80,7 @@ public final class RecordOutput implements InputOrder.Sink<RecordOutput.Done>, A
 
     @Override
     public void close() {
-        try (rejects) {
+        try (lock; rejects) {
             writer.close();
         }
     }

@@ -9,10 +9,10 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.List;
 import org.align4j.Align4jException;
+import org.align4j.AtomicFile;
 
 /**
  * Resume for jobs that write a group of records per input line (zero or more, to several files: RSO's
@@ -104,10 +104,8 @@ public final class ResumePoint {
         for (Path o : outputs) {
             sizes.put(o.getFileName().toString(), size(o));
         }
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
         try {
-            Files.writeString(tmp, c.toString(), StandardCharsets.UTF_8);
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            AtomicFile.write(file, tmp -> Files.writeString(tmp, c.toString(), StandardCharsets.UTF_8));
         } catch (IOException e) {
             throw new Align4jException(file + ": cannot write the resume point: " + e.getMessage(), e);
         }

@@ -30,7 +30,7 @@ import org.align4j.Align4jException;
  * job that reorders its writes would give up that property.
  */
 public record ResumeState(Set<RecordId> doneIds, long records, Set<Long> rejectedLines, long rejects,
-                          long droppedBytes) {
+                          long droppedBytes, long linesDone) {
     public ResumeState {
         doneIds = Set.copyOf(doneIds);
         rejectedLines = Set.copyOf(rejectedLines);
@@ -38,7 +38,12 @@ public record ResumeState(Set<RecordId> doneIds, long records, Set<Long> rejecte
 
     /** Nothing done: no output yet. */
     public static ResumeState empty() {
-        return new ResumeState(Set.of(), 0, Set.of(), 0, 0);
+        return new ResumeState(Set.of(), 0, Set.of(), 0, 0, 0);
+    }
+
+    /** Every input line up to 1-based {@code line} done, whatever its id: a job resumed from a {@link ResumePoint}. */
+    public static ResumeState afterLine(long line) {
+        return new ResumeState(Set.of(), 0, Set.of(), 0, 0, line);
     }
 
     /**
@@ -79,7 +84,7 @@ public record ResumeState(Set<RecordId> doneIds, long records, Set<Long> rejecte
             lines.add(line.longValue());
             rejects[0]++;
         });
-        return new ResumeState(ids, records[0], lines, rejects[0], dropped);
+        return new ResumeState(ids, records[0], lines, rejects[0], dropped, 0);
     }
 
     /** Takes one complete output record, {@code where} being {@code file:line}; throws if it cannot be resumed from. */
@@ -153,6 +158,11 @@ public record ResumeState(Set<RecordId> doneIds, long records, Set<Long> rejecte
 
     public boolean isDone(RecordId id) {
         return doneIds.contains(id);
+    }
+
+    /** Whether 1-based input line {@code lineNumber} is at or before the {@link #afterLine resume point}. */
+    public boolean isDoneLine(long lineNumber) {
+        return lineNumber <= linesDone;
     }
 
     /** Whether 1-based input line {@code lineNumber} is already in the rejects file. */

@@ -12,13 +12,13 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.Map;
 import java.util.Properties;
 import org.align4j.Align4jException;
+import org.align4j.AtomicFile;
 
 /**
  * A run's manifest: one JSON object next to a job's output ({@code OUT.manifest.json}) that says what
@@ -113,40 +113,42 @@ public final class RunManifest {
      * objects on the lines of {@code lines} (JSONL), copied one at a time; replaces {@code file} atomically.
      */
     public static void write(Path file, ObjectNode manifest, String arrayField, Path lines) {
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
         try {
             Path parent = file.toAbsolutePath().getParent();
             if (parent != null) {
                 Files.createDirectories(parent);
             }
-            try (OutputStream out = Files.newOutputStream(tmp);
-                 JsonGenerator g = Jsonl.MAPPER.getFactory().createGenerator(out)) {
-                g.useDefaultPrettyPrinter();
-                g.writeStartObject();
-                for (Map.Entry<String, JsonNode> e : manifest.properties()) {
-                    g.writeFieldName(e.getKey());
-                    Jsonl.MAPPER.writeTree(g, e.getValue());
-                }
-                if (arrayField != null) {
-                    g.writeArrayFieldStart(arrayField);
-                    if (Files.exists(lines)) {
-                        try (JsonlReader reader = JsonlReader.open(lines)) {
-                            for (JsonlLine line : reader) {
-                                if (!(line instanceof JsonlLine.Parsed p)) {
-                                    throw new Align4jException(((JsonlLine.Malformed) line).message());
-                                }
-                                Jsonl.MAPPER.writeTree(g, p.node());
-                            }
-                        }
-                    }
-                    g.writeEndArray();
-                }
-                g.writeEndObject();
-                g.writeRaw('\n');
-            }
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            AtomicFile.write(file, tmp -> writeTo(tmp, manifest, arrayField, lines));
         } catch (IOException e) {
             throw new Align4jException(file + ": cannot write the manifest: " + e.getMessage(), e);
+        }
+    }
+
+    private static void writeTo(Path tmp, ObjectNode manifest, String arrayField, Path lines) throws IOException {
+        try (OutputStream out = Files.newOutputStream(tmp);
+             JsonGenerator g = Jsonl.MAPPER.getFactory().createGenerator(out)) {
+            g.useDefaultPrettyPrinter();
+            g.writeStartObject();
+            for (Map.Entry<String, JsonNode> e : manifest.properties()) {
+                g.writeFieldName(e.getKey());
+                Jsonl.MAPPER.writeTree(g, e.getValue());
+            }
+            if (arrayField != null) {
+                g.writeArrayFieldStart(arrayField);
+                if (Files.exists(lines)) {
+                    try (JsonlReader reader = JsonlReader.open(lines)) {
+                        for (JsonlLine line : reader) {
+                            if (!(line instanceof JsonlLine.Parsed p)) {
+                                throw new Align4jException(((JsonlLine.Malformed) line).message());
+                            }
+                            Jsonl.MAPPER.writeTree(g, p.node());
+                        }
+                    }
+                }
+                g.writeEndArray();
+            }
+            g.writeEndObject();
+            g.writeRaw('\n');
         }
     }
 }

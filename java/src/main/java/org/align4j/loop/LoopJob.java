@@ -175,7 +175,7 @@ public final class LoopJob {
         double acceptance = Double.NaN, expected = Double.NaN;
         try (Reward reward = openReward(policy)) {
             if (o.pairs() == LoopOptions.PairScheme.RSO) {
-                RsoJob.Result rso = RsoJob.run(policy, ref, reward, new RsoJob.Options(slice, pairs, samplesFile, o.reward(),
+                RsoJob.Result rso = RsoJob.run(policy, ref, reward, new RsoJob.Options(slice, pairs, samplesFile,
                         o.rewardTimeout(), o.n(), o.accept(), RejectionSampler.rso(o.rsoBeta()), new Pairing(o.pairing(), Pairing.TieRule.SKIP),
                         ErrorPolicy.FAIL, false, o.quiet(), o.gpuLayers(), o.engine(), sampling));
                 acceptance = rso.observedRate();

@@ -59,6 +59,11 @@ final class CommandReward implements Reward {
     }
 
     @Override
+    public Identity identity() {
+        return new Identity("cmd:" + command, List.of());
+    }
+
+    @Override
     public double[] score(RewardInput in) {
         int n = in.completions().size();
         double[] rewards = new double[n];

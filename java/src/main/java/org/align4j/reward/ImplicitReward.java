@@ -38,6 +38,11 @@ final class ImplicitReward implements Reward {
     }
 
     @Override
+    public Identity identity() {
+        return new Identity("implicit:" + reference.model().path() + ":" + beta, List.of(reference.model().path()));
+    }
+
+    @Override
     public double[] score(RewardInput in) {
         List<Completion> cs = in.completions();
         int n = cs.size();

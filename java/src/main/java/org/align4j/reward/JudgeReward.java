@@ -50,6 +50,11 @@ final class JudgeReward implements Reward {
     }
 
     @Override
+    public Identity identity() {
+        return new Identity("judge:" + judge.model().path() + " with the rubric " + rubric.template(), List.of(judge.model().path()));
+    }
+
+    @Override
     public double[] score(RewardInput in) {
         String userPrompt = userPrompt(in);
         Vocab vocab = judge.vocab();

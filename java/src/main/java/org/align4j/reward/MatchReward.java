@@ -2,6 +2,7 @@ package org.align4j.reward;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import org.align4j.Align4jException;
+import java.util.List;
 
 /** {@code match:FIELD}: 1 if a completion's final answer equals the record's FIELD, else 0 ({@link FinalAnswer}). */
 final class MatchReward implements Reward {
@@ -9,6 +10,11 @@ final class MatchReward implements Reward {
 
     MatchReward(String field) {
         this.field = field;
+    }
+
+    @Override
+    public Identity identity() {
+        return new Identity("match:" + field, List.of());
     }
 
     @Override

@@ -1,5 +1,6 @@
 package org.align4j.reward;
 
+import java.util.List;
 import java.util.regex.Pattern;
 
 /** {@code regex:PATTERN}: 1 if PATTERN is found anywhere in a completion ({@link java.util.regex.Matcher#find()}), else 0. */
@@ -8,6 +9,11 @@ final class RegexReward implements Reward {
 
     RegexReward(Pattern pattern) {
         this.pattern = pattern;
+    }
+
+    @Override
+    public Identity identity() {
+        return new Identity("regex:" + pattern.pattern(), List.of());
     }
 
     @Override

@@ -1,5 +1,8 @@
 package org.align4j.reward;
 
+import java.nio.file.Path;
+import java.util.List;
+
 /**
  * Rewards for the completions of one prompt, batched: a job hands over a prompt with all its
  * completions at once, so a reward process sees them back to back and a reward model scores them with
@@ -7,6 +10,18 @@ package org.align4j.reward;
  * {@link RewardSpec#open(RewardContext)}. Not thread-safe: one job thread calls it.
  */
 public interface Reward extends AutoCloseable {
+    /**
+     * What a reward computes, for a run's fingerprint: its SPEC (a judge's with its rubric's text) and the
+     * models it loads (recorded by content).
+     */
+    record Identity(String spec, List<Path> models) {
+        public Identity {
+            models = List.copyOf(models);
+        }
+    }
+
+    Identity identity();
+
     /** One reward per completion of {@code prompt}, in order. Failures are Align4jException naming the record id. */
     double[] score(RewardInput prompt);
 

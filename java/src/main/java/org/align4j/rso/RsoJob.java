@@ -35,6 +35,8 @@ import org.align4j.job.RecordLoop;
 import org.align4j.job.RejectsWriter;
 import org.align4j.job.ResumePoint;
 import org.align4j.job.ResumeState;
+import org.align4j.job.OutputLock;
+import org.align4j.job.RunFingerprint;
 import org.align4j.job.RunManifest;
 import org.align4j.job.RunSummary;
 import org.align4j.engine.TokenizedRecord;
@@ -82,7 +84,6 @@ public final class RsoJob {
 
     /**
      * @param keepCandidates where to write every candidate with its reward and acceptance, or null
-     * @param reward         the {@code --reward} SPEC of the reward the job is given (for the manifest)
      * @param rewardTimeout  its {@code cmd:} timeout (for the manifest)
      * @param candidates     N, candidates sampled per prompt
      * @param accept         k, candidates kept per prompt: 2 <= k <= N
@@ -90,7 +91,7 @@ public final class RsoJob {
      * @param gpuLayers      layers the models were loaded with on a GPU (for the manifest)
      * @param sampling       how candidates are drawn, and the run's seed
      */
-    public record Options(Path input, Path output, Path keepCandidates, String reward,
+    public record Options(Path input, Path output, Path keepCandidates,
                           Duration rewardTimeout, int candidates, int accept, RejectionSampler selector, Pairing pairing,
                           ErrorPolicy onError, boolean resume, boolean quiet, int gpuLayers, SamplerOptions engine,
                           SamplingParams sampling) {
@@ -114,12 +115,12 @@ public final class RsoJob {
         }
 
         public Options withFiles(Path input, Path output, Path keepCandidates) {
-            return new Options(input, output, keepCandidates, reward, rewardTimeout, candidates, accept, selector, pairing, onError,
+            return new Options(input, output, keepCandidates, rewardTimeout, candidates, accept, selector, pairing, onError,
                     resume, quiet, gpuLayers, engine, sampling);
         }
 
         public Options withSampling(SamplingParams sampling) {
-            return new Options(input, output, keepCandidates, reward, rewardTimeout, candidates, accept, selector, pairing, onError,
+            return new Options(input, output, keepCandidates, rewardTimeout, candidates, accept, selector, pairing, onError,
                     resume, quiet, gpuLayers, engine, sampling);
         }
     }
@@ -227,7 +228,8 @@ public final class RsoJob {
 
         /** Reads every line (after the resume point) and finishes the work; under FAIL, throws the first bad record. */
         void read(JsonlReader reader) {
-            RecordLoop.run(reader, ResumeState.empty(), o.onError(), PromptRecord::of, this::submit, order::finish, order::reject);
+            RecordLoop.run(reader, ResumeState.afterLine(point.linesDone()), o.onError(), PromptRecord::of, this::submit, order::finish,
+                    order::reject);
             order.finish();
         }
 
@@ -477,22 +479,27 @@ public final class RsoJob {
     }
 
     private Result run(Model policy, Model reference, Reward reward) {
+        if (reference != null) {
+            VocabCompatibility.check(policy.path(), reference.path());
+        }
+        RsoManifest manifests = new RsoManifest(o, policy.path(), reference == null ? null : reference.path());
+        RunFingerprint run = manifests.fingerprint(reward.identity());
+        try (OutputLock lock = run.claim(o.output(), o.resume())) {
+            if (o.keepCandidates() != null && Files.exists(o.keepCandidates()) && !o.resume()) {
+                throw new Align4jException(o.keepCandidates() + " exists: pass --resume to continue the run, or remove it");
+            }
+            return run(policy, reference, reward, manifests, manifests.head(RunManifest.pathFor(o.output()), run));
+        }
+    }
+
+    // The run, once it holds its output.
+    private Result run(Model policy, Model reference, Reward reward, RsoManifest manifests, ObjectNode manifest) {
         Path acceptanceLog = acceptanceLogPath(o.output());
         Path manifestFile = RunManifest.pathFor(o.output());
         List<Path> group = new ArrayList<>(List.of(o.output(), acceptanceLog, RejectsWriter.pathFor(o.output())));
         if (o.keepCandidates() != null) {
             group.add(o.keepCandidates());
         }
-        for (Path p : new Path[] {o.output(), o.keepCandidates()}) {
-            if (p != null && Files.exists(p) && !o.resume()) {
-                throw new Align4jException(p + " exists: pass --resume to continue the run, or remove it");
-            }
-        }
-        if (reference != null) {
-            VocabCompatibility.check(policy.path(), reference.path());
-        }
-        RsoManifest manifests = new RsoManifest(o, policy.path(), reference == null ? null : reference.path());
-        ObjectNode manifest = manifests.head(manifestFile);
         ResumePoint point;
         if (o.resume()) {
             point = ResumePoint.resume(o.output(), group);
@@ -531,7 +538,7 @@ public final class RsoJob {
         boolean append = o.resume();
         try (ContinuousBatchSampler sampler = new ContinuousBatchSampler(policy, o.engine(), o.sampling());
              ScorerPair scorers = new ScorerPair(policy, reference, o.scorer());
-             JsonlReader reader = JsonlReader.openAfter(o.input(), point.linesDone());
+             JsonlReader reader = JsonlReader.open(o.input());
              JsonlWriter pairs = append ? JsonlWriter.append(o.output()) : JsonlWriter.create(o.output());
              JsonlWriter acceptance = append ? JsonlWriter.append(acceptanceLogPath(o.output())) : JsonlWriter.create(acceptanceLogPath(o.output()));
              JsonlWriter candidates = o.keepCandidates() == null ? null

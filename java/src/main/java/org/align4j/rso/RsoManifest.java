@@ -14,9 +14,11 @@ import org.align4j.Align4jException;
 import org.align4j.data.JsonlLine;
 import org.align4j.data.JsonlReader;
 import org.align4j.job.RejectsWriter;
+import org.align4j.job.RunFingerprint;
 import org.align4j.job.RunManifest;
 import org.align4j.job.RunSummary;
 import org.align4j.engine.SamplingParams;
+import org.align4j.reward.Reward;
 import org.align4j.rso.RsoTimings.Stage;
 
 /**
@@ -36,23 +38,12 @@ final class RsoManifest {
         this.reference = reference;
     }
 
-    /** The manifest's fixed part: what makes the run. On --resume, checks that it is the run being continued. */
-    ObjectNode head(Path manifestFile) {
-        ObjectNode m = RunManifest.object();
-        m.put("job", "rso");
-        m.put("align4j_version", RunManifest.align4jVersion());
-        ObjectNode models = m.putObject("models");
-        ObjectNode policyFile = RunManifest.describeFile(policy);
-        models.set("policy", policyFile);
-        if (reference == null) {
-            ObjectNode ref = policyFile.deepCopy();
-            ref.put("is_policy", true);
-            models.set("reference", ref);
-        } else {
-            models.set("reference", RunManifest.describeFile(reference));
-        }
-        m.set("input", RunManifest.describeFile(o.input()));
-        ObjectNode params = m.putObject("parameters");
+    /**
+     * What makes the run ({@link RunFingerprint}): the models (the policy as the reference when there is none),
+     * the input and every parameter, the reward's SPEC among them.
+     */
+    RunFingerprint fingerprint(Reward.Identity reward) {
+        ObjectNode params = RunManifest.object();
         params.put("mode", o.selector().mode().cliName());
         if (o.selector().mode() == SelectionMode.RSO) {
             params.put("beta", o.selector().beta());
@@ -63,21 +54,28 @@ final class RsoManifest {
         params.put("accept", o.accept());
         params.put("pairing", o.pairing().scheme().cliName());
         params.put("ties", o.pairing().ties().cliName());
-        params.put("reward", o.reward());
-        SamplingParams s = o.sampling();
-        ObjectNode sampling = params.putObject("sampling");
-        sampling.put("temperature", s.temperature());
-        sampling.put("top_k", s.topK());
-        sampling.put("top_p", s.topP());
-        sampling.put("min_p", s.minP());
-        sampling.put("repeat_penalty", s.repeatPenalty());
-        sampling.put("repeat_last_n", s.repeatLastN());
-        sampling.put("max_tokens", s.maxTokens());
-        ArrayNode stops = sampling.putArray("stop");
-        s.stops().forEach(stops::add);
-        sampling.put("seed", s.seed());
-        sampling.put("ignore_eos", s.ignoreEos());
         params.put("keep_candidates", o.keepCandidates() != null); // where: outputs.candidates
+        RunFingerprint run = RunFingerprint.of("rso", o.input()).withModel("policy", policy)
+                .withModel("reference", reference != null ? reference : policy).withReward(reward);
+        for (Map.Entry<String, JsonNode> p : params.properties()) {
+            run = run.withParameter(p.getKey(), p.getValue());
+        }
+        return run.withSampling(o.sampling());
+    }
+
+    /** The manifest's fixed part: what makes the run ({@code run}'s models, input and parameters), seeds and engine. */
+    ObjectNode head(Path manifestFile, RunFingerprint run) {
+        ObjectNode what = run.json();
+        ObjectNode m = RunManifest.object();
+        m.put("job", "rso");
+        m.put("align4j_version", RunManifest.align4jVersion());
+        m.set("models", what.get("models"));
+        if (reference == null) {
+            ((ObjectNode) what.get("models").get("reference")).put("is_policy", true);
+        }
+        m.set("input", what.get("input"));
+        m.set("parameters", what.get("parameters"));
+        SamplingParams s = o.sampling();
         ObjectNode seeds = m.putObject("seeds");
         seeds.put("seed", s.seed());
         seeds.put("candidates", "candidate k of the prompt with id ID draws its tokens from java.util.SplittableRandom(keySeed(seed, ID, k)):"
@@ -103,56 +101,9 @@ final class RsoManifest {
         }
         String now = Instant.now().toString();
         ObjectNode previous = o.resume() ? RunManifest.read(manifestFile) : null;
-        if (previous != null) {
-            checkSameRun(manifestFile, previous, m);
-            m.put("started", previous.path("started").asText(now));
-            m.put("runs", previous.path("runs").asInt(1) + 1);
-        } else {
-            if (o.resume() && Files.exists(o.output())) {
-                throw new Align4jException(manifestFile + " is missing, so what made " + o.output()
-                        + " is unknown: not resuming");
-            }
-            m.put("started", now);
-            m.put("runs", 1);
-        }
+        m.put("started", previous != null ? previous.path("started").asText(now) : now);
+        m.put("runs", previous != null ? previous.path("runs").asInt(1) + 1 : 1);
         return m;
-    }
-
-    /**
-     * A --resume must continue the same run: the same models (by content: a model may have moved) and
-     * parameters; the engine's options and the error policy may differ.
-     */
-    private static void checkSameRun(Path manifestFile, ObjectNode previous, ObjectNode current) {
-        List<String> diffs = new ArrayList<>();
-        for (String model : List.of("policy", "reference")) {
-            String path = "models." + model + ".sha256";
-            diffs.add(firstDifference(path, previous.path("models").path(model).path("sha256"),
-                    current.get("models").get(model).get("sha256")));
-        }
-        diffs.add(firstDifference("parameters", previous.path("parameters"), current.get("parameters")));
-        for (String diff : diffs) {
-            if (diff != null) {
-                throw new Align4jException("--resume continues the run in " + manifestFile + ", but " + diff
-                        + ": run with the same models and options, or start a new output");
-            }
-        }
-    }
-
-    /** Where two manifest sections differ, by path ({@code parameters.sampling.temperature was 0.7, now 1.0}), or null. */
-    private static String firstDifference(String path, JsonNode was, JsonNode now) {
-        if (was.isObject() && now.isObject()) {
-            for (Map.Entry<String, JsonNode> f : now.properties()) {
-                String d = firstDifference(path + "." + f.getKey(), was.path(f.getKey()), f.getValue());
-                if (d != null) {
-                    return d;
-                }
-            }
-            return null;
-        }
-        // By JSON text: a number read back from the file is a BigDecimal, one just made a float or a long.
-        String a = was.isMissingNode() ? "absent" : was.toString();
-        String b = now.toString();
-        return a.equals(b) ? null : path + " was " + a + ", now " + b;
     }
 
     /** The manifest with status, totals over every run of this output (from the acceptance log), this run's timings, and per-prompt figures. */

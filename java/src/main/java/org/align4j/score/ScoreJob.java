@@ -1,10 +1,13 @@
 package org.align4j.score;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.BooleanNode;
+import com.fasterxml.jackson.databind.node.IntNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.file.Path;
 import java.util.Arrays;
 import org.align4j.job.RecordOutput;
+import org.align4j.job.RunFingerprint;
 import org.align4j.job.ScorerPair;
 import org.align4j.job.InputOrder;
 import org.align4j.data.BadRecordException;
@@ -82,7 +85,10 @@ public final class ScoreJob {
     }
 
     private Result run(Model policy, Model reference) {
-        try (RecordOutput out = RecordOutput.open(o.input(), o.output(), o.resume(), (where, record) -> {});
+        RunFingerprint run = RunFingerprint.of("score", o.input()).withModel("policy", policy.path())
+                .withModel("reference", reference != null ? reference.path() : policy.path())
+                .withParameter("per_token", BooleanNode.valueOf(o.perToken())).withParameter("top_k", IntNode.valueOf(o.scorer().topK()));
+        try (RecordOutput out = RecordOutput.open(run, o.output(), o.resume(), (where, record) -> {});
              ScorerPair scorers = new ScorerPair(policy, reference, o.scorer());
              JsonlReader reader = JsonlReader.open(o.input())) {
             ProgressReporter progress = out.startProgress("score", o.quiet());

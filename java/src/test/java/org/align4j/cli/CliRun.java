@@ -1,6 +1,6 @@
 package org.align4j.cli;
 
-import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.fail;
 
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -27,6 +27,15 @@ record CliRun(int exit, String out, String err) {
      * the child was still running when killed (its output is in {@code log}).
      */
     static void killAfterLines(List<String> args, Path watched, int lines, Path log) throws IOException, InterruptedException {
+        Process child = startAndWaitForLines(args, watched, lines, log);
+        child.destroyForcibly().waitFor();
+    }
+
+    /**
+     * Starts the CLI in a child JVM and returns it, still running, once {@code watched} has {@code lines}
+     * complete lines; asserts it was still running then (its output is in {@code log}).
+     */
+    static Process startAndWaitForLines(List<String> args, Path watched, int lines, Path log) throws IOException, InterruptedException {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
@@ -38,9 +47,10 @@ record CliRun(int exit, String out, String err) {
         while (child.isAlive() && lineCount(watched) < lines && System.nanoTime() < deadline) {
             Thread.sleep(5); // polling a file another process writes; no event to wait on
         }
-        boolean killedMidRun = child.isAlive();
-        child.destroyForcibly().waitFor();
-        assertThat(killedMidRun).as("the child was still running when killed (log: %s)", Files.readString(log)).isTrue();
+        if (!child.isAlive()) {
+            fail("the child ended before " + watched + " had " + lines + " lines (log: " + Files.readString(log) + ")");
+        }
+        return child;
     }
 
     static int lineCount(Path file) throws IOException {

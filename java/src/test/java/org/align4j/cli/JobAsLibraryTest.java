@@ -56,7 +56,7 @@ class JobAsLibraryTest {
             SampleJob.Options o = SampleJob.Options.of(prompts, tmp.resolve("lib-sample.jsonl"), 4, samplerOptions, params).withQuiet(true);
             SampleJob.run(m, o);
             BonJob.run(m, reward, o.withFiles(prompts, tmp.resolve("lib-bon.jsonl")));
-            RsoJob.run(m, null, reward, new RsoJob.Options(prompts, tmp.resolve("lib-pairs.jsonl"), null, "match:answer",
+            RsoJob.run(m, null, reward, new RsoJob.Options(prompts, tmp.resolve("lib-pairs.jsonl"), null,
                     Duration.ofSeconds(60), 6, 4, RejectionSampler.rso(1), new Pairing(Pairing.Scheme.TOURNAMENT, Pairing.TieRule.SKIP),
                     ErrorPolicy.FAIL, false, true, 0, samplerOptions, params));
             ScoreJob.run(m, null, ScoreJob.Options.of(tmp.resolve("lib-pairs.jsonl"), tmp.resolve("lib-scored.jsonl"),

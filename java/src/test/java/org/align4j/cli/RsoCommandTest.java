@@ -602,7 +602,8 @@ class RsoCommandTest {
                 java.nio.file.StandardOpenOption.APPEND);
         Files.writeString(cands, candLines.get(2).substring(0, 50), java.nio.file.StandardOpenOption.APPEND);
         Files.copy(manifest(full), manifest(out));
-        // The manifest of another output names other files; parameters are what --resume checks.
+        // What the killed run recorded when it started: its fingerprint (the same input, models and parameters).
+        Files.copy(tmp.resolve("full.jsonl.run.json"), tmp.resolve("out.jsonl.run.json"));
         CliRun refused = rso(in, out, "--keep-candidates", cands.toString(), "--pairing", "tournament");
         assertThat(refused.exit()).isEqualTo(1);
         assertThat(refused.err()).contains("--resume");

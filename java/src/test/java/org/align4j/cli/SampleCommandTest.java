@@ -282,6 +282,7 @@ class SampleCommandTest {
         List<String> lines = Files.readAllLines(full);
         Path out = tmp.resolve("out.jsonl");
         Files.writeString(out, lines.get(0) + "\n" + lines.get(1) + "\n" + lines.get(2).substring(0, 40));
+        Files.copy(tmp.resolve("full.jsonl.run.json"), tmp.resolve("out.jsonl.run.json")); // written when that run started
         CliRun refused = sample(in, out, "-n", "3", "--max-tokens", "12");
         assertThat(refused.exit()).isEqualTo(1);
         assertThat(refused.err()).contains("--resume");

@@ -154,6 +154,7 @@ class ScoreCommandTest {
         List<String> lines = Files.readAllLines(full);
         Path out = tmp.resolve("out.jsonl");
         Files.writeString(out, lines.get(0) + "\n" + lines.get(1) + "\n" + lines.get(2).substring(0, 20));
+        Files.copy(tmp.resolve("full.jsonl.run.json"), tmp.resolve("out.jsonl.run.json")); // written when that run started
         CliRun refused = score(in, out);
         assertThat(refused.exit()).isEqualTo(1);
         assertThat(refused.err()).contains("--resume");

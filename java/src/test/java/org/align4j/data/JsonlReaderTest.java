@@ -28,19 +28,11 @@ class JsonlReaderTest {
     }
 
     @Test
-    void openAfterGoesOnAfterALineWithoutReadingTheOnesBefore() throws IOException {
-        // Lines 1 and 3 are not JSON: passed over, not parsed, so not reported.
+    void countNonBlankLinesAfterCountsWhatAResumedJobHasLeft() throws IOException {
         Path f = write("p.jsonl", "not json\n{\"prompt\":\"b\"}\n{broken\n\n{\"prompt\":\"e\"}\n");
-        List<JsonlLine> lines;
-        try (JsonlReader r = JsonlReader.openAfter(f, 3)) {
-            lines = r.stream().toList();
-        }
-        assertThat(lines).extracting(JsonlLine::lineNumber).containsExactly(5L);
         assertThat(JsonlReader.countNonBlankLinesAfter(f, 3)).isEqualTo(1);
         assertThat(JsonlReader.countNonBlankLinesAfter(f, 1)).isEqualTo(3);
-        try (JsonlReader r = JsonlReader.openAfter(f, 0)) {
-            assertThat(r.stream().toList()).hasSize(4);
-        }
+        assertThat(JsonlReader.countNonBlankLinesAfter(f, 0)).isEqualTo(4);
     }
 
     @Test

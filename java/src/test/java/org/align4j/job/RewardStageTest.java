@@ -40,6 +40,11 @@ class RewardStageTest {
     private static Reward answering(double... values) {
         return new Reward() {
             @Override
+            public Identity identity() {
+                return new Identity("fixed values", java.util.List.of());
+            }
+
+            @Override
             public double[] score(org.align4j.reward.RewardInput prompt) {
                 assertThat(prompt.id()).isEqualTo("q-7");
                 assertThat(prompt.completions()).extracting(org.align4j.reward.Completion::text).containsExactly("4", "5", "22");

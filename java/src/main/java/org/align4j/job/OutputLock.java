@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Instant;
 import org.align4j.Align4jException;
 import org.align4j.IoMessages;
@@ -17,14 +18,20 @@ import org.align4j.IoMessages;
 /**
  * One writer per output: an exclusive lock on {@code OUT.lock}, held for the life of the run. A second run
  * on the same output fails at once, naming the holder (the lock file says which process took it, and
- * when). The lock is the operating system's ({@code flock}/{@code fcntl}), so it goes with the process,
- * however that ends; the file stays behind and is reused by the next run.
+ * when). The lock is the operating system's ({@code fcntl}), so it goes with the process, however that
+ * ends. A run that ends removes the file while it still holds the lock; one killed leaves it, and the
+ * next run takes it over. A run that opened the file just before its holder removed it finds, once it
+ * has the lock, that the name no longer leads to that file, and starts over on the new one.
  */
 public final class OutputLock implements AutoCloseable {
+    private static final int ATTEMPTS = 8; // each lost only to a run that removed the file in between
+
+    private final Path file;
     private final FileChannel channel;
     private final FileLock lock;
 
-    private OutputLock(FileChannel channel, FileLock lock) {
+    private OutputLock(Path file, FileChannel channel, FileLock lock) {
+        this.file = file;
         this.channel = channel;
         this.lock = lock;
     }
@@ -42,6 +49,20 @@ public final class OutputLock implements AutoCloseable {
      */
     public static OutputLock take(Path output, String job) {
         Path file = pathFor(output);
+        for (int attempt = 1; ; attempt++) {
+            OutputLock lock = tryTake(output, job, file);
+            if (lock != null) {
+                return lock;
+            }
+            if (attempt == ATTEMPTS) {
+                throw new Align4jException(output + ": its lock file " + file + " keeps being replaced by other runs: not writing");
+            }
+        }
+    }
+
+    // The lock, or null if the file was removed or replaced after it was opened (try again).
+    private static OutputLock tryTake(Path output, String job, Path file) {
+        Object before = fileKey(file);
         FileChannel ch;
         try {
             ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE,
@@ -60,10 +81,15 @@ public final class OutputLock implements AutoCloseable {
                 throw new Align4jException(output + " is being written by another run (" + holder(file)
                         + "; lock " + file + "): wait for it to end, or write to another output");
             }
+            Object key = fileKey(file);
+            if (key == null || (before != null && !before.equals(key))) {
+                ch.close(); // the holder removed it as it ended; the name leads elsewhere now
+                return null;
+            }
             String holder = "align4j " + job + ", process " + ProcessHandle.current().pid() + ", since " + Instant.now();
             ch.truncate(0);
             ch.write(ByteBuffer.wrap((holder + "\n").getBytes(StandardCharsets.UTF_8)), 0);
-            return new OutputLock(ch, lock);
+            return new OutputLock(file, ch, lock);
         } catch (IOException | RuntimeException e) {
             try {
                 ch.close();
@@ -74,6 +100,15 @@ public final class OutputLock implements AutoCloseable {
                 throw new Align4jException(file + ": cannot lock: " + IoMessages.describe(io), e);
             }
             throw (RuntimeException) e;
+        }
+    }
+
+    // The file's identity (device and inode), or null if there is none at that name.
+    private static Object fileKey(Path file) {
+        try {
+            return Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).fileKey();
+        } catch (IOException e) {
+            return null;
         }
     }
 
@@ -90,6 +125,7 @@ public final class OutputLock implements AutoCloseable {
     @Override
     public void close() {
         try (channel) {
+            Files.deleteIfExists(file); // while locked: a run waiting on this file sees it gone and starts over
             lock.release();
         } catch (IOException e) {
             throw new Align4jException("cannot release the output lock: " + IoMessages.describe(e), e);

@@ -170,6 +170,7 @@ class RunIntegrityCommandTest {
         assertThat(resumed.exit()).as(resumed.err()).isZero();
         List<String> ids = JsonlFiles.read(out).stream().map(n -> n.get("id").asText()).toList();
         assertThat(ids).hasSize(40).doesNotHaveDuplicates();
+        assertThat(tmp.resolve("out.jsonl.lock")).as("a run that ends removes its lock file").doesNotExist();
     }
 
     @Test

@@ -1,4 +1,4 @@
-// Layout probe: the C compiler's sizeof/offsetof for every llama.h struct that the Java bindings
+// Layout probe: the C compiler's sizeof/offsetof for every llama.h (and ggml.h) struct that the Java bindings
 // (org.align4j.llama.LlamaLayouts) declare. The Java layout test compares its StructLayouts with
 // this table field by field, so a binding that drifts from llama.h fails a test, not a user.
 
@@ -104,6 +104,33 @@ static const align4j_layout_entry LAYOUTS[] = {
     STRUCT(llama_logit_bias),
     FIELD(llama_logit_bias, token),
     FIELD(llama_logit_bias, bias),
+
+    STRUCT(llama_model_quantize_params),
+    FIELD(llama_model_quantize_params, nthread),
+    FIELD(llama_model_quantize_params, ftype),
+    FIELD(llama_model_quantize_params, output_tensor_type),
+    FIELD(llama_model_quantize_params, token_embedding_type),
+    FIELD(llama_model_quantize_params, allow_requantize),
+    FIELD(llama_model_quantize_params, quantize_output_tensor),
+    FIELD(llama_model_quantize_params, only_copy),
+    FIELD(llama_model_quantize_params, pure),
+    FIELD(llama_model_quantize_params, keep_split),
+    FIELD(llama_model_quantize_params, dry_run),
+    FIELD(llama_model_quantize_params, imatrix),
+    FIELD(llama_model_quantize_params, kv_overrides),
+    FIELD(llama_model_quantize_params, tt_overrides),
+    FIELD(llama_model_quantize_params, prune_layers),
+    FIELD(llama_model_quantize_params, max_buf_size),
+
+    // ggml.h (included by llama.h)
+    STRUCT(ggml_type_traits),
+    FIELD(ggml_type_traits, type_name),
+    FIELD(ggml_type_traits, blck_size),
+    FIELD(ggml_type_traits, blck_size_interleave),
+    FIELD(ggml_type_traits, type_size),
+    FIELD(ggml_type_traits, is_quantized),
+    FIELD(ggml_type_traits, to_float),
+    FIELD(ggml_type_traits, from_float_ref),
 };
 
 __attribute__((visibility("default")))

@@ -2,13 +2,20 @@ package org.align4j.cli;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
 import org.align4j.gguf.GgmlType;
+import org.align4j.gguf.GgufFile;
 import org.align4j.gguf.LlamaShape;
+import org.align4j.gguf.ModelSummary;
 import org.align4j.gguf.SynthPreset;
 import org.align4j.gguf.SyntheticLlama;
 import org.align4j.gguf.TokenizerMetadata;
+import org.align4j.llama.LlamaFileType;
+import org.align4j.llama.ModelQuantizer;
 import picocli.CommandLine;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -24,9 +31,10 @@ final class ModelSynthCommand implements Callable<Integer> {
     @ArgGroup(exclusive = true, multiplicity = "1")
     Source source;
 
-    @Option(names = "--type", paramLabel = "f32|f16|q8_0", converter = WeightType.class,
-            description = "weight type of 2-D tensors (norms stay f32); default f16")
-    GgmlType type = GgmlType.F16;
+    @Option(names = "--type", paramLabel = "f32|f16|bf16|q8_0|q4_0|q4_k_m|q5_k_m|q6_k", converter = WeightTypeConverter.class,
+            description = "weight type of 2-D tensors (norms stay f32); bf16, q4_0 and the k-quants are llama.cpp's "
+                    + "quantization of the f32 model, with its mix of tensor types; default f16")
+    WeightType type = WeightType.F16;
 
     @Option(names = "--seed", paramLabel = "S", description = "random seed; the same seed gives the same bytes; default 0")
     long seed = 0;
@@ -69,15 +77,41 @@ final class ModelSynthCommand implements Callable<Integer> {
         Path file;
     }
 
-    static final class WeightType implements CommandLine.ITypeConverter<GgmlType> {
+    /** A type our GGUF writer stores, or a file type llama.cpp's quantizer makes from the f32 model. */
+    enum WeightType {
+        F32(GgmlType.F32, null),
+        F16(GgmlType.F16, null),
+        BF16(null, LlamaFileType.MOSTLY_BF16),
+        Q8_0(GgmlType.Q8_0, null), // our encoder is ggml's quantize_row_q8_0_ref, byte for byte: no detour
+        Q4_0(null, LlamaFileType.MOSTLY_Q4_0),
+        Q4_K_M(null, LlamaFileType.MOSTLY_Q4_K_M),
+        Q5_K_M(null, LlamaFileType.MOSTLY_Q5_K_M),
+        Q6_K(null, LlamaFileType.MOSTLY_Q6_K);
+
+        final GgmlType written;
+        final LlamaFileType quantized;
+
+        WeightType(GgmlType written, LlamaFileType quantized) {
+            this.written = written;
+            this.quantized = quantized;
+        }
+
+        String optionValue() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+    }
+
+    static final class WeightTypeConverter implements CommandLine.ITypeConverter<WeightType> {
         @Override
-        public GgmlType convert(String value) {
-            return switch (value.toLowerCase(Locale.ROOT)) {
-                case "f32" -> GgmlType.F32;
-                case "f16" -> GgmlType.F16;
-                case "q8_0" -> GgmlType.Q8_0;
-                default -> throw new CommandLine.TypeConversionException("expected f32, f16 or q8_0, not '" + value + "'");
-            };
+        public WeightType convert(String value) {
+            for (WeightType t : WeightType.values()) {
+                if (t.optionValue().equals(value.toLowerCase(Locale.ROOT))) {
+                    return t;
+                }
+            }
+            List<String> names = Arrays.stream(WeightType.values()).map(WeightType::optionValue).toList();
+            throw new CommandLine.TypeConversionException("expected " + String.join(", ", names.subList(0, names.size() - 1))
+                    + " or " + names.getLast() + ", not '" + value + "'");
         }
     }
 
@@ -85,17 +119,30 @@ final class ModelSynthCommand implements Callable<Integer> {
     public Integer call() {
         SynthPreset preset;
         LlamaShape shape;
+        GgmlType written = type.written != null ? type.written : GgmlType.F32; // what llama.cpp quantizes from
         try {
             preset = source.preset != null ? SynthPreset.named(source.preset) : null;
             shape = preset != null ? preset.shape() : source.shape.toShape();
-            SyntheticLlama.checkType(shape, type);
+            SyntheticLlama.checkType(shape, written);
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
         String name = "align4j-synth-" + (preset != null ? preset.name() : "custom");
-        SyntheticLlama.Result r = SyntheticLlama.write(output, name, shape, tokenizer(preset), type, seed);
+        TokenizerMetadata tokenizer = tokenizer(preset);
         PrintWriter out = spec.commandLine().getOut();
-        out.printf("%s: %s params, %s, %s%n", r.path(), Units.count(r.parameters()), r.type(), Units.bytes(r.fileBytes()));
+        if (type.quantized == null) {
+            SyntheticLlama.Result r = SyntheticLlama.write(output, name, shape, tokenizer, written, seed);
+            out.printf("%s: %s params, %s, %s%n", r.path(), Units.count(r.parameters()), r.type(), Units.bytes(r.fileBytes()));
+        } else {
+            ModelQuantizer.writeQuantized(output, type.quantized, Runtime.getRuntime().availableProcessors(),
+                    unquantized -> SyntheticLlama.write(unquantized, name, shape, tokenizer, written, seed));
+            ModelSummary s;
+            try (GgufFile f = GgufFile.open(output)) {
+                s = ModelSummary.of(f);
+            }
+            String mix = s.tensorsByType().entrySet().stream().map(e -> e.getKey() + " " + e.getValue()).collect(Collectors.joining(", "));
+            out.printf("%s: %s params, %s (tensors: %s), %s%n", output, Units.count(s.parameters()), type.name(), mix, Units.bytes(s.fileBytes()));
+        }
         out.flush();
         return 0;
     }

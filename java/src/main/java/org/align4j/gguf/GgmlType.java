@@ -3,7 +3,7 @@ package org.align4j.gguf;
 /**
  * ggml tensor types as stored in GGUF ({@code enum ggml_type} in ggml.h), with the block layout from
  * ggml-common.h: a row of n elements takes (n / blockSize) * bytesPerBlock bytes. All are named so
- * {@code info} can describe any file; {@link GgmlQuants} decodes F32, F16, BF16 and Q8_0.
+ * {@code info} can describe any file; {@link GgmlQuants} decodes those in {@link GgmlQuants#DECODED}.
  */
 public enum GgmlType {
     F32(0, 1, 4),

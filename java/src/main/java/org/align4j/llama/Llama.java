@@ -8,6 +8,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static org.align4j.llama.LlamaLayouts.LLAMA_BATCH;
 import static org.align4j.llama.LlamaLayouts.LLAMA_CONTEXT_PARAMS;
 import static org.align4j.llama.LlamaLayouts.LLAMA_MODEL_PARAMS;
+import static org.align4j.llama.LlamaLayouts.LLAMA_MODEL_QUANTIZE_PARAMS;
 import static org.align4j.llama.LlamaLayouts.LLAMA_SAMPLER_CHAIN_PARAMS;
 
 import java.lang.foreign.FunctionDescriptor;
@@ -76,6 +77,8 @@ final class Llama {
         static final MethodHandle model_n_head_kv = fn("llama_model_n_head_kv", JAVA_INT, ADDRESS);
         static final MethodHandle model_chat_template = fn("llama_model_chat_template", ADDRESS, ADDRESS, ADDRESS);
         static final MethodHandle model_meta_val_str = fn("llama_model_meta_val_str", JAVA_INT, ADDRESS, ADDRESS, ADDRESS, SIZE_T);
+        static final MethodHandle model_quantize_default_params = fn("llama_model_quantize_default_params", LLAMA_MODEL_QUANTIZE_PARAMS);
+        static final MethodHandle model_quantize = fn("llama_model_quantize", JAVA_INT, ADDRESS, ADDRESS, ADDRESS); // uint32_t
 
         static final MethodHandle context_default_params = fn("llama_context_default_params", LLAMA_CONTEXT_PARAMS);
         static final MethodHandle init_from_model = fn("llama_init_from_model", ADDRESS, ADDRESS, LLAMA_CONTEXT_PARAMS);
@@ -180,6 +183,8 @@ final class Llama {
     static int llama_model_n_head_kv(MemorySegment m) { try { return (int) H.model_n_head_kv.invokeExact(m); } catch (Throwable t) { throw rethrow(t); } }
     static MemorySegment llama_model_chat_template(MemorySegment m, MemorySegment name) { try { return (MemorySegment) H.model_chat_template.invokeExact(m, name); } catch (Throwable t) { throw rethrow(t); } }
     static int llama_model_meta_val_str(MemorySegment m, MemorySegment key, MemorySegment buf, long size) { try { return (int) H.model_meta_val_str.invokeExact(m, key, buf, size); } catch (Throwable t) { throw rethrow(t); } }
+    static MemorySegment llama_model_quantize_default_params(SegmentAllocator a) { try { return (MemorySegment) H.model_quantize_default_params.invokeExact(a); } catch (Throwable t) { throw rethrow(t); } }
+    static int llama_model_quantize(MemorySegment fnameInp, MemorySegment fnameOut, MemorySegment params) { try { return (int) H.model_quantize.invokeExact(fnameInp, fnameOut, params); } catch (Throwable t) { throw rethrow(t); } }
 
     // ---- context -------------------------------------------------------------------------------
     static MemorySegment llama_context_default_params(SegmentAllocator a) { try { return (MemorySegment) H.context_default_params.invokeExact(a); } catch (Throwable t) { throw rethrow(t); } }

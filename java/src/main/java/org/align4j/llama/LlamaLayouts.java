@@ -14,9 +14,10 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The llama.h structs the bindings use, member for member in C order with C's names. Padding is
- * inserted by {@link #cStruct} from each member's natural alignment (the x86-64 / AArch64 C ABI);
- * LayoutProbeTest checks every size and offset against the C compiler's.
+ * The llama.h structs the bindings use (and one of ggml.h, which llama.h includes), member for member
+ * in C order with C's names. Padding is inserted by {@link #cStruct} from each member's natural
+ * alignment (the x86-64 / AArch64 C ABI); LayoutProbeTest checks every size and offset against the C
+ * compiler's.
  */
 public final class LlamaLayouts {
     private LlamaLayouts() {}
@@ -115,6 +116,33 @@ public final class LlamaLayouts {
             C_INT.withName("token"),
             JAVA_FLOAT.withName("bias"));
 
+    public static final StructLayout LLAMA_MODEL_QUANTIZE_PARAMS = cStruct("llama_model_quantize_params",
+            C_INT.withName("nthread"),
+            C_ENUM.withName("ftype"),                // enum llama_ftype
+            C_ENUM.withName("output_tensor_type"),   // enum ggml_type; GGML_TYPE_COUNT = by ftype
+            C_ENUM.withName("token_embedding_type"), // enum ggml_type; GGML_TYPE_COUNT = by ftype
+            JAVA_BOOLEAN.withName("allow_requantize"),
+            JAVA_BOOLEAN.withName("quantize_output_tensor"),
+            JAVA_BOOLEAN.withName("only_copy"),
+            JAVA_BOOLEAN.withName("pure"),
+            JAVA_BOOLEAN.withName("keep_split"),
+            JAVA_BOOLEAN.withName("dry_run"),
+            ADDRESS.withName("imatrix"),
+            ADDRESS.withName("kv_overrides"),
+            ADDRESS.withName("tt_overrides"),
+            ADDRESS.withName("prune_layers"),
+            C_SIZE_T.withName("max_buf_size"));
+
+    // ggml.h's, reached through llama.h: what ggml_get_type_traits returns.
+    public static final StructLayout GGML_TYPE_TRAITS = cStruct("ggml_type_traits",
+            ADDRESS.withName("type_name"),
+            JAVA_LONG.withName("blck_size"),
+            JAVA_LONG.withName("blck_size_interleave"),
+            C_SIZE_T.withName("type_size"),
+            JAVA_BOOLEAN.withName("is_quantized"),
+            ADDRESS.withName("to_float"),        // ggml_to_float_t: (const void *x, float *y, int64_t k)
+            ADDRESS.withName("from_float_ref")); // ggml_from_float_t: (const float *x, void *y, int64_t k)
+
     /** Every struct above, by C name: what LayoutProbeTest checks against the C compiler. */
     public static final Map<String, StructLayout> ALL = Map.of(
             "llama_model_params", LLAMA_MODEL_PARAMS,
@@ -124,7 +152,9 @@ public final class LlamaLayouts {
             "llama_chat_message", LLAMA_CHAT_MESSAGE,
             "llama_token_data", LLAMA_TOKEN_DATA,
             "llama_token_data_array", LLAMA_TOKEN_DATA_ARRAY,
-            "llama_logit_bias", LLAMA_LOGIT_BIAS);
+            "llama_logit_bias", LLAMA_LOGIT_BIAS,
+            "llama_model_quantize_params", LLAMA_MODEL_QUANTIZE_PARAMS,
+            "ggml_type_traits", GGML_TYPE_TRAITS);
 
     /** A VarHandle for member {@code name} of {@code struct}, taking (segment, 0L). */
     static VarHandle field(StructLayout struct, String name) {

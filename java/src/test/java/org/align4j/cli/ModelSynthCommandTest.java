@@ -2,7 +2,12 @@ package org.align4j.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.stream.Stream;
+import org.align4j.gguf.GgmlQuants;
 import org.align4j.gguf.GgmlType;
 import org.align4j.gguf.GgufFile;
 import org.junit.jupiter.api.Test;
@@ -73,7 +78,52 @@ class ModelSynthCommandTest {
     void unknownTypeIsAUsageError() {
         CliRun r = CliRun.of("model", "synth", "--preset", "tiny", "--type", "q4_k", "-o", dir.resolve("x.gguf").toString());
         assertThat(r.exit()).isEqualTo(2);
-        assertThat(r.err()).contains("expected f32, f16 or q8_0, not 'q4_k'");
+        assertThat(r.err()).contains("expected f32, f16, bf16, q8_0, q4_0, q4_k_m, q5_k_m or q6_k, not 'q4_k'");
+    }
+
+    @Test
+    void q4_k_mIsLlamaCppsQuantizationOfTheF32ModelWithItsMixOfTypes() throws IOException {
+        Path out = dir.resolve("q4km.gguf");
+        String[] shape = {"model", "synth", "--layers", "2", "--embd", "256", "--heads", "4", "--ffn", "512", "--vocab", "char", "--seed", "3"};
+        CliRun r = CliRun.of(concat(shape, "--type", "q4_k_m", "-o", out.toString()));
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.out().strip()).startsWith(out + ": 1.38M params, Q4_K_M (tensors: F32 5, Q4_K 12, Q6_K 3), ").endsWith("KiB");
+        Path f32 = dir.resolve("f32.gguf");
+        assertThat(CliRun.of(concat(shape, "--type", "f32", "-o", f32.toString())).exit()).isZero();
+        try (GgufFile q = GgufFile.open(out); GgufFile f = GgufFile.open(f32)) {
+            assertThat(q.integer("general.file_type")).isEqualTo(15); // LLAMA_FTYPE_MOSTLY_Q4_K_M
+            assertThat(q.tensor("blk.1.ffn_down.weight").type()).isEqualTo(GgmlType.Q6_K);
+            assertThat(q.tensor("blk.0.ffn_down.weight").type()).isEqualTo(GgmlType.Q4_K);
+            // The same seeded weights: Q4_K keeps them to within a few percent.
+            float[] quantized = new float[256 * 512];
+            float[] exact = new float[256 * 512];
+            GgmlQuants.dequantize(GgmlType.Q4_K, q.tensorData("blk.0.ffn_up.weight"), quantized);
+            GgmlQuants.dequantize(GgmlType.F32, f.tensorData("blk.0.ffn_up.weight"), exact);
+            double err = 0;
+            double norm = 0;
+            for (int i = 0; i < exact.length; i++) {
+                err += (quantized[i] - exact[i]) * (double) (quantized[i] - exact[i]);
+                norm += exact[i] * (double) exact[i];
+            }
+            System.out.printf("q4_k_m vs f32 model, blk.0.ffn_up.weight: relative RMS error %.4f (tolerance 0.25)%n", Math.sqrt(err / norm));
+            assertThat(Math.sqrt(err / norm)).isLessThan(0.25);
+        }
+        try (Stream<Path> files = Files.list(dir)) {
+            assertThat(files.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder("q4km.gguf", "f32.gguf");
+        }
+    }
+
+    @Test
+    void aQuantizedTypeIntoAMissingDirectoryIsARuntimeErrorNamingIt() {
+        Path out = dir.resolve("missing").resolve("x.gguf");
+        CliRun r = CliRun.of("model", "synth", "--preset", "tiny", "--type", "q4_0", "-o", out.toString());
+        assertThat(r.exit()).isEqualTo(1);
+        assertThat(r.err()).contains(out + ": cannot write its unquantized temporary file in " + dir.resolve("missing")
+                + ": no such file or directory").doesNotContain("Exception");
+    }
+
+    private static String[] concat(String[] first, String... rest) {
+        return Stream.concat(Arrays.stream(first), Arrays.stream(rest)).toArray(String[]::new);
     }
 
     @Test

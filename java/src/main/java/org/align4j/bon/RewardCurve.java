@@ -9,6 +9,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import org.align4j.Align4jException;
+import org.align4j.IoMessages;
 import org.align4j.AtomicFile;
 import org.align4j.job.LinePlot;
 
@@ -115,7 +116,7 @@ public final class RewardCurve {
         try {
             AtomicFile.write(markdown, tmp -> Files.writeString(tmp, table(), StandardCharsets.UTF_8));
         } catch (IOException e) {
-            throw new Align4jException("cannot write " + markdown + ": " + e.getMessage(), e);
+            throw new Align4jException("cannot write " + markdown + ": " + IoMessages.describe(e), e);
         }
         List<Point> pts = points();
         double[] x = pts.stream().mapToDouble(Point::n).toArray();

@@ -9,6 +9,7 @@ import java.util.Arrays;
 import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 import org.align4j.Align4jException;
+import org.align4j.IoMessages;
 import org.align4j.llama.Vocab;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -68,7 +69,7 @@ final class TokenizeCommand implements Callable<Integer> {
         try {
             return Files.readString(file, StandardCharsets.UTF_8);
         } catch (IOException e) {
-            throw new Align4jException("cannot read " + file + ": " + e, e);
+            throw new Align4jException("cannot read " + file + ": " + IoMessages.describe(e), e);
         }
     }
 

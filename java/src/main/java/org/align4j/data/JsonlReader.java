@@ -21,6 +21,7 @@ import java.util.Spliterators;
 import java.util.stream.Stream;
 import java.util.stream.StreamSupport;
 import org.align4j.Align4jException;
+import org.align4j.IoMessages;
 
 /**
  * Streams a UTF-8 JSONL file one line at a time, in memory bounded by the longest line. Blank lines are
@@ -61,7 +62,7 @@ public final class JsonlReader implements Iterable<JsonlLine>, AutoCloseable {
         } catch (AccessDeniedException e) {
             throw new Align4jException(file + ": permission denied", e);
         } catch (IOException e) {
-            throw new Align4jException(file + ": cannot open: " + e.getMessage(), e);
+            throw new Align4jException(file + ": cannot open: " + IoMessages.describe(e), e);
         }
     }
 
@@ -85,7 +86,7 @@ public final class JsonlReader implements Iterable<JsonlLine>, AutoCloseable {
             }
             return n;
         } catch (IOException e) {
-            throw new Align4jException(file + ": read failed: " + e.getMessage(), e);
+            throw new Align4jException(file + ": read failed: " + IoMessages.describe(e), e);
         }
     }
 
@@ -135,7 +136,7 @@ public final class JsonlReader implements Iterable<JsonlLine>, AutoCloseable {
             }
             return null;
         } catch (IOException e) {
-            throw new Align4jException(file + ":" + (lines.number() + 1) + ": read failed: " + e.getMessage(), e);
+            throw new Align4jException(file + ":" + (lines.number() + 1) + ": read failed: " + IoMessages.describe(e), e);
         }
     }
 
@@ -170,7 +171,7 @@ public final class JsonlReader implements Iterable<JsonlLine>, AutoCloseable {
         try {
             in.close();
         } catch (IOException e) {
-            throw new Align4jException(file + ": close failed: " + e.getMessage(), e);
+            throw new Align4jException(file + ": close failed: " + IoMessages.describe(e), e);
         }
     }
 }

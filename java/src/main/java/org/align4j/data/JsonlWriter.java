@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 import org.align4j.Align4jException;
+import org.align4j.IoMessages;
 
 /**
  * Writes one JSON value per line (UTF-8, compact) and flushes each to the operating system as it is
@@ -45,7 +46,7 @@ public final class JsonlWriter implements AutoCloseable {
             }
             return new JsonlWriter(file, Files.newOutputStream(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE, mode));
         } catch (IOException e) {
-            throw new Align4jException(file + ": cannot open for writing: " + e, e);
+            throw new Align4jException(file + ": cannot open for writing: " + IoMessages.describe(e), e);
         }
     }
 
@@ -74,7 +75,7 @@ public final class JsonlWriter implements AutoCloseable {
             out.write(line);
             out.flush();
         } catch (IOException e) {
-            throw new Align4jException(file + ": write failed after " + written + " records: " + e.getMessage(), e);
+            throw new Align4jException(file + ": write failed after " + written + " records: " + IoMessages.describe(e), e);
         }
         written++;
     }
@@ -89,7 +90,7 @@ public final class JsonlWriter implements AutoCloseable {
         try {
             out.close();
         } catch (IOException e) {
-            throw new Align4jException(file + ": close failed: " + e.getMessage(), e);
+            throw new Align4jException(file + ": close failed: " + IoMessages.describe(e), e);
         }
     }
 }

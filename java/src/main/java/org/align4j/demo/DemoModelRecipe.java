@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import org.align4j.Align4jException;
+import org.align4j.IoMessages;
 import org.align4j.reward.RewardContext;
 import org.align4j.reward.Reward;
 import org.align4j.llama.ModelOptions;
@@ -97,7 +98,7 @@ public record DemoModelRecipe(String name, long seed, int steps, int batchSize, 
             log.flush();
             return m;
         } catch (IOException e) {
-            throw new Align4jException(metrics + ": " + e.getMessage(), e);
+            throw new Align4jException(metrics + ": " + IoMessages.describe(e), e);
         }
     }
 
@@ -119,7 +120,7 @@ public record DemoModelRecipe(String name, long seed, int steps, int batchSize, 
                         .curve().points().getFirst().meanReward();
             }
         } catch (IOException e) {
-            throw new Align4jException(work + ": " + e.getMessage(), e);
+            throw new Align4jException(work + ": " + IoMessages.describe(e), e);
         }
     }
 

@@ -11,6 +11,7 @@ import java.time.format.DateTimeFormatter;
 import java.util.List;
 import java.util.Locale;
 import org.align4j.Align4jException;
+import org.align4j.IoMessages;
 import org.align4j.reward.Reward;
 import org.align4j.llama.ModelOptions;
 import org.align4j.llama.Model;
@@ -130,7 +131,7 @@ public record DemoRun(String name, int heldout, int bonN, int rounds, int prompt
             out.flush();
             return r;
         } catch (IOException e) {
-            throw new Align4jException(dir + ": " + e.getMessage(), e);
+            throw new Align4jException(dir + ": " + IoMessages.describe(e), e);
         }
     }
 

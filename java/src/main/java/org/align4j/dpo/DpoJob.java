@@ -26,6 +26,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.function.Consumer;
 import org.align4j.Align4jException;
+import org.align4j.IoMessages;
 import org.align4j.AtomicFile;
 import org.align4j.data.JsonlWriter;
 import org.align4j.job.LinePlot;
@@ -383,7 +384,7 @@ public final class DpoJob {
         try {
             AtomicFile.write(o.metrics(), tmp -> Files.write(tmp, kept, StandardCharsets.UTF_8));
         } catch (IOException e) {
-            throw new Align4jException(o.metrics() + ": cannot rewrite for --resume: " + e.getMessage(), e);
+            throw new Align4jException(o.metrics() + ": cannot rewrite for --resume: " + IoMessages.describe(e), e);
         }
         return JsonlWriter.append(o.metrics());
     }
@@ -406,7 +407,7 @@ public final class DpoJob {
                 }
             }
         } catch (IOException e) {
-            throw new Align4jException(o.metrics() + ": cannot read: " + e.getMessage(), e);
+            throw new Align4jException(o.metrics() + ": cannot read: " + IoMessages.describe(e), e);
         }
         return out;
     }

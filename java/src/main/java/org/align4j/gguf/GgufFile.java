@@ -15,6 +15,7 @@ import java.util.Optional;
 import java.util.SequencedMap;
 import java.util.function.Function;
 import org.align4j.Align4jException;
+import org.align4j.IoMessages;
 
 /**
  * A GGUF file, memory-mapped read-only into a shared arena this object owns. Tensor data are
@@ -53,7 +54,7 @@ public final class GgufFile implements AutoCloseable {
             throw new Align4jException(path + ": cannot read: no such file", e);
         } catch (IOException e) {
             arena.close();
-            throw new Align4jException(path + ": cannot read: " + e, e);
+            throw new Align4jException(path + ": cannot read: " + IoMessages.describe(e), e);
         } catch (RuntimeException e) {
             arena.close();
             throw e;

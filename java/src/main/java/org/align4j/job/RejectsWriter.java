@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.align4j.Align4jException;
+import org.align4j.IoMessages;
 
 /**
  * The {@code --on-error skip} log: one {@code {"line": N, "error": "file:line: cause", "record": ...}} per
@@ -36,7 +37,7 @@ public final class RejectsWriter implements AutoCloseable {
         try {
             Files.deleteIfExists(file);
         } catch (IOException e) {
-            throw new Align4jException(file + ": cannot remove the old rejects file: " + e.getMessage(), e);
+            throw new Align4jException(file + ": cannot remove the old rejects file: " + IoMessages.describe(e), e);
         }
         return new RejectsWriter(file);
     }

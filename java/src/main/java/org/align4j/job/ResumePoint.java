@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.List;
 import org.align4j.Align4jException;
+import org.align4j.IoMessages;
 import org.align4j.AtomicFile;
 
 /**
@@ -72,7 +73,7 @@ public final class ResumePoint {
         try {
             commit = Jsonl.MAPPER.readTree(Files.readString(file, StandardCharsets.UTF_8));
         } catch (IOException e) {
-            throw new Align4jException(file + ": unreadable resume point: " + e.getMessage(), e);
+            throw new Align4jException(file + ": unreadable resume point: " + IoMessages.describe(e), e);
         }
         JsonNode sizes = commit.path("bytes");
         for (Path o : outputs) {
@@ -90,7 +91,7 @@ public final class ResumePoint {
                 try (FileChannel ch = FileChannel.open(o, StandardOpenOption.WRITE)) {
                     ch.truncate(keep);
                 } catch (IOException e) {
-                    throw new Align4jException(o + ": cannot cut back to the last resume point: " + e.getMessage(), e);
+                    throw new Align4jException(o + ": cannot cut back to the last resume point: " + IoMessages.describe(e), e);
                 }
             }
         }
@@ -107,7 +108,7 @@ public final class ResumePoint {
         try {
             AtomicFile.write(file, tmp -> Files.writeString(tmp, c.toString(), StandardCharsets.UTF_8));
         } catch (IOException e) {
-            throw new Align4jException(file + ": cannot write the resume point: " + e.getMessage(), e);
+            throw new Align4jException(file + ": cannot write the resume point: " + IoMessages.describe(e), e);
         }
     }
 
@@ -115,7 +116,7 @@ public final class ResumePoint {
         try {
             return Files.exists(p) ? Files.size(p) : 0;
         } catch (IOException e) {
-            throw new Align4jException(p + ": " + e.getMessage(), e);
+            throw new Align4jException(p + ": " + IoMessages.describe(e), e);
         }
     }
 }

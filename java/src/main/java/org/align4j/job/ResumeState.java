@@ -18,6 +18,7 @@ import java.nio.file.StandardOpenOption;
 import java.util.HashSet;
 import java.util.Set;
 import org.align4j.Align4jException;
+import org.align4j.IoMessages;
 
 /**
  * What an interrupted run already did, for {@code --resume}: the ids in its output and the input lines in
@@ -134,13 +135,13 @@ public record ResumeState(Set<RecordId> doneIds, long records, Set<Long> rejecte
             }
             size = lines.endOffset();
         } catch (IOException e) {
-            throw new Align4jException(file + ": read failed: " + e.getMessage(), e);
+            throw new Align4jException(file + ": read failed: " + IoMessages.describe(e), e);
         }
         if (keep < size) {
             try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
                 ch.truncate(keep);
             } catch (IOException e) {
-                throw new Align4jException(file + ": cannot cut off the partial last line: " + e.getMessage(), e);
+                throw new Align4jException(file + ": cannot cut off the partial last line: " + IoMessages.describe(e), e);
             }
         }
         return size - keep;

@@ -18,6 +18,7 @@ import java.util.HexFormat;
 import java.util.Map;
 import java.util.Properties;
 import org.align4j.Align4jException;
+import org.align4j.IoMessages;
 import org.align4j.AtomicFile;
 
 /**
@@ -62,7 +63,7 @@ public final class RunManifest {
         try {
             o.put("bytes", Files.size(file));
         } catch (IOException e) {
-            throw new Align4jException(file + ": cannot read: " + e.getMessage(), e);
+            throw new Align4jException(file + ": cannot read: " + IoMessages.describe(e), e);
         }
         o.put("sha256", sha256(file));
         return o;
@@ -82,7 +83,7 @@ public final class RunManifest {
                 md.update(buf, 0, n);
             }
         } catch (IOException e) {
-            throw new Align4jException(file + ": cannot read to hash it: " + e.getMessage(), e);
+            throw new Align4jException(file + ": cannot read to hash it: " + IoMessages.describe(e), e);
         }
         return HexFormat.of().formatHex(md.digest());
     }
@@ -98,7 +99,7 @@ public final class RunManifest {
                 return o;
             }
         } catch (IOException e) {
-            throw new Align4jException(file + ": unreadable manifest: " + e.getMessage(), e);
+            throw new Align4jException(file + ": unreadable manifest: " + IoMessages.describe(e), e);
         }
         throw new Align4jException(file + ": not a manifest (not a JSON object)");
     }
@@ -120,7 +121,7 @@ public final class RunManifest {
             }
             AtomicFile.write(file, tmp -> writeTo(tmp, manifest, arrayField, lines));
         } catch (IOException e) {
-            throw new Align4jException(file + ": cannot write the manifest: " + e.getMessage(), e);
+            throw new Align4jException(file + ": cannot write the manifest: " + IoMessages.describe(e), e);
         }
     }
 

@@ -12,6 +12,7 @@ import java.util.Locale;
 import java.util.Objects;
 import java.io.IOException;
 import org.align4j.Align4jException;
+import org.align4j.IoMessages;
 import org.align4j.reward.Reward;
 import org.align4j.llama.ModelOptions;
 import org.align4j.llama.Model;
@@ -323,7 +324,7 @@ public final class LoopJob {
         try {
             Files.write(file, lines, StandardCharsets.UTF_8);
         } catch (IOException e) {
-            throw new Align4jException(file + ": cannot write: " + e.getMessage(), e);
+            throw new Align4jException(file + ": cannot write: " + IoMessages.describe(e), e);
         }
     }
 
@@ -331,7 +332,7 @@ public final class LoopJob {
         try {
             Files.createDirectories(dir);
         } catch (IOException e) {
-            throw new Align4jException(dir + ": cannot create: " + e.getMessage(), e);
+            throw new Align4jException(dir + ": cannot create: " + IoMessages.describe(e), e);
         }
     }
 
@@ -339,7 +340,7 @@ public final class LoopJob {
         try {
             Files.deleteIfExists(file);
         } catch (IOException e) {
-            throw new Align4jException(file + ": cannot delete: " + e.getMessage(), e);
+            throw new Align4jException(file + ": cannot delete: " + IoMessages.describe(e), e);
         }
     }
 }

@@ -22,6 +22,7 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.align4j.Align4jException;
+import org.align4j.IoMessages;
 
 /**
  * {@code cmd:COMMAND}: one long-lived child process, {@code sh -c COMMAND}, started at the first prompt.
@@ -185,7 +186,7 @@ final class CommandReward implements Reward {
         try {
             return new Child(pb.start());
         } catch (IOException e) {
-            throw new Align4jException("reward command `" + command + "`: cannot start sh: " + e.getMessage(), e);
+            throw new Align4jException("reward command `" + command + "`: cannot start sh: " + IoMessages.describe(e), e);
         }
     }
 

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.align4j.Align4jException;
+import org.align4j.IoMessages;
 
 /**
  * The text a judge is asked: {@code {prompt}} and {@code {completion}} in it are replaced by the prompt
@@ -44,7 +45,7 @@ public record JudgeRubric(String template) {
         try {
             text = Files.readString(file);
         } catch (IOException e) {
-            throw new Align4jException("cannot read judge rubric file " + file + ": " + e);
+            throw new Align4jException("cannot read judge rubric file " + file + ": " + IoMessages.describe(e), e);
         }
         if (!text.contains(COMPLETION)) {
             throw new Align4jException("judge rubric file " + file + " has no " + COMPLETION

@@ -16,6 +16,7 @@ import java.util.Map;
 import java.util.OptionalLong;
 import java.util.SplittableRandom;
 import org.align4j.Align4jException;
+import org.align4j.IoMessages;
 import org.align4j.engine.ScorerOptions;
 import org.align4j.job.SampleOutput;
 import org.align4j.job.RewardStage;
@@ -507,7 +508,7 @@ public final class RsoJob {
             try {
                 Files.deleteIfExists(ResumePoint.pathFor(o.output()));
             } catch (IOException e) {
-                throw new Align4jException(ResumePoint.pathFor(o.output()) + ": cannot remove: " + e.getMessage(), e);
+                throw new Align4jException(ResumePoint.pathFor(o.output()) + ": cannot remove: " + IoMessages.describe(e), e);
             }
             point = ResumePoint.fresh(o.output(), group);
         }

@@ -4,8 +4,11 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import org.align4j.gguf.Architecture;
 import org.align4j.gguf.GgmlType;
+import org.align4j.gguf.Llama3Rope;
 import org.align4j.gguf.LlamaShape;
+import org.align4j.gguf.LlamaTensor;
 import org.align4j.gguf.SynthPreset;
 import org.align4j.gguf.SyntheticLlama;
 import org.align4j.gguf.TokenizerMetadata;
@@ -14,9 +17,9 @@ import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code align4j model synth}: a Llama-architecture GGUF with seeded random weights and a tokenizer. */
+/** {@code align4j model synth}: a Llama-family GGUF (llama, qwen2, qwen3) with seeded random weights and a tokenizer. */
 @Command(name = "synth",
-        description = "Write a Llama-architecture GGUF with seeded random weights and a real llama.cpp tokenizer "
+        description = "Write a llama, qwen2 or qwen3 GGUF with seeded random weights and a real llama.cpp tokenizer "
                 + "(or the built-in character tokenizer, vocab 'char').")
 final class ModelSynthCommand implements Callable<Integer> {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
@@ -35,7 +38,8 @@ final class ModelSynthCommand implements Callable<Integer> {
     Path output;
 
     static final class Source {
-        @Option(names = "--preset", paramLabel = "NAME", description = "tiny, qwen2.5-0.5b, llama-3.2-1b, demo or small-10m")
+        @Option(names = "--preset", paramLabel = "NAME", description = "tiny, qwen2.5-0.5b (qwen2), llama-3.2-1b (llama with "
+                + "Llama 3 RoPE scaling), demo, small-10m or qwen3-0.6b (qwen3)")
         String preset;
 
         @ArgGroup(exclusive = false, heading = "Shape (instead of --preset):%n")
@@ -51,12 +55,67 @@ final class ModelSynthCommand implements Callable<Integer> {
         @Option(names = "--ctx", description = "context length; default 2048") int ctx = 2048;
         @Option(names = "--rope-theta", description = "RoPE frequency base; default 10000") float ropeTheta = 10_000f;
         @Option(names = "--untied-output", description = "write a separate output.weight") boolean untiedOutput;
+        @Option(names = "--arch", paramLabel = "llama|qwen2|qwen3", converter = ArchitectureName.class,
+                description = "llama (default); qwen2: NEOX RoPE, q/k/v biases; qwen3: NEOX RoPE, q/k norms")
+        Architecture architecture = Architecture.LLAMA;
+        @Option(names = "--head-dim", paramLabel = "D", description = "head width (llama, qwen3); default embd / heads") Integer headDim;
+        @Option(names = "--rope-scaling", paramLabel = "linear:F|llama3:F[:CTX]", converter = RopeScaling.Converter.class,
+                description = "linear: positions divided by F; llama3: Llama 3's rope_freqs with factor F over an original "
+                        + "context CTX (default 8192), low and high frequency factors 1 and 4 (llama only)")
+        RopeScaling ropeScaling;
 
         @ArgGroup(exclusive = true)
         Vocab vocab;
 
         LlamaShape toShape() {
-            return new LlamaShape(layers, embd, heads, kvHeads == null ? heads : kvHeads, ffn, ctx, ropeTheta, 1e-5f, !untiedOutput);
+            int kv = kvHeads == null ? heads : kvHeads;
+            int d = headDim != null ? headDim : embdPerHead();
+            LlamaShape s = new LlamaShape(architecture, layers, embd, heads, kv, d, ffn, ctx, ropeTheta, 1f, 1e-5f, !untiedOutput);
+            return ropeScaling != null && ropeScaling.linear() != null ? s.withRopeLinearFactor(ropeScaling.linear()) : s;
+        }
+
+        private int embdPerHead() {
+            if (heads <= 0 || embd % heads != 0) {
+                throw new IllegalArgumentException("embd " + embd + " is not divisible by heads " + heads + " (or give --head-dim)");
+            }
+            return embd / heads;
+        }
+    }
+
+    /** --rope-scaling: one of a linear factor and Llama 3's scaling. */
+    record RopeScaling(Float linear, Llama3Rope llama3) {
+        static final class Converter implements CommandLine.ITypeConverter<RopeScaling> {
+            @Override
+            public RopeScaling convert(String value) {
+                String[] parts = value.split(":", -1);
+                try {
+                    return switch (parts[0].toLowerCase(Locale.ROOT)) {
+                        case "linear" -> {
+                            if (parts.length != 2) {
+                                throw new CommandLine.TypeConversionException("expected linear:FACTOR, not '" + value + "'");
+                            }
+                            yield new RopeScaling(Float.parseFloat(parts[1]), null);
+                        }
+                        case "llama3" -> {
+                            if (parts.length < 2 || parts.length > 3) {
+                                throw new CommandLine.TypeConversionException("expected llama3:FACTOR[:CTX], not '" + value + "'");
+                            }
+                            yield new RopeScaling(null, Llama3Rope.of(Float.parseFloat(parts[1]), parts.length == 3 ? Integer.parseInt(parts[2]) : 8192));
+                        }
+                        default -> throw new CommandLine.TypeConversionException("expected linear:FACTOR or llama3:FACTOR[:CTX], not '" + value + "'");
+                    };
+                } catch (IllegalArgumentException e) { // NumberFormatException too
+                    throw new CommandLine.TypeConversionException("'" + value + "': " + e.getMessage());
+                }
+            }
+        }
+    }
+
+    static final class ArchitectureName implements CommandLine.ITypeConverter<Architecture> {
+        @Override
+        public Architecture convert(String value) {
+            return Architecture.named(value).orElseThrow(() ->
+                    new CommandLine.TypeConversionException("expected " + Architecture.names() + ", not '" + value + "'"));
         }
     }
 
@@ -85,15 +144,20 @@ final class ModelSynthCommand implements Callable<Integer> {
     public Integer call() {
         SynthPreset preset;
         LlamaShape shape;
+        Llama3Rope ropeFreqs;
         try {
             preset = source.preset != null ? SynthPreset.named(source.preset) : null;
             shape = preset != null ? preset.shape() : source.shape.toShape();
+            ropeFreqs = preset != null ? preset.ropeFreqs() : source.shape.ropeScaling != null ? source.shape.ropeScaling.llama3() : null;
+            if (ropeFreqs != null && !shape.architecture().optional().contains(LlamaTensor.ROPE_FREQS)) {
+                throw new IllegalArgumentException("--rope-scaling llama3 is for --arch llama, not " + shape.architecture().ggufName());
+            }
             SyntheticLlama.checkType(shape, type);
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
         String name = "align4j-synth-" + (preset != null ? preset.name() : "custom");
-        SyntheticLlama.Result r = SyntheticLlama.write(output, name, shape, tokenizer(preset), type, seed);
+        SyntheticLlama.Result r = SyntheticLlama.write(output, name, shape, ropeFreqs, tokenizer(preset), type, seed);
         PrintWriter out = spec.commandLine().getOut();
         out.printf("%s: %s params, %s, %s%n", r.path(), Units.count(r.parameters()), r.type(), Units.bytes(r.fileBytes()));
         out.flush();

@@ -69,16 +69,10 @@ final class ModelSynthCommand implements Callable<Integer> {
 
         LlamaShape toShape() {
             int kv = kvHeads == null ? heads : kvHeads;
-            int d = headDim != null ? headDim : embdPerHead();
-            LlamaShape s = new LlamaShape(architecture, layers, embd, heads, kv, d, ffn, ctx, ropeTheta, 1f, 1e-5f, !untiedOutput);
+            LlamaShape s = headDim == null
+                    ? new LlamaShape(layers, embd, heads, kv, ffn, ctx, ropeTheta, 1e-5f, !untiedOutput).withArchitecture(architecture)
+                    : new LlamaShape(architecture, layers, embd, heads, kv, headDim, ffn, ctx, ropeTheta, 1f, 1e-5f, !untiedOutput);
             return ropeScaling != null && ropeScaling.linear() != null ? s.withRopeLinearFactor(ropeScaling.linear()) : s;
-        }
-
-        private int embdPerHead() {
-            if (heads <= 0 || embd % heads != 0) {
-                throw new IllegalArgumentException("embd " + embd + " is not divisible by heads " + heads + " (or give --head-dim)");
-            }
-            return embd / heads;
         }
     }
 

@@ -25,8 +25,8 @@ import org.align4j.gguf.LlamaShape;
  * keeps each scored row's log-sum-exp and backward recomputes the block's logits from it.
  *
  * <p>A pass made to {@code keep} activations holds what backward needs, about R * (4C + 2Q + 2K + 3F)
- * floats per layer (Q + K more with q/k norms), until {@link #backward} has run once. Weight matmuls, attention and the output
- * layer add their wall time to {@code timings}.
+ * floats per layer (Q + K more with q/k norms), until {@link #backward} has run once. Weight matmuls,
+ * attention and the output layer add their wall time to {@code timings}.
  */
 final class LlamaPass {
     private static final int VOCAB_CHUNK = 128; // output-weight rows per logits block

@@ -167,7 +167,11 @@ public record LlamaWeights(LlamaShape shape, int vocabSize, Map<LlamaTensor, flo
                     + ")"));
             boolean tied = !unread.contains(LlamaTensor.OUTPUT.ggufName());
             LlamaShape shape = shape(tied);
-            int vocab = Math.toIntExact(file.tensor(LlamaTensor.TOKEN_EMBD.ggufName()).dims()[1]);
+            String embd = LlamaTensor.TOKEN_EMBD.ggufName();
+            if (!unread.contains(embd) || file.tensor(embd).dims().length != 2) {
+                throw new Align4jException(file.path() + ": " + arch.ggufName() + " needs a 2-D tensor " + embd + ", which the file does not hold");
+            }
+            int vocab = Math.toIntExact(file.tensor(embd).dims()[1]);
 
             Map<LlamaTensor, float[]> model = new EnumMap<>(LlamaTensor.class);
             List<Layer> layers = new ArrayList<>();

@@ -56,7 +56,7 @@ public enum LlamaTensor {
     }
 
     /** Its name in block {@code block}; a model-wide tensor's name whatever the block. */
-    public String name(int block) {
+    public String nameIn(int block) {
         return perBlock ? "blk." + block + "." + suffix : suffix;
     }
 

@@ -141,7 +141,7 @@ public final class SyntheticLlama {
         }
         for (int l = 0; l < s.layers(); l++) {
             for (LlamaTensor kind : written.stream().filter(LlamaTensor::perBlock).toList()) {
-                t.add(tensor(kind, kind.name(l), s, ropeFreqs, type, vocabSize, seed));
+                t.add(tensor(kind, kind.nameIn(l), s, ropeFreqs, type, vocabSize, seed));
             }
         }
         for (LlamaTensor kind : written.stream().filter(k -> !k.perBlock() && k.ordinal() > LlamaTensor.ATTN_NORM.ordinal()).toList()) {

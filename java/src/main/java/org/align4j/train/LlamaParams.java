@@ -156,7 +156,8 @@ public final class LlamaParams {
         w.model().forEach((kind, data) -> out.accept(kind, tensor(kind.ggufName(), data, kind.dims(w.shape(), w.vocabSize()))));
         for (int l = 0; l < w.layers().size(); l++) {
             int block = l;
-            w.layers().get(l).tensors().forEach((kind, data) -> out.accept(kind, tensor(kind.name(block), data, kind.dims(w.shape(), w.vocabSize()))));
+            w.layers().get(l).tensors().forEach((kind, data) ->
+                    out.accept(kind, tensor(kind.nameIn(block), data, kind.dims(w.shape(), w.vocabSize()))));
         }
     }
 

@@ -184,7 +184,7 @@ public record LlamaWeights(LlamaShape shape, int vocabSize, Map<LlamaTensor, flo
                 Map<LlamaTensor, float[]> block = new EnumMap<>(LlamaTensor.class);
                 for (LlamaTensor t : LlamaTensor.values()) {
                     if (t.perBlock()) {
-                        readInto(block, t, t.name(l), shape, vocab);
+                        readInto(block, t, t.nameIn(l), shape, vocab);
                     }
                 }
                 layers.add(new Layer(block));

@@ -55,7 +55,7 @@ final class TrainerTestModels {
                     for (int i = 0; i < x.length; i++) {
                         x[i] = (float) (0.02 * rng.nextGaussian());
                     }
-                    tensors.add(new GgufWriter.Tensor(kind.name(l), GgmlType.F32, dims, to -> GgmlQuants.quantize(GgmlType.F32, x, to)));
+                    tensors.add(new GgufWriter.Tensor(kind.nameIn(l), GgmlType.F32, dims, to -> GgmlQuants.quantize(GgmlType.F32, x, to)));
                 }
             }
             GgufWriter.write(with, f.metadata(), tensors);

@@ -7,9 +7,12 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
+import org.align4j.gguf.Architecture;
 import org.align4j.gguf.GgmlType;
 import org.align4j.gguf.GgufFile;
+import org.align4j.gguf.Llama3Rope;
 import org.align4j.gguf.LlamaShape;
+import org.align4j.gguf.LlamaTensor;
 import org.align4j.gguf.ModelSummary;
 import org.align4j.gguf.SynthPreset;
 import org.align4j.gguf.SyntheticLlama;
@@ -21,9 +24,9 @@ import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code align4j model synth}: a Llama-architecture GGUF with seeded random weights and a tokenizer. */
+/** {@code align4j model synth}: a Llama-family GGUF (llama, qwen2, qwen3) with seeded random weights and a tokenizer. */
 @Command(name = "synth",
-        description = "Write a Llama-architecture GGUF with seeded random weights and a real llama.cpp tokenizer "
+        description = "Write a llama, qwen2 or qwen3 GGUF with seeded random weights and a real llama.cpp tokenizer "
                 + "(or the built-in character tokenizer, vocab 'char').")
 final class ModelSynthCommand implements Callable<Integer> {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
@@ -43,7 +46,8 @@ final class ModelSynthCommand implements Callable<Integer> {
     Path output;
 
     static final class Source {
-        @Option(names = "--preset", paramLabel = "NAME", description = "tiny, qwen2.5-0.5b, llama-3.2-1b, demo or small-10m")
+        @Option(names = "--preset", paramLabel = "NAME", description = "tiny, qwen2.5-0.5b (qwen2), llama-3.2-1b (llama with "
+                + "Llama 3 RoPE scaling), demo, small-10m or qwen3-0.6b (qwen3)")
         String preset;
 
         @ArgGroup(exclusive = false, heading = "Shape (instead of --preset):%n")
@@ -59,12 +63,61 @@ final class ModelSynthCommand implements Callable<Integer> {
         @Option(names = "--ctx", description = "context length; default 2048") int ctx = 2048;
         @Option(names = "--rope-theta", description = "RoPE frequency base; default 10000") float ropeTheta = 10_000f;
         @Option(names = "--untied-output", description = "write a separate output.weight") boolean untiedOutput;
+        @Option(names = "--arch", paramLabel = "llama|qwen2|qwen3", converter = ArchitectureName.class,
+                description = "llama (default); qwen2: NEOX RoPE, q/k/v biases; qwen3: NEOX RoPE, q/k norms")
+        Architecture architecture = Architecture.LLAMA;
+        @Option(names = "--head-dim", paramLabel = "D", description = "head width (llama, qwen3); default embd / heads") Integer headDim;
+        @Option(names = "--rope-scaling", paramLabel = "linear:F|llama3:F[:CTX]", converter = RopeScaling.Converter.class,
+                description = "linear: positions divided by F; llama3: Llama 3's rope_freqs with factor F over an original "
+                        + "context CTX (default 8192), low and high frequency factors 1 and 4 (llama only)")
+        RopeScaling ropeScaling;
 
         @ArgGroup(exclusive = true)
         Vocab vocab;
 
         LlamaShape toShape() {
-            return new LlamaShape(layers, embd, heads, kvHeads == null ? heads : kvHeads, ffn, ctx, ropeTheta, 1e-5f, !untiedOutput);
+            int kv = kvHeads == null ? heads : kvHeads;
+            LlamaShape s = headDim == null
+                    ? new LlamaShape(layers, embd, heads, kv, ffn, ctx, ropeTheta, 1e-5f, !untiedOutput).withArchitecture(architecture)
+                    : new LlamaShape(architecture, layers, embd, heads, kv, headDim, ffn, ctx, ropeTheta, 1f, 1e-5f, !untiedOutput);
+            return ropeScaling != null && ropeScaling.linear() != null ? s.withRopeLinearFactor(ropeScaling.linear()) : s;
+        }
+    }
+
+    /** --rope-scaling: one of a linear factor and Llama 3's scaling. */
+    record RopeScaling(Float linear, Llama3Rope llama3) {
+        static final class Converter implements CommandLine.ITypeConverter<RopeScaling> {
+            @Override
+            public RopeScaling convert(String value) {
+                String[] parts = value.split(":", -1);
+                try {
+                    return switch (parts[0].toLowerCase(Locale.ROOT)) {
+                        case "linear" -> {
+                            if (parts.length != 2) {
+                                throw new CommandLine.TypeConversionException("expected linear:FACTOR, not '" + value + "'");
+                            }
+                            yield new RopeScaling(Float.parseFloat(parts[1]), null);
+                        }
+                        case "llama3" -> {
+                            if (parts.length < 2 || parts.length > 3) {
+                                throw new CommandLine.TypeConversionException("expected llama3:FACTOR[:CTX], not '" + value + "'");
+                            }
+                            yield new RopeScaling(null, Llama3Rope.of(Float.parseFloat(parts[1]), parts.length == 3 ? Integer.parseInt(parts[2]) : 8192));
+                        }
+                        default -> throw new CommandLine.TypeConversionException("expected linear:FACTOR or llama3:FACTOR[:CTX], not '" + value + "'");
+                    };
+                } catch (IllegalArgumentException e) { // NumberFormatException too
+                    throw new CommandLine.TypeConversionException("'" + value + "': " + e.getMessage());
+                }
+            }
+        }
+    }
+
+    static final class ArchitectureName implements CommandLine.ITypeConverter<Architecture> {
+        @Override
+        public Architecture convert(String value) {
+            return Architecture.named(value).orElseThrow(() ->
+                    new CommandLine.TypeConversionException("expected " + Architecture.names() + ", not '" + value + "'"));
         }
     }
 
@@ -120,9 +173,14 @@ final class ModelSynthCommand implements Callable<Integer> {
         SynthPreset preset;
         LlamaShape shape;
         GgmlType written = type.written != null ? type.written : GgmlType.F32; // what llama.cpp quantizes from
+        Llama3Rope ropeFreqs;
         try {
             preset = source.preset != null ? SynthPreset.named(source.preset) : null;
             shape = preset != null ? preset.shape() : source.shape.toShape();
+            ropeFreqs = preset != null ? preset.ropeFreqs() : source.shape.ropeScaling != null ? source.shape.ropeScaling.llama3() : null;
+            if (ropeFreqs != null && !shape.architecture().optional().contains(LlamaTensor.ROPE_FREQS)) {
+                throw new IllegalArgumentException("--rope-scaling llama3 is for --arch llama, not " + shape.architecture().ggufName());
+            }
             SyntheticLlama.checkType(shape, written);
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
@@ -131,11 +189,11 @@ final class ModelSynthCommand implements Callable<Integer> {
         TokenizerMetadata tokenizer = tokenizer(preset);
         PrintWriter out = spec.commandLine().getOut();
         if (type.quantized == null) {
-            SyntheticLlama.Result r = SyntheticLlama.write(output, name, shape, tokenizer, written, seed);
+            SyntheticLlama.Result r = SyntheticLlama.write(output, name, shape, ropeFreqs, tokenizer, written, seed);
             out.printf("%s: %s params, %s, %s%n", r.path(), Units.count(r.parameters()), r.type(), Units.bytes(r.fileBytes()));
         } else {
             ModelQuantizer.writeQuantized(output, type.quantized, Runtime.getRuntime().availableProcessors(),
-                    unquantized -> SyntheticLlama.write(unquantized, name, shape, tokenizer, written, seed));
+                    unquantized -> SyntheticLlama.write(unquantized, name, shape, ropeFreqs, tokenizer, written, seed));
             ModelSummary s;
             try (GgufFile f = GgufFile.open(output)) {
                 s = ModelSummary.of(f);

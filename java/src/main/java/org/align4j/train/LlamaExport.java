@@ -10,11 +10,13 @@ import org.align4j.gguf.GgufValue;
 import org.align4j.gguf.GgufWriter;
 
 /**
- * Writes {@link LlamaParams} as a GGUF that llama.cpp loads: every key-value pair of the file the
- * parameters came from, in its order (hyper-parameters, tokenizer, chat template, alignment), with
- * only {@code general.file_type} changed to say what is written; the tensors under the same names, in
- * the same order. Matrices are stored as F32 or F16; vectors (the norm weights) stay F32, as
- * llama.cpp's converters keep them. The file appears atomically ({@link GgufWriter}).
+ * Writes {@link LlamaParams} as a GGUF that llama.cpp loads, in the architecture it came from: every
+ * key-value pair of the source file, in its order (architecture and hyper-parameters, tokenizer, chat
+ * template, alignment), with only {@code general.file_type} changed to say what is written; every
+ * tensor (biases, q/k norms, the frozen rope_freqs included; no output.weight when it was tied) under
+ * the same names, in the same order. Matrices are stored as F32 or F16; vectors (norm weights, biases,
+ * rope_freqs, which ggml's RoPE reads as F32) stay F32, as llama.cpp's converters keep them. The file
+ * appears atomically ({@link GgufWriter}).
  */
 public final class LlamaExport {
     static final String FILE_TYPE_KEY = "general.file_type";
@@ -31,7 +33,7 @@ public final class LlamaExport {
             // llama_ftype: LLAMA_FTYPE_ALL_F32 = 0, LLAMA_FTYPE_MOSTLY_F16 = 1
             metadata.put(FILE_TYPE_KEY, GgufValue.uint32(type == GgmlType.F32 ? 0 : 1));
         }
-        List<GgufWriter.Tensor> tensors = params.tensors().stream().map(t -> {
+        List<GgufWriter.Tensor> tensors = params.fileTensors().stream().map(t -> {
             GgmlType stored = t.dims().length == 1 ? GgmlType.F32 : type;
             return new GgufWriter.Tensor(t.name(), stored, t.dims(), dst -> GgmlQuants.quantize(stored, t.data(), dst));
         }).toList();

@@ -8,6 +8,7 @@ import java.util.function.IntConsumer;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
+import org.align4j.gguf.Architecture;
 
 /**
  * The Llama operations besides matmuls ({@link Gemm}), forward and backward, over a batch of R rows
@@ -94,24 +95,27 @@ final class LlamaOps {
     }
 
     /**
-     * RoPE angles for positions 0..maxT-1: (maxT, D/2) cosines and sines. GGML_ROPE_TYPE_NORMAL, the
-     * mode llama.cpp uses for general.architecture = llama: ADJACENT pairs (2p, 2p+1) of each head
-     * turn by pos * base^(-2p/D) radians (GGUF converters permute Q and K rows so that this equals
-     * Hugging Face's rotate_half).
+     * RoPE angles for positions 0..maxT-1: (maxT, D/2) cosines and sines, and how pairs are formed.
+     * Pair p of a head turns by pos / linearFactor * base^(-2p/D) / freqFactors[p] radians, which is
+     * ggml_rope_ext with freq_scale = 1 / linearFactor, freq_factors = rope_freqs (1 when null) and no
+     * YaRN (ext_factor 0, attn_factor 1). {@link Architecture.RopeMode#NORM} (llama) turns ADJACENT
+     * pairs (2p, 2p+1), whose GGUF converters permute Q and K rows so that this equals Hugging Face's
+     * rotate_half; {@link Architecture.RopeMode#NEOX} (qwen2, qwen3) turns (p, p + D/2), rotate_half itself.
      */
-    record RopeTable(double[] cos, double[] sin, int halfDim) {
-        static RopeTable of(int maxT, int d, float base) {
+    record RopeTable(double[] cos, double[] sin, int halfDim, Architecture.RopeMode mode) {
+        static RopeTable of(int maxT, int d, float base, float linearFactor, float[] freqFactors, Architecture.RopeMode mode) {
             int half = d / 2;
             double[] cos = new double[maxT * half];
             double[] sin = new double[maxT * half];
-            for (int i = 0; i < maxT; i++) {
-                for (int p = 0; p < half; p++) {
-                    double theta = i * Math.pow(base, -2.0 * p / d);
+            for (int p = 0; p < half; p++) {
+                double frequency = Math.pow(base, -2.0 * p / d) / linearFactor / (freqFactors == null ? 1 : freqFactors[p]);
+                for (int i = 0; i < maxT; i++) {
+                    double theta = i * frequency;
                     cos[i * half + p] = Math.cos(theta);
                     sin[i * half + p] = Math.sin(theta);
                 }
             }
-            return new RopeTable(cos, sin, half);
+            return new RopeTable(cos, sin, half, mode);
         }
     }
 
@@ -122,6 +126,9 @@ final class LlamaOps {
     static void rope(Parallel par, float[] x, int[] pos, int rows, int heads, RopeTable table, boolean inverse) {
         int half = table.halfDim();
         int d = 2 * half;
+        boolean neox = table.mode() == Architecture.RopeMode.NEOX;
+        int first = neox ? 1 : 2; // pair p's first value is at p * first
+        int apart = neox ? half : 1; // and its second that many values later
         double sign = inverse ? -1 : 1;
         forRows(par, rows, i -> {
             int angles = pos[i] * half;
@@ -129,12 +136,37 @@ final class LlamaOps {
                 double cos = table.cos()[angles + p];
                 double sin = sign * table.sin()[angles + p];
                 for (int h = 0; h < heads; h++) {
-                    int at = (i * heads + h) * d + 2 * p;
+                    int at = (i * heads + h) * d + p * first;
                     double x0 = x[at];
-                    double x1 = x[at + 1];
+                    double x1 = x[at + apart];
                     x[at] = (float) (x0 * cos - x1 * sin);
-                    x[at + 1] = (float) (x0 * sin + x1 * cos);
+                    x[at + apart] = (float) (x0 * sin + x1 * cos);
                 }
+            }
+        });
+    }
+
+    /** out (R, N) += bias (N,) on every row, as ggml_add broadcasts a bias. */
+    static void addBias(Parallel par, float[] out, float[] bias, int rows, int n) {
+        forRows(par, rows, i -> {
+            for (int at = i * n; at < (i + 1) * n; at += L) {
+                VectorMask<Float> m = F.indexInRange(at, (i + 1) * n);
+                FloatVector.fromArray(F, out, at, m).add(FloatVector.fromArray(F, bias, at - i * n, m)).intoArray(out, at, m);
+            }
+        });
+    }
+
+    /** Backward of {@link #addBias}: dBias (N,) += the column sums of dOut (R, N), each over rows in order, in double. */
+    static void addColumnSums(Parallel par, float[] dOut, int rows, int n, float[] dBias) {
+        int block = 64;
+        par.forEach((n + block - 1) / block, b -> {
+            int k1 = Math.min(n, (b + 1) * block);
+            for (int k = b * block; k < k1; k++) {
+                double sum = 0;
+                for (int i = 0; i < rows; i++) {
+                    sum += dOut[i * n + k];
+                }
+                dBias[k] += (float) sum;
             }
         });
     }

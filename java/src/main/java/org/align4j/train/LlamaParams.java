@@ -5,10 +5,13 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SequencedMap;
+import java.util.Set;
+import java.util.function.BiConsumer;
 import java.util.function.Predicate;
 import java.util.function.UnaryOperator;
 import org.align4j.Align4jException;
@@ -16,15 +19,18 @@ import org.align4j.gguf.GgufFile;
 import org.align4j.gguf.GgufTensorInfo;
 import org.align4j.gguf.GgufValue;
 import org.align4j.gguf.LlamaShape;
+import org.align4j.gguf.LlamaTensor;
 
 /**
- * A Llama model's parameters as mutable f32 tensors named as in GGUF, in the order of the file they
- * came from, with that file's metadata (so that an export or a checkpoint carries the same
+ * A Llama-family model's parameters as mutable f32 tensors named as in GGUF, in the order of the file
+ * they came from, with that file's metadata (so that an export or a checkpoint carries the same
  * hyper-parameters and tokenizer). A gradient buffer is a {@link #zerosLike()} of the parameters.
  *
  * <p>{@link #weights()} is a view over the same arrays in the layout the forward pass reads. With a
  * tied output there is no {@code output.weight}: the output projection is {@code token_embd.weight},
- * so its gradients from both uses add into that one tensor.
+ * so its gradients from both uses add into that one tensor. {@link #tensors()} are the trained ones;
+ * a frozen tensor (Llama 3's {@code rope_freqs.weight}) is only in {@link #fileTensors()}, shared
+ * by copies and gradient buffers and never written.
  */
 public final class LlamaParams {
 
@@ -45,22 +51,31 @@ public final class LlamaParams {
 
     private final SequencedMap<String, GgufValue> metadata;
     private final LlamaWeights weights;
+    private final List<Tensor> fileTensors;
     private final List<Tensor> tensors;
     private final Map<String, Tensor> byName = new HashMap<>();
 
     private LlamaParams(SequencedMap<String, GgufValue> metadata, LlamaWeights weights, List<String> order) {
         this.metadata = Collections.unmodifiableSequencedMap(new LinkedHashMap<>(metadata));
         this.weights = weights;
-        Map<String, Tensor> all = named(weights);
+        Map<String, Tensor> all = new HashMap<>();
+        Set<String> trained = new HashSet<>();
+        named(weights, (kind, t) -> {
+            all.put(t.name(), t);
+            if (LlamaWeights.trainable(kind)) {
+                trained.add(t.name());
+            }
+        });
         List<Tensor> ordered = new ArrayList<>();
         for (String name : order) {
             ordered.add(all.get(name));
         }
-        this.tensors = List.copyOf(ordered);
-        tensors.forEach(t -> byName.put(t.name(), t));
+        this.fileTensors = List.copyOf(ordered);
+        this.tensors = fileTensors.stream().filter(t -> trained.contains(t.name())).toList();
+        fileTensors.forEach(t -> byName.put(t.name(), t));
     }
 
-    /** Reads and decodes (F32, F16, BF16, Q8_0) every tensor of a llama GGUF; errors as {@link LlamaWeights#load}. */
+    /** Reads and decodes (F32, F16, BF16, Q8_0) every tensor of a llama, qwen2 or qwen3 GGUF; errors as {@link LlamaWeights#load}. */
     public static LlamaParams load(Path gguf) {
         try (GgufFile f = GgufFile.open(gguf)) {
             return read(f, name -> false, key -> false);
@@ -93,11 +108,17 @@ public final class LlamaParams {
         return metadata;
     }
 
-    /** Every tensor, in the source file's order. */
+    /** Every trained tensor, in the source file's order. */
     public List<Tensor> tensors() {
         return tensors;
     }
 
+    /** Every tensor, frozen ones included, in the source file's order: what an export or a checkpoint writes. */
+    public List<Tensor> fileTensors() {
+        return fileTensors;
+    }
+
+    /** Any tensor of {@link #fileTensors()}, by name. */
     public Tensor tensor(String name) {
         Tensor t = byName.get(name);
         if (t == null) {
@@ -121,48 +142,29 @@ public final class LlamaParams {
         return mapped(float[]::clone);
     }
 
-    /** Sets every element to zero. */
+    /** Sets every element of the trained tensors to zero. */
     public void zero() {
         tensors.forEach(t -> Arrays.fill(t.data(), 0f));
     }
 
     private LlamaParams mapped(UnaryOperator<float[]> f) {
-        return new LlamaParams(metadata, weights.map(f), tensors.stream().map(Tensor::name).toList());
+        return new LlamaParams(metadata, weights.map(f), fileTensors.stream().map(Tensor::name).toList());
     }
 
     // Every tensor of the structure under its GGUF name, with ne0-first dims.
-    private static Map<String, Tensor> named(LlamaWeights w) {
-        LlamaShape s = w.shape();
-        long c = s.embd();
-        long k = (long) s.kvHeads() * s.headDim();
-        long f = s.ffn();
-        long v = w.vocabSize();
-        Map<String, Tensor> m = new LinkedHashMap<>();
-        put(m, "token_embd.weight", w.tokenEmbd(), c, v);
+    private static void named(LlamaWeights w, BiConsumer<LlamaTensor, Tensor> out) {
+        w.model().forEach((kind, data) -> out.accept(kind, tensor(kind.ggufName(), data, kind.dims(w.shape(), w.vocabSize()))));
         for (int l = 0; l < w.layers().size(); l++) {
-            LlamaWeights.Layer layer = w.layers().get(l);
-            String blk = "blk." + l + ".";
-            put(m, blk + "attn_norm.weight", layer.attnNorm(), c);
-            put(m, blk + "attn_q.weight", layer.wq(), c, c);
-            put(m, blk + "attn_k.weight", layer.wk(), c, k);
-            put(m, blk + "attn_v.weight", layer.wv(), c, k);
-            put(m, blk + "attn_output.weight", layer.wo(), c, c);
-            put(m, blk + "ffn_norm.weight", layer.ffnNorm(), c);
-            put(m, blk + "ffn_gate.weight", layer.wGate(), c, f);
-            put(m, blk + "ffn_up.weight", layer.wUp(), c, f);
-            put(m, blk + "ffn_down.weight", layer.wDown(), f, c);
+            int block = l;
+            w.layers().get(l).tensors().forEach((kind, data) ->
+                    out.accept(kind, tensor(kind.nameIn(block), data, kind.dims(w.shape(), w.vocabSize()))));
         }
-        put(m, "output_norm.weight", w.outputNorm(), c);
-        if (w.output() != w.tokenEmbd()) {
-            put(m, "output.weight", w.output(), c, v);
-        }
-        return m;
     }
 
-    private static void put(Map<String, Tensor> m, String name, float[] data, long... dims) {
+    private static Tensor tensor(String name, float[] data, long... dims) {
         if (Arrays.stream(dims).reduce(1, Math::multiplyExact) != data.length) {
             throw new Align4jException(name + ": " + data.length + " values for dims " + Arrays.toString(dims));
         }
-        m.put(name, new Tensor(name, dims, data));
+        return new Tensor(name, dims, data);
     }
 }

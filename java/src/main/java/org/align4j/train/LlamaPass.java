@@ -10,10 +10,13 @@ import jdk.incubator.vector.VectorMask;
 import org.align4j.gguf.LlamaShape;
 
 /**
- * The Llama forward pass, computed the way llama.cpp's graph for general.architecture = llama computes
- * it (src/models/llama.cpp): per block, x += wo . attention(rope(wq . n), rope(wk . n), wv . n) with
- * n = rmsNorm(x), then x += wDown . (silu(wGate . n) * wUp . n) with n = rmsNorm(x); then
- * logits = output . rmsNorm(x). And its backward pass.
+ * The Llama-family forward pass, computed the way llama.cpp's graphs compute it (src/models/llama.cpp,
+ * qwen2.cpp, qwen3.cpp): per block, with n = rmsNorm(x), q = wq . n + bq, k = wk . n + bk and
+ * v = wv . n + bv, x += wo . attention(rope(qNorm(q)), rope(kNorm(k)), v) + bo, then with
+ * n = rmsNorm(x), x += wDown . (silu(wGate . n + bGate) * (wUp . n + bUp)) + bDown; then logits =
+ * output . rmsNorm(x) + outputBias. A bias or per-head norm the file lacks is left out, as llama.cpp
+ * does; the architecture decides only how RoPE pairs values ({@link LlamaOps.RopeTable}). And its
+ * backward pass.
  *
  * <p>One pass covers a batch of sequences packed back to back: R rows in all, one per token, each
  * sequence at positions 0..T_s-1 with causal attention inside it only. Matmuls and norms run over all R
@@ -21,9 +24,9 @@ import org.align4j.gguf.LlamaShape;
  * (row r scores the token at r + 1), a block of the vocabulary at a time, never all at once: forward
  * keeps each scored row's log-sum-exp and backward recomputes the block's logits from it.
  *
- * <p>A pass made to {@code keep} activations holds what backward needs, about R * (8C + 3F + 2K)
- * floats per layer, until {@link #backward} has run once. Weight matmuls, attention and the output
- * layer add their wall time to {@code timings}.
+ * <p>A pass made to {@code keep} activations holds what backward needs, about R * (4C + 2Q + 2K + 3F)
+ * floats per layer (Q + K more with q/k norms), until {@link #backward} has run once. Weight matmuls,
+ * attention and the output layer add their wall time to {@code timings}.
  */
 final class LlamaPass {
     private static final int VOCAB_CHUNK = 128; // output-weight rows per logits block
@@ -38,7 +41,9 @@ final class LlamaPass {
     private final TrainerTimings timings;
     private final boolean keep;
     private final int c;
+    private final int qw; // Q
     private final int kv; // K
+    private final int d; // D
     private final int f;
     private final int heads;
     private final int kvHeads;
@@ -65,11 +70,15 @@ final class LlamaPass {
         float[] xIn; // (R, C) residual stream entering the block
         double[] scale1; // (R,)
         float[] n1; // (R, C)
+        float[] qIn; // (R, H, D) before the q norm; null without one
+        double[] qScale; // (R, H) the q norm's scales
+        float[] kIn; // (R, G, D) before the k norm; null without one
+        double[] kScale; // (R, G)
         float[] q; // (R, H, D) after RoPE
         float[] k; // (R, G, D) after RoPE
         float[] v; // (R, G, D)
         double[] attLse; // (R, H)
-        float[] att; // (R, C)
+        float[] att; // (R, H, D)
         float[] xMid; // (R, C) residual stream after attention
         double[] scale2; // (R,)
         float[] n2; // (R, C)
@@ -88,7 +97,9 @@ final class LlamaPass {
         this.timings = timings;
         this.keep = keep;
         this.c = shape.embd();
-        this.kv = shape.kvHeads() * shape.headDim();
+        this.qw = shape.queryWidth();
+        this.kv = shape.kvWidth();
+        this.d = shape.headDim();
         this.f = shape.ffn();
         this.heads = shape.heads();
         this.kvHeads = shape.kvHeads();
@@ -124,7 +135,8 @@ final class LlamaPass {
                 scoredSeq[next++] = s;
             }
         }
-        this.rope = LlamaOps.RopeTable.of(longest, shape.headDim(), shape.ropeTheta());
+        this.rope = LlamaOps.RopeTable.of(longest, d, shape.ropeTheta(), shape.ropeLinearFactor(), w.ropeFreqs(),
+                shape.architecture().rope());
     }
 
     /** Runs the forward pass once: the batch's log-probs. */
@@ -138,7 +150,7 @@ final class LlamaPass {
         }
         float eps = shape.rmsEps();
         float[] x = embed(); // (R, C), the residual stream
-        float[] wT = new float[Math.max(c * c, c * f)]; // one weight transposed, (in, out)
+        float[] wT = new float[Math.max(qw * c, c * f)]; // one weight transposed, (in, out)
         for (int l = 0; l < shape.layers(); l++) {
             LlamaWeights.Layer lw = w.layers().get(l);
             Activations a = new Activations();
@@ -146,25 +158,35 @@ final class LlamaPass {
             a.scale1 = new double[rows];
             a.n1 = new float[rows * c];
             LlamaOps.rmsNorm(par, x, lw.attnNorm(), rows, c, eps, a.n1, a.scale1);
-            a.q = linear(a.n1, lw.wq(), c, c, wT);
-            a.k = linear(a.n1, lw.wk(), c, kv, wT);
-            a.v = linear(a.n1, lw.wv(), c, kv, wT);
+            a.q = linear(a.n1, lw.wq(), lw.bq(), c, qw, wT);
+            a.k = linear(a.n1, lw.wk(), lw.bk(), c, kv, wT);
+            a.v = linear(a.n1, lw.wv(), lw.bv(), c, kv, wT);
+            if (lw.qNorm() != null) {
+                a.qIn = a.q;
+                a.qScale = new double[rows * heads];
+                a.q = headNorm(a.qIn, lw.qNorm(), heads, a.qScale);
+            }
+            if (lw.kNorm() != null) {
+                a.kIn = a.k;
+                a.kScale = new double[rows * kvHeads];
+                a.k = headNorm(a.kIn, lw.kNorm(), kvHeads, a.kScale);
+            }
             LlamaOps.rope(par, a.q, pos, rows, heads, rope, false);
             LlamaOps.rope(par, a.k, pos, rows, kvHeads, rope, false);
-            a.att = new float[rows * c];
+            a.att = new float[rows * qw];
             a.attLse = new double[rows * heads];
-            timings.attention(() -> LlamaOps.attention(par, a.q, a.k, a.v, start, heads, kvHeads, shape.headDim(), a.att, a.attLse));
-            addLinear(x, a.att, lw.wo(), c, c, wT);
+            timings.attention(() -> LlamaOps.attention(par, a.q, a.k, a.v, start, heads, kvHeads, d, a.att, a.attLse));
+            addLinear(x, a.att, lw.wo(), lw.bo(), qw, c, wT);
 
             a.xMid = keep ? x.clone() : null;
             a.scale2 = new double[rows];
             a.n2 = new float[rows * c];
             LlamaOps.rmsNorm(par, x, lw.ffnNorm(), rows, c, eps, a.n2, a.scale2);
-            a.gate = linear(a.n2, lw.wGate(), c, f, wT);
-            a.up = linear(a.n2, lw.wUp(), c, f, wT);
+            a.gate = linear(a.n2, lw.wGate(), lw.bGate(), c, f, wT);
+            a.up = linear(a.n2, lw.wUp(), lw.bUp(), c, f, wT);
             a.act = new float[rows * f];
             LlamaOps.swiglu(par, a.gate, a.up, rows, f, a.act);
-            addLinear(x, a.act, lw.wDown(), f, c, wT);
+            addLinear(x, a.act, lw.wDown(), lw.bDown(), f, c, wT);
             if (keep) {
                 saved[l] = a;
             }
@@ -201,7 +223,7 @@ final class LlamaPass {
         for (int r = 0; r < rowWeight.length; r++) {
             rowWeight[r] = (float) dLossDSum[scoredSeq[r]];
         }
-        float[] dHidden = outputBackward(rowWeight, grads.output()); // (N, C)
+        float[] dHidden = outputBackward(rowWeight, grads.output(), grads.outputBias()); // (N, C)
         float[] dNormed = new float[rows * c];
         for (int r = 0; r < scoredRow.length; r++) {
             System.arraycopy(dHidden, r * c, dNormed, scoredRow[r] * c, c);
@@ -214,15 +236,18 @@ final class LlamaPass {
             saved[l] = null;
             LlamaWeights.Layer lw = w.layers().get(l);
             LlamaWeights.Layer lg = grads.layers().get(l);
-            // x += act . wDown^T
+            // x += act . wDown^T + bDown
             float[] dAct = new float[rows * f];
             timings.blockMatmul(() -> {
                 Gemm.ab(par, rows, f, c, dx, lw.wDown(), dAct);
                 Gemm.atb(par, c, f, rows, dx, a.act, lg.wDown());
             });
+            biasBackward(dx, c, lg.bDown());
             float[] dGate = new float[rows * f];
             float[] dUp = new float[rows * f];
             LlamaOps.swigluBackward(par, dAct, a.gate, a.up, rows, f, dGate, dUp);
+            biasBackward(dGate, f, lg.bGate());
+            biasBackward(dUp, f, lg.bUp());
             float[] dn2 = new float[rows * c];
             timings.blockMatmul(() -> {
                 Gemm.ab(par, rows, c, f, dGate, lw.wGate(), dn2);
@@ -232,25 +257,31 @@ final class LlamaPass {
             });
             LlamaOps.rmsNormBackward(par, dn2, a.xMid, a.scale2, lw.ffnNorm(), rows, c, dx, lg.ffnNorm());
 
-            // x += att . wo^T
-            float[] dAtt = new float[rows * c];
+            // x += att . wo^T + bo
+            float[] dAtt = new float[rows * qw];
             timings.blockMatmul(() -> {
-                Gemm.ab(par, rows, c, c, dx, lw.wo(), dAtt);
-                Gemm.atb(par, c, c, rows, dx, a.att, lg.wo());
+                Gemm.ab(par, rows, qw, c, dx, lw.wo(), dAtt);
+                Gemm.atb(par, c, qw, rows, dx, a.att, lg.wo());
             });
-            float[] dq = new float[rows * c];
-            float[] dk = new float[rows * kv];
+            biasBackward(dx, c, lg.bo());
+            float[] dqRot = new float[rows * qw];
+            float[] dkRot = new float[rows * kv];
             float[] dv = new float[rows * kv];
             timings.attention(() -> LlamaOps.attentionBackward(par, dAtt, a.q, a.k, a.v, a.attLse, start, heads, kvHeads,
-                    shape.headDim(), dq, dk, dv));
-            LlamaOps.rope(par, dq, pos, rows, heads, rope, true);
-            LlamaOps.rope(par, dk, pos, rows, kvHeads, rope, true);
+                    d, dqRot, dkRot, dv));
+            LlamaOps.rope(par, dqRot, pos, rows, heads, rope, true);
+            LlamaOps.rope(par, dkRot, pos, rows, kvHeads, rope, true);
+            float[] dq = headNormBackward(dqRot, a.qIn, a.qScale, lw.qNorm(), heads, lg.qNorm());
+            float[] dk = headNormBackward(dkRot, a.kIn, a.kScale, lw.kNorm(), kvHeads, lg.kNorm());
+            biasBackward(dq, qw, lg.bq());
+            biasBackward(dk, kv, lg.bk());
+            biasBackward(dv, kv, lg.bv());
             float[] dn1 = new float[rows * c];
             timings.blockMatmul(() -> {
-                Gemm.ab(par, rows, c, c, dq, lw.wq(), dn1);
+                Gemm.ab(par, rows, c, qw, dq, lw.wq(), dn1);
                 Gemm.ab(par, rows, c, kv, dk, lw.wk(), dn1);
                 Gemm.ab(par, rows, c, kv, dv, lw.wv(), dn1);
-                Gemm.atb(par, c, c, rows, dq, a.n1, lg.wq());
+                Gemm.atb(par, qw, c, rows, dq, a.n1, lg.wq());
                 Gemm.atb(par, kv, c, rows, dk, a.n1, lg.wk());
                 Gemm.atb(par, kv, c, rows, dv, a.n1, lg.wv());
             });
@@ -281,7 +312,7 @@ final class LlamaPass {
                 int v0 = ch * VOCAB_CHUNK;
                 int vc = Math.min(VOCAB_CHUNK, v - v0);
                 float[] block = new float[vc * rc];
-                logitsBlock(w.output(), c, v0, vc, hT, rc, block);
+                logitsBlock(w.output(), w.outputBias(), c, v0, vc, hT, rc, block);
                 for (int t = 0; t < vc; t++) {
                     for (int r = 0; r < rc; r++) {
                         out[(from + r) * v + v0 + t] = block[t * rc + r];
@@ -301,17 +332,46 @@ final class LlamaPass {
         return x;
     }
 
-    // in (R, M) . weight (N, M)^T: (R, N). wT is scratch for the transposed weight.
-    private float[] linear(float[] in, float[] weight, int m, int n, float[] wT) {
+    // in (R, M) . weight (N, M)^T + bias (N,): (R, N). wT is scratch for the transposed weight.
+    private float[] linear(float[] in, float[] weight, float[] bias, int m, int n, float[] wT) {
         float[] out = new float[rows * n];
-        addLinear(out, in, weight, m, n, wT);
+        addLinear(out, in, weight, bias, m, n, wT);
         return out;
     }
 
-    // out (R, N) += in (R, M) . weight (N, M)^T.
-    private void addLinear(float[] out, float[] in, float[] weight, int m, int n, float[] wT) {
+    // out (R, N) += in (R, M) . weight (N, M)^T + bias (N,); no bias when it is null.
+    private void addLinear(float[] out, float[] in, float[] weight, float[] bias, int m, int n, float[] wT) {
         LlamaOps.transpose(par, weight, 0, n, m, wT);
         timings.blockMatmul(() -> Gemm.ab(par, rows, n, m, in, wT, out));
+        if (bias != null) {
+            LlamaOps.addBias(par, out, bias, rows, n);
+        }
+    }
+
+    // dBias (N,) += column sums of dOut (R, N), when the block has that bias.
+    private void biasBackward(float[] dOut, int n, float[] dBias) {
+        if (dBias != null) {
+            LlamaOps.addColumnSums(par, dOut, rows, n, dBias);
+        }
+    }
+
+    // RMSNorm over each of the n heads of in (R, n, D) with weight (D,), as qwen3 normalises q and k:
+    // (R, n, D); writes each head's scale into scale (R, n).
+    private float[] headNorm(float[] in, float[] weight, int n, double[] scale) {
+        float[] out = new float[in.length];
+        LlamaOps.rmsNorm(par, in, weight, rows * n, d, shape.rmsEps(), out, scale);
+        return out;
+    }
+
+    // Backward of headNorm given dOut (R, n, D): d loss / d its input, adding into dWeight (D,). Without a
+    // norm (weight null) the gradient passes through.
+    private float[] headNormBackward(float[] dOut, float[] in, double[] scale, float[] weight, int n, float[] dWeight) {
+        if (weight == null) {
+            return dOut;
+        }
+        float[] dIn = new float[dOut.length];
+        LlamaOps.rmsNormBackward(par, dOut, in, scale, weight, rows * n, d, dIn, dWeight);
+        return dIn;
     }
 
     // log p of each scored token, (N,); fills lse.
@@ -340,7 +400,7 @@ final class LlamaPass {
                     int v0 = ch * VOCAB_CHUNK;
                     int vc = Math.min(VOCAB_CHUNK, vocab - v0);
                     long g0 = System.nanoTime();
-                    logitsBlock(w.output(), c, v0, vc, hT, rc, block);
+                    logitsBlock(w.output(), w.outputBias(), c, v0, vc, hT, rc, block);
                     inGemm += System.nanoTime() - g0;
                     for (int r = 0; r < rc; r += L) {
                         VectorMask<Float> m = F.indexInRange(r, rc);
@@ -387,7 +447,7 @@ final class LlamaPass {
      * d loss / d hidden (N, C), adding d loss / d output weight into {@code dOutput} (V, C). With p the
      * softmax of a row's logits and w = d loss / d logp(next), d loss / d logits = w * (onehot(next) - p).
      */
-    private float[] outputBackward(float[] rowWeight, float[] dOutput) {
+    private float[] outputBackward(float[] rowWeight, float[] dOutput, float[] dOutputBias) {
         long begin = System.nanoTime();
         double matmulNanos = 0;
         int n = scoredRow.length;
@@ -410,7 +470,7 @@ final class LlamaPass {
                     int v0 = ch * VOCAB_CHUNK;
                     int vc = Math.min(VOCAB_CHUNK, vocab - v0);
                     long g0 = System.nanoTime();
-                    logitsBlock(w.output(), c, v0, vc, hT, rc, block);
+                    logitsBlock(w.output(), w.outputBias(), c, v0, vc, hT, rc, block);
                     inGemm += System.nanoTime() - g0;
                     for (int r = 0; r < rc; r += L) {
                         VectorMask<Float> m = F.indexInRange(r, rc);
@@ -425,6 +485,16 @@ final class LlamaPass {
                         int next = tokens[scoredRow[from + r] + 1] - v0;
                         if (next >= 0 && next < vc) {
                             block[next * rc + r] += rowWeight[from + r];
+                        }
+                    }
+                    if (dOutputBias != null) {
+                        // This stripe owns vocabulary rows v0..v0+vc: no other task writes them.
+                        for (int t = 0; t < vc; t++) {
+                            double sum = 0;
+                            for (int r = 0; r < rc; r++) {
+                                sum += block[t * rc + r];
+                            }
+                            dOutputBias[v0 + t] += (float) sum;
                         }
                     }
                     long g1 = System.nanoTime();
@@ -449,10 +519,19 @@ final class LlamaPass {
         return dHidden;
     }
 
-    // block (vc, rc) = output rows v0..v0+vc (vc, C) . hT (C, rc).
-    private static void logitsBlock(float[] output, int c, int v0, int vc, float[] hT, int rc, float[] block) {
+    // block (vc, rc) = output rows v0..v0+vc (vc, C) . hT (C, rc) + bias entries v0..v0+vc, if any.
+    private static void logitsBlock(float[] output, float[] bias, int c, int v0, int vc, float[] hT, int rc, float[] block) {
         Arrays.fill(block, 0, vc * rc, 0f);
         Gemm.mulSerial(vc, rc, c, output, v0 * c, c, 1, hT, 0, rc, block, 0, rc);
+        if (bias != null) {
+            for (int t = 0; t < vc; t++) {
+                FloatVector b = FloatVector.broadcast(F, bias[v0 + t]);
+                for (int r = 0; r < rc; r += L) {
+                    VectorMask<Float> m = F.indexInRange(r, rc);
+                    FloatVector.fromArray(F, block, t * rc + r, m).add(b).intoArray(block, t * rc + r, m);
+                }
+            }
+        }
     }
 
     // Rows r0..r0+n of m (., C), transposed: (C, n).

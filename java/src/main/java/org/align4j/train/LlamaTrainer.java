@@ -3,8 +3,8 @@ package org.align4j.train;
 import java.util.List;
 
 /**
- * Forward and backward passes of a Llama model in f32 on the CPU, for training on losses of sequence
- * log-prob sums ({@link SequenceLoss}: NLL, DPO and its variants).
+ * Forward and backward passes of a Llama-family model (llama, qwen2, qwen3) in f32 on the CPU, for
+ * training on losses of sequence log-prob sums ({@link SequenceLoss}: NLL, DPO and its variants).
  *
  * <p>{@link #forward} scores a batch and keeps its activations; {@link #backward} takes d(loss)/d(sum)
  * for each sequence and adds the gradients of every parameter into {@link #grads()}, which keep
@@ -14,7 +14,7 @@ import java.util.List;
  * {@code threads} threads; results are bit-identical for any number of threads and any packing of the
  * batch. Not thread-safe: one caller drives a trainer. {@link #timings()} says where its time went.
  *
- * <p>Memory: a forward kept for backward holds about R * (8C + 3F + 2K) floats per layer for R tokens
+ * <p>Memory: a forward kept for backward holds about R * (4C + 2Q + 2K + 3F) floats per layer for R tokens
  * in the batch (dimension letters in {@link org.align4j.train}); logits are never held for more than
  * a block of the vocabulary at a time.
  */

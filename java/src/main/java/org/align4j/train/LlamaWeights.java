@@ -3,57 +3,116 @@ package org.align4j.train;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
+import java.util.EnumMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.function.Predicate;
 import java.util.function.UnaryOperator;
 import org.align4j.Align4jException;
+import org.align4j.gguf.Architecture;
 import org.align4j.gguf.GgmlQuants;
 import org.align4j.gguf.GgufFile;
 import org.align4j.gguf.GgufTensorInfo;
 import org.align4j.gguf.LlamaShape;
+import org.align4j.gguf.LlamaTensor;
 
 /**
- * A Llama-architecture model's weights decoded to f32, as the forward pass reads them.
+ * A Llama-family model's weights decoded to f32, as the forward pass reads them: the file's
+ * {@link LlamaShape} (its architecture included) and its tensors by {@link LlamaTensor}, the optional
+ * ones (biases, q/k norms, rope_freqs) absent unless the file holds them.
  *
  * <p>Shapes use the letters of {@link org.align4j.train}. Every matrix is row-major (out, in), which
- * is how GGUF stores a weight whose ggml dims are [in, out]. With a tied output, {@code output} is the
- * same array as {@code tokenEmbd}. The arrays are shared, never copied: the {@link LlamaParams} that
- * owns them may change them between passes; nothing else writes to them.
- *
- * @param tokenEmbd  (V, C)
- * @param outputNorm (C,)
- * @param output     (V, C)
+ * is how GGUF stores a weight whose ggml dims are [in, out]. With a tied output there is no
+ * {@link LlamaTensor#OUTPUT}: {@link #output()} is the same array as {@link #tokenEmbd()}. The arrays
+ * are shared, never copied: the {@link LlamaParams} that owns them may change them between passes;
+ * nothing else writes to them. {@link LlamaTensor#ROPE_FREQS} is frozen: a function of the
+ * converter's RoPE scaling settings, not a learned weight (Hugging Face keeps it as a buffer).
  */
-public record LlamaWeights(LlamaShape shape, int vocabSize, float[] tokenEmbd, List<Layer> layers,
-                           float[] outputNorm, float[] output) {
+public record LlamaWeights(LlamaShape shape, int vocabSize, Map<LlamaTensor, float[]> model, List<Layer> layers) {
 
-    /**
-     * One transformer block.
-     *
-     * @param attnNorm (C,)
-     * @param wq       (C, C)
-     * @param wk       (K, C)
-     * @param wv       (K, C)
-     * @param wo       (C, C)
-     * @param ffnNorm  (C,)
-     * @param wGate    (F, C)
-     * @param wUp      (F, C)
-     * @param wDown    (C, F)
-     */
-    public record Layer(float[] attnNorm, float[] wq, float[] wk, float[] wv, float[] wo,
-                        float[] ffnNorm, float[] wGate, float[] wUp, float[] wDown) {}
+    /** One transformer block's tensors; the accessors of optional ones return null when it has none. */
+    public record Layer(Map<LlamaTensor, float[]> tensors) {
+        public Layer {
+            tensors = Collections.unmodifiableMap(new EnumMap<>(tensors));
+        }
+
+        /** (C,) */
+        public float[] attnNorm() { return tensors.get(LlamaTensor.ATTN_NORM); }
+        /** (Q, C) */
+        public float[] wq() { return tensors.get(LlamaTensor.ATTN_Q); }
+        /** (Q,) or null */
+        public float[] bq() { return tensors.get(LlamaTensor.ATTN_Q_BIAS); }
+        /** (K, C) */
+        public float[] wk() { return tensors.get(LlamaTensor.ATTN_K); }
+        /** (K,) or null */
+        public float[] bk() { return tensors.get(LlamaTensor.ATTN_K_BIAS); }
+        /** (K, C) */
+        public float[] wv() { return tensors.get(LlamaTensor.ATTN_V); }
+        /** (K,) or null */
+        public float[] bv() { return tensors.get(LlamaTensor.ATTN_V_BIAS); }
+        /** (D,) or null */
+        public float[] qNorm() { return tensors.get(LlamaTensor.ATTN_Q_NORM); }
+        /** (D,) or null */
+        public float[] kNorm() { return tensors.get(LlamaTensor.ATTN_K_NORM); }
+        /** (C, Q) */
+        public float[] wo() { return tensors.get(LlamaTensor.ATTN_OUTPUT); }
+        /** (C,) or null */
+        public float[] bo() { return tensors.get(LlamaTensor.ATTN_OUTPUT_BIAS); }
+        /** (C,) */
+        public float[] ffnNorm() { return tensors.get(LlamaTensor.FFN_NORM); }
+        /** (F, C) */
+        public float[] wGate() { return tensors.get(LlamaTensor.FFN_GATE); }
+        /** (F,) or null */
+        public float[] bGate() { return tensors.get(LlamaTensor.FFN_GATE_BIAS); }
+        /** (F, C) */
+        public float[] wUp() { return tensors.get(LlamaTensor.FFN_UP); }
+        /** (F,) or null */
+        public float[] bUp() { return tensors.get(LlamaTensor.FFN_UP_BIAS); }
+        /** (C, F) */
+        public float[] wDown() { return tensors.get(LlamaTensor.FFN_DOWN); }
+        /** (C,) or null */
+        public float[] bDown() { return tensors.get(LlamaTensor.FFN_DOWN_BIAS); }
+    }
 
     public LlamaWeights {
+        model = Collections.unmodifiableMap(new EnumMap<>(model));
         layers = List.copyOf(layers);
     }
 
+    /** (V, C) */
+    public float[] tokenEmbd() {
+        return model.get(LlamaTensor.TOKEN_EMBD);
+    }
+
+    /** (C,) */
+    public float[] outputNorm() {
+        return model.get(LlamaTensor.OUTPUT_NORM);
+    }
+
+    /** (V, C): output.weight, or token_embd.weight when the output is tied. */
+    public float[] output() {
+        return model.getOrDefault(LlamaTensor.OUTPUT, tokenEmbd());
+    }
+
+    /** (V,) or null */
+    public float[] outputBias() {
+        return model.get(LlamaTensor.OUTPUT_BIAS);
+    }
+
+    /** (D/2,) Llama 3's RoPE frequency divisors, or null. */
+    public float[] ropeFreqs() {
+        return model.get(LlamaTensor.ROPE_FREQS);
+    }
+
     /**
-     * Reads and decodes every tensor of a {@code general.architecture = llama} GGUF. Anything the
-     * forward pass would not compute exactly as llama.cpp does (another architecture, RoPE scaling, a
-     * tensor it does not use, a type it cannot decode) is an {@link Align4jException} naming the file.
+     * Reads and decodes every tensor of a GGUF whose architecture the trainer implements
+     * ({@link Architecture}). Anything the forward pass would not compute exactly as llama.cpp does
+     * (another architecture, RoPE scaling other than linear or Llama 3's, a tensor it does not use, a
+     * type it cannot decode) is an {@link Align4jException} naming the file and what is missing.
      */
     public static LlamaWeights load(Path path) {
         try (GgufFile f = GgufFile.open(path)) {
@@ -66,17 +125,35 @@ public record LlamaWeights(LlamaShape shape, int vocabSize, float[] tokenEmbd, L
         return new Reader(file, skip).read();
     }
 
-    /** The same structure over {@code f} of each array; a tied output stays tied. */
+    /** The same structure over {@code f} of each trainable array; a tied output stays tied, rope_freqs is shared. */
     LlamaWeights map(UnaryOperator<float[]> f) {
-        float[] embd = f.apply(tokenEmbd);
-        List<Layer> mapped = layers.stream().map(l -> new Layer(f.apply(l.attnNorm), f.apply(l.wq), f.apply(l.wk),
-                f.apply(l.wv), f.apply(l.wo), f.apply(l.ffnNorm), f.apply(l.wGate), f.apply(l.wUp), f.apply(l.wDown))).toList();
-        return new LlamaWeights(shape, vocabSize, embd, mapped, f.apply(outputNorm), output == tokenEmbd ? embd : f.apply(output));
+        List<Layer> mapped = layers.stream().map(l -> new Layer(mapValues(l.tensors(), f))).toList();
+        return new LlamaWeights(shape, vocabSize, mapValues(model, f), mapped);
+    }
+
+    /** Whether the optimizer trains tensors of this kind: all but the frozen rope_freqs. */
+    static boolean trainable(LlamaTensor t) {
+        return t != LlamaTensor.ROPE_FREQS;
+    }
+
+    private static Map<LlamaTensor, float[]> mapValues(Map<LlamaTensor, float[]> m, UnaryOperator<float[]> f) {
+        Map<LlamaTensor, float[]> out = new EnumMap<>(LlamaTensor.class);
+        m.forEach((k, v) -> out.put(k, trainable(k) ? f.apply(v) : v));
+        return out;
     }
 
     private static final class Reader {
+        private static final Map<String, String> NOT_IMPLEMENTED = Map.of(
+                "gemma2", "sandwich norms (post-attention and post-FFN RMSNorm), attention and final logit soft-capping, GeGLU,"
+                        + " sliding-window attention on alternate layers, norm weights stored minus 1, embeddings scaled by sqrt(C)",
+                "gemma3", "sandwich norms, q/k norms, GeGLU, interleaved sliding-window layers with their own RoPE base,"
+                        + " norm weights stored minus 1, embeddings scaled by sqrt(C)",
+                "phi3", "the fused q|k|v projection (attn_qkv) and gate|up projection (ffn_up holds both),"
+                        + " LongRoPE (rope_factors_long/short), sliding-window attention");
+
         private final GgufFile file;
         private final Set<String> unread = new HashSet<>();
+        private Architecture arch;
 
         Reader(GgufFile file, Predicate<String> skip) {
             this.file = file;
@@ -84,78 +161,127 @@ public record LlamaWeights(LlamaShape shape, int vocabSize, float[] tokenEmbd, L
         }
 
         LlamaWeights read() {
-            String arch = file.has("general.architecture") ? file.string("general.architecture") : "(none)";
-            if (!arch.equals("llama")) {
-                throw unsupported("architecture '" + arch + "' (it implements 'llama' only)");
-            }
-            if (file.has("llama.rope.scaling.type") && !file.string("llama.rope.scaling.type").equals("none")) {
-                throw unsupported("RoPE scaling '" + file.string("llama.rope.scaling.type") + "'");
-            }
-            boolean tied = !unread.contains("output.weight");
+            String name = file.has("general.architecture") ? file.string("general.architecture") : "(none)";
+            arch = Architecture.named(name).orElseThrow(() -> unsupported("architecture '" + name + "' (it implements "
+                    + Architecture.names() + (NOT_IMPLEMENTED.containsKey(name) ? "; " + name + " needs " + NOT_IMPLEMENTED.get(name) : "")
+                    + ")"));
+            boolean tied = !unread.contains(LlamaTensor.OUTPUT.ggufName());
             LlamaShape shape = shape(tied);
-            int c = shape.embd();
-            int k = shape.kvHeads() * shape.headDim();
-            int f = shape.ffn();
+            String embd = LlamaTensor.TOKEN_EMBD.ggufName();
+            if (!unread.contains(embd) || file.tensor(embd).dims().length != 2) {
+                throw new Align4jException(file.path() + ": " + arch.ggufName() + " needs a 2-D tensor " + embd + ", which the file does not hold");
+            }
+            int vocab = Math.toIntExact(file.tensor(embd).dims()[1]);
 
-            int vocab = Math.toIntExact(file.tensor("token_embd.weight").dims()[1]);
-            float[] tokenEmbd = matrix("token_embd.weight", c, vocab);
+            Map<LlamaTensor, float[]> model = new EnumMap<>(LlamaTensor.class);
             List<Layer> layers = new ArrayList<>();
+            for (LlamaTensor t : LlamaTensor.values()) {
+                if (!t.perBlock()) {
+                    readInto(model, t, t.ggufName(), shape, vocab);
+                }
+            }
             for (int l = 0; l < shape.layers(); l++) {
-                String blk = "blk." + l + ".";
-                layers.add(new Layer(
-                        vector(blk + "attn_norm.weight", c),
-                        matrix(blk + "attn_q.weight", c, c),
-                        matrix(blk + "attn_k.weight", c, k),
-                        matrix(blk + "attn_v.weight", c, k),
-                        matrix(blk + "attn_output.weight", c, c),
-                        vector(blk + "ffn_norm.weight", c),
-                        matrix(blk + "ffn_gate.weight", c, f),
-                        matrix(blk + "ffn_up.weight", c, f),
-                        matrix(blk + "ffn_down.weight", f, c)));
+                Map<LlamaTensor, float[]> block = new EnumMap<>(LlamaTensor.class);
+                for (LlamaTensor t : LlamaTensor.values()) {
+                    if (t.perBlock()) {
+                        readInto(block, t, t.nameIn(l), shape, vocab);
+                    }
+                }
+                layers.add(new Layer(block));
             }
-            float[] outputNorm = vector("output_norm.weight", c);
-            float[] output = tied ? tokenEmbd : matrix("output.weight", c, vocab);
             if (!unread.isEmpty()) {
-                throw unsupported("tensors the Llama forward pass does not use: " + new TreeSet<>(unread));
+                throw unsupported("tensors the " + arch.ggufName() + " forward pass does not use: " + new TreeSet<>(unread));
             }
-            return new LlamaWeights(shape, vocab, tokenEmbd, layers, outputNorm, output);
+            checkRopeFreqs(model.get(LlamaTensor.ROPE_FREQS), shape);
+            return new LlamaWeights(shape, vocab, model, layers);
+        }
+
+        private void readInto(Map<LlamaTensor, float[]> into, LlamaTensor t, String name, LlamaShape shape, int vocab) {
+            boolean present = unread.contains(name);
+            if (arch.required().contains(t)) {
+                if (!present) {
+                    throw new Align4jException(file.path() + ": " + arch.ggufName() + " needs tensor " + name + ", which the file does not hold");
+                }
+            } else if (!present || !arch.optional().contains(t)) {
+                return; // absent, or not the architecture's: left unread, so refused below
+            }
+            if (t == LlamaTensor.ROPE_FREQS && !Arrays.equals(file.tensor(name).dims(), t.dims(shape, vocab))) {
+                throw new Align4jException(file.path() + ": malformed " + name + ": Llama 3's RoPE frequency factors are one per pair of"
+                        + " head values, " + shape.headDim() / 2 + " for head width " + shape.headDim() + ", not dims "
+                        + Arrays.toString(file.tensor(name).dims()));
+            }
+            into.put(t, decode(name, t.dims(shape, vocab)));
+        }
+
+        private void checkRopeFreqs(float[] factors, LlamaShape shape) {
+            if (factors == null) {
+                return;
+            }
+            for (int p = 0; p < factors.length; p++) {
+                if (!(factors[p] > 0) || Float.isInfinite(factors[p])) {
+                    throw new Align4jException(file.path() + ": malformed " + LlamaTensor.ROPE_FREQS.ggufName() + ": factor " + p + " is "
+                            + factors[p] + " (RoPE divides frequencies by them: they must be positive and finite)");
+                }
+            }
         }
 
         private LlamaShape shape(boolean tied) {
-            int heads = intKey("llama.attention.head_count");
+            if (file.has(arch.key("expert_count")) && intKey("expert_count") > 0) {
+                throw unsupported("mixture-of-experts blocks (" + arch.key("expert_count") + " = " + intKey("expert_count") + ")");
+            }
+            int embd = intKey("embedding_length");
+            int heads = intKey("attention.head_count");
+            int headDim = file.has(arch.key("attention.key_length")) ? intKey("attention.key_length") : embd / Math.max(heads, 1);
+            int valueDim = file.has(arch.key("attention.value_length")) ? intKey("attention.value_length") : embd / Math.max(heads, 1);
+            if (valueDim != headDim) {
+                throw unsupported("value heads of width " + valueDim + " beside key heads of width " + headDim);
+            }
             LlamaShape shape;
             try {
                 shape = new LlamaShape(
-                        intKey("llama.block_count"),
-                        intKey("llama.embedding_length"),
+                        arch,
+                        intKey("block_count"),
+                        embd,
                         heads,
-                        file.has("llama.attention.head_count_kv") ? intKey("llama.attention.head_count_kv") : heads,
-                        intKey("llama.feed_forward_length"),
-                        intKey("llama.context_length"),
+                        file.has(arch.key("attention.head_count_kv")) ? intKey("attention.head_count_kv") : heads,
+                        headDim,
+                        intKey("feed_forward_length"),
+                        intKey("context_length"),
                         // llama.cpp's default when a file leaves the base out
-                        file.has("llama.rope.freq_base") ? (float) file.number("llama.rope.freq_base") : 10_000f,
-                        (float) file.number("llama.attention.layer_norm_rms_epsilon"),
+                        file.has(arch.key("rope.freq_base")) ? (float) file.number(arch.key("rope.freq_base")) : 10_000f,
+                        ropeLinearFactor(),
+                        (float) file.number(arch.key("attention.layer_norm_rms_epsilon")),
                         tied);
             } catch (IllegalArgumentException e) {
-                throw new Align4jException(file.path() + ": invalid Llama hyper-parameters: " + e.getMessage(), e);
+                throw new Align4jException(file.path() + ": invalid " + arch.ggufName() + " hyper-parameters: " + e.getMessage(), e);
             }
-            if (file.has("llama.rope.dimension_count") && intKey("llama.rope.dimension_count") != shape.headDim()) {
-                throw unsupported("RoPE over " + intKey("llama.rope.dimension_count") + " of " + shape.headDim() + " head dimensions");
+            if (file.has(arch.key("rope.dimension_count")) && intKey("rope.dimension_count") != shape.headDim()) {
+                throw unsupported("RoPE over " + intKey("rope.dimension_count") + " of " + shape.headDim() + " head dimensions");
             }
             return shape;
         }
 
-        private int intKey(String key) {
-            return Math.toIntExact(file.integer(key));
+        // llama.cpp (llama-model.cpp, load_hparams): the scaling type defaults to linear, its factor to
+        // none (the old key rope.scale_linear stands in), and type none never scales.
+        private float ropeLinearFactor() {
+            String type = file.has(arch.key("rope.scaling.type")) ? file.string(arch.key("rope.scaling.type")) : "linear";
+            if (file.has(arch.key("rope.scaling.attn_factor")) && file.number(arch.key("rope.scaling.attn_factor")) != 1) {
+                throw unsupported("RoPE scaling with an attention factor (" + arch.key("rope.scaling.attn_factor") + " = "
+                        + file.number(arch.key("rope.scaling.attn_factor")) + ")");
+            }
+            return switch (type) {
+                case "none" -> 1f;
+                case "linear" -> {
+                    String key = file.has(arch.key("rope.scaling.factor")) ? arch.key("rope.scaling.factor") : arch.key("rope.scale_linear");
+                    double factor = file.has(key) ? file.number(key) : 0;
+                    yield factor == 0 ? 1f : (float) factor;
+                }
+                default -> throw unsupported("RoPE scaling '" + type + "' (it implements linear scaling and Llama 3's rope_freqs)");
+            };
         }
 
-        // (out, in)
-        private float[] matrix(String name, int in, int out) {
-            return decode(name, in, out);
-        }
-
-        private float[] vector(String name, int n) {
-            return decode(name, n);
+        private int intKey(String suffix) {
+            return Math.toIntExact(file.integer(arch.key(suffix)));
         }
 
         private float[] decode(String name, long... dims) {

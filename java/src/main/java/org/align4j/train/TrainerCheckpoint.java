@@ -21,8 +21,8 @@ import org.align4j.gguf.GgufWriter;
  * here, named by the optimizer) and a few values of the caller's (step, data position, seeds).
  *
  * <p>The file is a GGUF: the source model's key-value pairs as they were, {@value #FORMAT_KEY}, and
- * each of {@code info} under {@value #INFO_PREFIX}; the parameters as F32 tensors under their own
- * names and order; each optimizer array as a 1-D F32 tensor under {@value #STATE_PREFIX} and its name,
+ * each of {@code info} under {@value #INFO_PREFIX}; the parameters (frozen ones too) as F32 tensors
+ * under their own names and order; each optimizer array as a 1-D F32 tensor under {@value #STATE_PREFIX} and its name,
  * in the order given. Loading gives back every float bit for bit (NaN payloads and -0 included), and
  * saving the same state twice writes the same bytes. Written atomically, as {@link GgufWriter} does.
  */
@@ -61,7 +61,7 @@ public final class TrainerCheckpoint {
             metadata.put(INFO_PREFIX + k, v);
         });
         List<GgufWriter.Tensor> tensors = new ArrayList<>();
-        for (LlamaParams.Tensor t : state.params().tensors()) {
+        for (LlamaParams.Tensor t : state.params().fileTensors()) {
             tensors.add(f32(t.name(), t.dims(), t.data()));
         }
         state.optimizerState().forEach((name, values) -> {

@@ -6,10 +6,14 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import java.util.stream.Stream;
 import org.align4j.gguf.GgmlQuants;
 import org.align4j.gguf.GgmlType;
 import org.align4j.gguf.GgufFile;
+import org.align4j.llama.Model;
+import org.align4j.llama.ModelOptions;
+import org.align4j.train.LlamaWeights;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -140,5 +144,65 @@ class ModelSynthCommandTest {
                 "--type", "q8_0", "-o", dir.resolve("x.gguf").toString());
         assertThat(r.exit()).isEqualTo(2);
         assertThat(r.err()).contains("embd must be a multiple of 32 (it is 48)");
+    }
+
+    /** --arch, --head-dim and --rope-scaling make files llama.cpp loads and the trainer reads in the same architecture. */
+    @Test
+    void architectureOptionsWriteFilesLlamaCppAndTheTrainerLoad() {
+        Path qwen3 = dir.resolve("qwen3.gguf");
+        CliRun r = CliRun.of("model", "synth", "--arch", "qwen3", "--layers", "1", "--embd", "64", "--heads", "4", "--kv-heads", "2",
+                "--head-dim", "32", "--ffn", "128", "--vocab", "char", "-o", qwen3.toString());
+        assertThat(r.exit()).as(r.err()).isZero();
+        Path qwen2 = dir.resolve("qwen2.gguf");
+        r = CliRun.of("model", "synth", "--arch", "qwen2", "--layers", "1", "--embd", "64", "--heads", "4", "--ffn", "128",
+                "--rope-scaling", "linear:4", "--vocab", "char", "-o", qwen2.toString());
+        assertThat(r.exit()).as(r.err()).isZero();
+        Path llama3 = dir.resolve("llama3.gguf");
+        r = CliRun.of("model", "synth", "--layers", "1", "--embd", "64", "--heads", "4", "--ffn", "128",
+                "--rope-scaling", "llama3:8:64", "--vocab", "char", "-o", llama3.toString());
+        assertThat(r.exit()).as(r.err()).isZero();
+
+        try (GgufFile f = GgufFile.open(qwen3)) {
+            assertThat(f.string("general.architecture")).isEqualTo("qwen3");
+            assertThat(f.integer("qwen3.attention.key_length")).isEqualTo(32);
+            assertThat(f.tensor("blk.0.attn_q_norm.weight").dims()).containsExactly(32);
+            assertThat(f.tensor("blk.0.attn_q.weight").dims()).containsExactly(64, 128);
+        }
+        try (GgufFile f = GgufFile.open(qwen2)) {
+            assertThat(f.string("qwen2.rope.scaling.type")).isEqualTo("linear");
+            assertThat(f.number("qwen2.rope.scaling.factor")).isEqualTo(4.0);
+            assertThat(f.tensor("blk.0.attn_k.bias").dims()).containsExactly(64);
+        }
+        try (GgufFile f = GgufFile.open(llama3)) {
+            assertThat(f.tensor("rope_freqs.weight").dims()).containsExactly(8);
+        }
+        for (Path p : List.of(qwen3, qwen2, llama3)) {
+            try (Model m = Model.load(p, ModelOptions.DEFAULT)) {
+                assertThat(m.nLayer()).isEqualTo(1);
+            }
+            assertThat(LlamaWeights.load(p).shape().architecture().ggufName()).isEqualTo(p.getFileName().toString().startsWith("qwen3") ? "qwen3"
+                    : p.getFileName().toString().startsWith("qwen2") ? "qwen2" : "llama");
+        }
+    }
+
+    @Test
+    void architectureOptionsTheFileCannotHaveAreUsageErrors() {
+        Path out = dir.resolve("x.gguf");
+        CliRun r = CliRun.of("model", "synth", "--arch", "gemma2", "--layers", "1", "--embd", "64", "--heads", "4", "--ffn", "128", "-o", out.toString());
+        assertThat(r.exit()).isEqualTo(2);
+        assertThat(r.err()).contains("expected llama, qwen2, qwen3, not 'gemma2'");
+        r = CliRun.of("model", "synth", "--arch", "qwen2", "--layers", "1", "--embd", "64", "--heads", "4", "--ffn", "128",
+                "--rope-scaling", "llama3:8", "-o", out.toString());
+        assertThat(r.exit()).isEqualTo(2);
+        assertThat(r.err()).contains("--rope-scaling llama3 is for --arch llama, not qwen2");
+        r = CliRun.of("model", "synth", "--arch", "qwen2", "--layers", "1", "--embd", "64", "--heads", "4", "--head-dim", "32",
+                "--ffn", "128", "-o", out.toString());
+        assertThat(r.exit()).isEqualTo(2);
+        assertThat(r.err()).contains("qwen2 has heads * head-dim = embd, not 4 * 32 = 128 with embd 64");
+        r = CliRun.of("model", "synth", "--layers", "1", "--embd", "64", "--heads", "4", "--ffn", "128", "--rope-scaling", "yarn:4",
+                "-o", out.toString());
+        assertThat(r.exit()).isEqualTo(2);
+        assertThat(r.err()).contains("expected linear:FACTOR or llama3:FACTOR[:CTX], not 'yarn:4'");
+        assertThat(out).doesNotExist();
     }
 }

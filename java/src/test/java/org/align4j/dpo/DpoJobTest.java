@@ -31,9 +31,16 @@ import org.align4j.gguf.GgufFile;
 import org.align4j.llama.Model;
 import org.align4j.llama.ModelOptions;
 import org.align4j.score.ScoreJob;
+import java.util.stream.Stream;
+import org.align4j.gguf.Architecture;
+import org.align4j.gguf.Llama3Rope;
+import org.align4j.gguf.LlamaShape;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * The DPO job end to end on a small synthetic model ({@link DpoTestData#SHAPE}) with real llama.cpp for
@@ -269,6 +276,55 @@ class DpoJobTest {
         assertThat(f32Diff).isLessThan(ENGINE_TOLERANCE);
         assertThat(f16Diff).isLessThan(ENGINE_TOLERANCE);
         assertThat(f16VsTrained).isLessThan(2e-2);
+    }
+
+    /**
+     * DPO end to end on each architecture the trainer adds, shaped as the public models' presets are
+     * (qwen2 with q/k/v biases, qwen3 with q/k norms and heads wider than C / H, llama with Llama 3.2's
+     * tied output and rope_freqs): the first step's margin is llama.cpp's reference against the Java
+     * policy on the same weights (0 up to their rounding), the loss falls, and the written model keeps
+     * the architecture, its tensors and their order, loads in llama.cpp and scores there as in Java
+     * (10 steps, as above: longer runs grow the weights until llama.cpp's F16 K/V cache moves sums by
+     * 2e-3, the same for a plain llama file).
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("architectures")
+    void dpoTrainsAndWritesEachArchitecture(String label, LlamaShape shape, Llama3Rope ropeFreqs) throws IOException {
+        Path model = DpoTestData.model(tmp, "policy-" + shape.architecture().ggufName(), shape, ropeFreqs, GgmlType.F32, 3);
+        Path data = DpoTestData.write(tmp.resolve("pairs.jsonl"), DpoTestData.copyOverReverse(16, 9));
+        List<DpoStep> steps = new ArrayList<>();
+        DpoJob.Result r = run(DpoOptions.builder(model, data, tmp.resolve("out.gguf")).threads(2).quiet(true).learningRate(3e-3)
+                .maxSteps(10).batchSize(8).schedule(LrSchedule.Kind.CONSTANT).saveEvery(0).build(), steps);
+        double firstLoss = mean(steps.subList(0, 2), DpoStep::loss);
+        double lastLoss = mean(steps.subList(8, 10), DpoStep::loss);
+        try (GgufFile written = GgufFile.open(r.out()); GgufFile source = GgufFile.open(model)) {
+            assertThat(written.string("general.architecture")).isEqualTo(shape.architecture().ggufName());
+            assertThat(written.tensors()).extracting(t -> t.name() + " " + t.type())
+                    .containsExactlyElementsOf(source.tensors().stream().map(t -> t.name() + " " + t.type()).toList());
+        }
+        LlamaParams trained = LlamaParams.load(r.out());
+        if (ropeFreqs != null) {
+            assertThat(trained.tensor("rope_freqs.weight").data()).as("rope_freqs is frozen").isEqualTo(ropeFreqs.freqFactors(shape.headDim(), shape.ropeTheta()));
+        }
+        DpoData pairs;
+        try (Model vocab = Model.load(r.out(), ModelOptions.VOCAB_ONLY);
+             RejectsWriter rejects = RejectsWriter.create(tmp.resolve("x.gguf"))) {
+            pairs = DpoData.read(data, vocab.vocab(), new LlamaChatRenderer(vocab), 256, 259, ErrorPolicy.FAIL, rejects);
+        }
+        double exportDiff = maxDiff(javaSums(trained, pairs), flatten(pairs.scoreWith(r.out(), 2, 0)));
+        System.out.printf("%s: DPO loss %.4f -> %.4f over 10 steps; first margin %.2e; written model, llama.cpp vs Java sums max |diff| %.3g%n",
+                label, firstLoss, lastLoss, steps.getFirst().margin(), exportDiff);
+        assertThat(steps.getFirst().margin()).isCloseTo(0, within(PreferenceLoss.DEFAULT_BETA * 2 * ENGINE_TOLERANCE));
+        assertThat(lastLoss).isLessThan(firstLoss - 0.05);
+        assertThat(exportDiff).isLessThan(ENGINE_TOLERANCE);
+    }
+
+    static Stream<Arguments> architectures() {
+        return Stream.of(
+                Arguments.of("qwen2 (Qwen2.5-shaped: q/k/v biases, tied output)", DpoTestData.SHAPE.withArchitecture(Architecture.QWEN2), null),
+                Arguments.of("qwen3 (Qwen3-shaped: q/k norms, head width 16 with C / H = 8)",
+                        DpoTestData.SHAPE.withArchitecture(Architecture.QWEN3).withHeadDim(16), null),
+                Arguments.of("llama (Llama-3.2-shaped: rope_freqs, tied output)", DpoTestData.SHAPE, Llama3Rope.of(32f, 64)));
     }
 
     // (2N,): chosen and rejected sums of each pair, in file order.

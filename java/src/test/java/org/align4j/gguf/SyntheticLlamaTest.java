@@ -154,6 +154,103 @@ class SyntheticLlamaTest {
     }
 
     @Test
+    void qwen2HasQwen2KeysAndQkvBiases() {
+        LlamaShape shape = new LlamaShape(2, 64, 4, 2, 128, 256, 1_000_000f, 1e-6f, true).withArchitecture(Architecture.QWEN2);
+        Path out = dir.resolve("qwen2.gguf");
+        SyntheticLlama.write(out, "q2", shape, TokenizerMetadata.named("llama-spm"), GgmlType.F16, 1);
+        try (GgufFile f = GgufFile.open(out)) {
+            assertThat(f.string("general.architecture")).isEqualTo("qwen2");
+            assertThat(f.integer("qwen2.block_count")).isEqualTo(2);
+            assertThat(f.number("qwen2.rope.freq_base")).isEqualTo(1e6);
+            assertThat(f.has("llama.block_count")).isFalse();
+            assertThat(f.has("qwen2.attention.key_length")).as("the head width is C / H").isFalse();
+            Map<String, String> shapes = shapes(f);
+            assertThat(shapes).hasSize(1 + 2 * 12 + 1).doesNotContainKey("output.weight").containsAllEntriesOf(Map.of(
+                    "blk.1.attn_q.bias", "F32[64]",
+                    "blk.1.attn_k.bias", "F32[32]",
+                    "blk.1.attn_v.bias", "F32[32]",
+                    "blk.1.attn_q.weight", "F16[64, 64]"));
+            float[] bias = new float[64];
+            GgmlQuants.dequantize(GgmlType.F32, f.tensorData("blk.0.attn_q.bias"), bias);
+            assertThat(bias).as("random, not zero").doesNotContain(0f);
+        }
+    }
+
+    @Test
+    void qwen3HasQkNormsAndItsOwnHeadWidth() {
+        LlamaShape shape = new LlamaShape(1, 64, 4, 2, 128, 256, 1_000_000f, 1e-6f, false).withArchitecture(Architecture.QWEN3).withHeadDim(32);
+        Path out = dir.resolve("qwen3.gguf");
+        SyntheticLlama.write(out, "q3", shape, TokenizerMetadata.named("llama-spm"), GgmlType.F32, 1);
+        try (GgufFile f = GgufFile.open(out)) {
+            assertThat(f.string("general.architecture")).isEqualTo("qwen3");
+            assertThat(f.integer("qwen3.attention.key_length")).isEqualTo(32);
+            assertThat(f.integer("qwen3.attention.value_length")).isEqualTo(32);
+            assertThat(f.integer("qwen3.rope.dimension_count")).isEqualTo(32);
+            assertThat(shapes(f)).hasSize(1 + 11 + 2).containsAllEntriesOf(Map.of(
+                    "blk.0.attn_q.weight", "F32[64, 128]",
+                    "blk.0.attn_k.weight", "F32[64, 64]",
+                    "blk.0.attn_output.weight", "F32[128, 64]",
+                    "blk.0.attn_q_norm.weight", "F32[32]",
+                    "blk.0.attn_k_norm.weight", "F32[32]",
+                    "output.weight", "F32[64, 32000]"));
+            float[] norm = new float[32];
+            GgmlQuants.dequantize(GgmlType.F32, f.tensorData("blk.0.attn_k_norm.weight"), norm);
+            assertThat(norm).containsOnly(1f);
+        }
+    }
+
+    /**
+     * Llama 3.2's scaling over heads of width 64 and base 5e5: wavelengths 2 pi 5e5^(p/32) under
+     * 8192 / 4 keep their frequency (p = 0..14), those over 8192 are divided by 32 (p = 18..31), the
+     * three between are interpolated; written first, F32 [32], as llama.cpp's converter does.
+     */
+    @Test
+    void llama3RopeScalingIsARopeFreqsTensorAndLinearScalingTwoKeys() {
+        LlamaShape shape = new LlamaShape(1, 128, 2, 1, 128, 256, 500_000f, 1e-5f, true).withRopeLinearFactor(2f);
+        Path out = dir.resolve("llama3.gguf");
+        SyntheticLlama.write(out, "l3", shape, Llama3Rope.LLAMA_3_2, TokenizerMetadata.named("llama-spm"), GgmlType.F16, 1);
+        try (GgufFile f = GgufFile.open(out)) {
+            assertThat(f.tensors().getFirst().name()).isEqualTo("rope_freqs.weight");
+            assertThat(shapes(f)).containsEntry("rope_freqs.weight", "F32[32]");
+            float[] factors = new float[32];
+            GgmlQuants.dequantize(GgmlType.F32, f.tensorData("rope_freqs.weight"), factors);
+            assertThat(java.util.Arrays.copyOfRange(factors, 0, 15)).containsOnly(1f);
+            assertThat(java.util.Arrays.copyOfRange(factors, 18, 32)).containsOnly(32f);
+            for (int p = 15; p < 18; p++) {
+                assertThat(factors[p]).isStrictlyBetween(factors[p - 1], 32f);
+            }
+            assertThat(factors).isEqualTo(Llama3Rope.LLAMA_3_2.freqFactors(64, 500_000f));
+            assertThat(f.string("llama.rope.scaling.type")).isEqualTo("linear");
+            assertThat(f.number("llama.rope.scaling.factor")).isEqualTo(2.0);
+        }
+        assertThatThrownBy(() -> SyntheticLlama.write(dir.resolve("x.gguf"), "x", shape.withArchitecture(Architecture.QWEN2),
+                Llama3Rope.LLAMA_3_2, TokenizerMetadata.named("llama-spm"), GgmlType.F16, 1))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("qwen2 has no rope_freqs");
+    }
+
+    /** The public models' presets carry their architecture and config.json's hyper-parameters. */
+    @Test
+    void publicModelPresetsCarryTheirArchitecture() {
+        LlamaShape qwen25 = SynthPreset.named("qwen2.5-0.5b").shape();
+        assertThat(qwen25).isEqualTo(new LlamaShape(Architecture.QWEN2, 24, 896, 14, 2, 64, 4864, 32_768, 1e6f, 1f, 1e-6f, true));
+        LlamaShape qwen3 = SynthPreset.named("qwen3-0.6b").shape();
+        assertThat(qwen3).isEqualTo(new LlamaShape(Architecture.QWEN3, 28, 1024, 16, 8, 128, 3072, 40_960, 1e6f, 1f, 1e-6f, true));
+        assertThat(qwen3.queryWidth()).isEqualTo(2048);
+        assertThat(SynthPreset.named("qwen3-0.6b").vocab()).isEqualTo("qwen2");
+        SynthPreset llama = SynthPreset.named("llama-3.2-1b");
+        assertThat(llama.shape()).isEqualTo(new LlamaShape(Architecture.LLAMA, 16, 2048, 32, 8, 64, 8192, 131_072, 5e5f, 1f, 1e-5f, true));
+        assertThat(llama.ropeFreqs()).isEqualTo(new Llama3Rope(32f, 1f, 4f, 8192));
+    }
+
+    private static Map<String, String> shapes(GgufFile f) {
+        Map<String, String> shapes = new LinkedHashMap<>();
+        for (GgufTensorInfo t : f.tensors()) {
+            shapes.put(t.name(), t.type() + Arrays.toString(t.dims()));
+        }
+        return shapes;
+    }
+
+    @Test
     void missingLlamaSourcePropertyIsAClearError() {
         String saved = System.clearProperty(VocabFiles.LLAMA_SRC_PROPERTY);
         try {

@@ -19,6 +19,7 @@ import org.align4j.gguf.GgufFile;
 import org.align4j.gguf.GgufTensorInfo;
 import org.align4j.gguf.GgufValue;
 import org.align4j.gguf.GgufWriter;
+import org.align4j.gguf.Llama3Rope;
 import org.align4j.gguf.LlamaShape;
 import org.align4j.gguf.SyntheticLlama;
 
@@ -33,8 +34,13 @@ public final class DpoTestData {
     private DpoTestData() {}
 
     public static Path model(Path dir, String name, GgmlType type, long seed) {
+        return model(dir, name, SHAPE, null, type, seed);
+    }
+
+    /** A model of {@code shape} (its architecture) with the character tokenizer, and Llama 3's rope_freqs unless null. */
+    public static Path model(Path dir, String name, LlamaShape shape, Llama3Rope ropeFreqs, GgmlType type, long seed) {
         Path out = dir.resolve(name + ".gguf");
-        SyntheticLlama.write(out, name, SHAPE, CharTokenizer.metadata(), type, seed);
+        SyntheticLlama.write(out, name, shape, ropeFreqs, CharTokenizer.metadata(), type, seed);
         return out;
     }
 

@@ -11,8 +11,11 @@ import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;
+import org.align4j.gguf.Architecture;
 import org.align4j.gguf.GgmlType;
+import org.align4j.gguf.Llama3Rope;
 import org.align4j.gguf.LlamaShape;
+import org.align4j.gguf.LlamaTensor;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -21,7 +24,10 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * Analytic gradients of every parameter tensor against central finite differences of the same f32
  * forward pass, for an NLL and for a DPO-shaped loss of two sequences' sums, on small models at a
- * generic point ({@link TrainerTestModels#randomize}).
+ * generic point ({@link TrainerTestModels#randomize}): llama (NORM RoPE) tied and untied; llama with
+ * Llama 3's rope_freqs (frozen: it has no gradient), linear RoPE scaling and a bias on each of its 7
+ * projections; qwen2 (NEOX RoPE) with q/k/v biases and an output bias; qwen3 (NEOX RoPE) with q/k
+ * norms and heads wider than C / H.
  *
  * <p>Tolerance. The numeric gradient is Richardson's extrapolation of central differences,
  * (4 D(h) - D(2h)) / 3 with D(h) = (f(w+h) - f(w-h)) / 2h, whose h^2 truncation term cancels, leaving
@@ -44,19 +50,30 @@ class LlamaTrainerGradientTest {
     static Stream<Arguments> cases() {
         LlamaShape untied = new LlamaShape(2, 32, 4, 2, 48, 64, 10_000f, 1e-5f, false);
         LlamaShape tied = new LlamaShape(2, 32, 2, 1, 40, 64, 500_000f, 1e-6f, true);
+        Set<LlamaTensor> none = Set.of();
         return Stream.of(
-                Arguments.of("NLL, untied output, 4 heads on 2 KV heads", untied, false),
-                Arguments.of("DPO, untied output, 4 heads on 2 KV heads", untied, true),
-                Arguments.of("NLL, tied output, 2 heads on 1 KV head", tied, false),
-                Arguments.of("DPO, tied output, 2 heads on 1 KV head", tied, true));
+                Arguments.of("NLL, untied output, 4 heads on 2 KV heads", untied, null, none, false),
+                Arguments.of("DPO, untied output, 4 heads on 2 KV heads", untied, null, none, true),
+                Arguments.of("NLL, tied output, 2 heads on 1 KV head", tied, null, none, false),
+                Arguments.of("DPO, tied output, 2 heads on 1 KV head", tied, null, none, true),
+                Arguments.of("DPO, llama with rope_freqs, linear RoPE scaling 2 and biases on all 7 projections",
+                        untied.withRopeLinearFactor(2f), Llama3Rope.of(8f, 16), ArchitectureParityTest.LLAMA_BIASES, true),
+                Arguments.of("NLL, qwen2 (NEOX RoPE) with q/k/v biases and an output bias, tied output",
+                        tied.withArchitecture(Architecture.QWEN2), null, Set.of(LlamaTensor.OUTPUT_BIAS), false),
+                Arguments.of("NLL, qwen3 (NEOX RoPE) with q/k norms, heads 16 wide with C / H = 8",
+                        untied.withArchitecture(Architecture.QWEN3).withHeadDim(16), null, none, false));
     }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("cases")
-    void everyTensorsGradientMatchesFiniteDifferences(String label, LlamaShape shape, boolean dpo) {
-        Path file = TrainerTestModels.write(tmp, "grad" + (shape.tiedOutput() ? "-tied" : ""), shape, GgmlType.F32, 11);
+    void everyTensorsGradientMatchesFiniteDifferences(String label, LlamaShape shape, Llama3Rope ropeFreqs, Set<LlamaTensor> extra,
+                                                      boolean dpo) {
+        Path file = TrainerTestModels.write(tmp, "grad-" + shape.architecture().ggufName() + (shape.tiedOutput() ? "-tied" : "")
+                + (ropeFreqs != null ? "-freqs" : ""), shape, ropeFreqs, extra, GgmlType.F32, 11);
         LlamaParams params = LlamaParams.load(file);
         TrainerTestModels.randomize(params, 5);
+        assertThat(params.tensors()).extracting(LlamaParams.Tensor::name).as("rope_freqs is frozen").doesNotContain("rope_freqs.weight");
+        assertThat(params.fileTensors().size() - params.tensors().size()).isEqualTo(ropeFreqs != null ? 1 : 0);
         // A shared prompt drawn from few ids, so tokens repeat (their embedding gradients add up).
         SplittableRandom rng = new SplittableRandom(3);
         int[] pool = TrainerTestModels.tokens(rng, 6, params.vocabSize());
@@ -158,12 +175,15 @@ class LlamaTrainerGradientTest {
         return noise;
     }
 
-    // A few of the largest gradients (where a wrong formula shows) and a few uniform entries.
+    // A few of the largest gradients (where a wrong formula shows) and a few uniform entries. The
+    // largest are drawn from the 32 largest, or from fewer when fewer are not negligible (an output
+    // bias has a few large entries, at the scored tokens, among V tiny ones).
     static Set<Integer> sample(float[] g, SplittableRandom rng) {
         List<Integer> byMagnitude = new ArrayList<>(IntStream.range(0, g.length).boxed().toList());
         byMagnitude.sort(Comparator.comparingDouble(i -> -Math.abs(g[i])));
         Set<Integer> out = new LinkedHashSet<>();
-        int top = Math.min(32, g.length);
+        int notNegligible = (int) IntStream.range(0, g.length).filter(i -> Math.abs(g[i]) > 10 * ATOL).count();
+        int top = Math.min(Math.min(32, g.length), Math.max(LARGEST, notNegligible));
         while (out.size() < Math.min(LARGEST, top)) {
             out.add(byMagnitude.get(rng.nextInt(top)));
         }

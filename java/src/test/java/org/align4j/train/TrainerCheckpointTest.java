@@ -9,9 +9,14 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.SequencedMap;
+import java.util.Set;
 import java.util.SplittableRandom;
 import org.align4j.Align4jException;
+import org.align4j.gguf.Architecture;
 import org.align4j.gguf.GgmlType;
+import org.align4j.gguf.Llama3Rope;
+import org.align4j.gguf.LlamaShape;
+import org.align4j.gguf.LlamaTensor;
 import org.align4j.gguf.GgufValue;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -91,6 +96,44 @@ class TrainerCheckpointTest {
         assertThat(Files.readAllBytes(exportResumed)).isEqualTo(Files.readAllBytes(exportOriginal));
         System.out.printf("checkpoint of %d floats (%d parameter tensors, %d optimizer arrays), %d bytes: loaded bit for bit,"
                 + " re-saved byte for byte, gradients after resuming bit for bit%n", floats, params.tensors().size(), optimizer.size(), bytes);
+    }
+
+    /**
+     * Biases, q/k norms and rope_freqs round-trip too, in the source's order; rope_freqs comes back
+     * frozen (not among the trained tensors), and the resumed parameters export to the same bytes.
+     */
+    @Test
+    void biasesQkNormsAndRopeFreqsRoundTripBitForBit() throws IOException {
+        LlamaShape shape = new LlamaShape(2, 32, 4, 2, 48, 64, 10_000f, 1e-5f, false);
+        List<Path> sources = List.of(
+                TrainerTestModels.write(tmp, "ckpt-llama3", shape, Llama3Rope.of(8f, 16), ArchitectureParityTest.LLAMA_BIASES, GgmlType.F32, 4),
+                TrainerTestModels.write(tmp, "ckpt-qwen2", shape.withArchitecture(Architecture.QWEN2), null, Set.of(LlamaTensor.OUTPUT_BIAS),
+                        GgmlType.F32, 4),
+                TrainerTestModels.write(tmp, "ckpt-qwen3", shape.withArchitecture(Architecture.QWEN3).withHeadDim(16), null, Set.of(),
+                        GgmlType.F32, 4));
+        for (Path source : sources) {
+            LlamaParams params = LlamaParams.load(source);
+            TrainerTestModels.randomize(params, 6);
+            Path ckpt = tmp.resolve(source.getFileName() + ".ckpt");
+            TrainerCheckpoint.save(ckpt, new TrainerCheckpoint.State(params, new LinkedHashMap<>(), new LinkedHashMap<>()));
+            LlamaParams loaded = TrainerCheckpoint.load(ckpt).params();
+            assertThat(loaded.fileTensors()).extracting(LlamaParams.Tensor::name)
+                    .containsExactlyElementsOf(params.fileTensors().stream().map(LlamaParams.Tensor::name).toList());
+            assertThat(loaded.tensors()).extracting(LlamaParams.Tensor::name)
+                    .containsExactlyElementsOf(params.tensors().stream().map(LlamaParams.Tensor::name).toList())
+                    .doesNotContain("rope_freqs.weight");
+            for (LlamaParams.Tensor t : params.fileTensors()) {
+                assertThat(bits(loaded.tensor(t.name()).data())).as(t.name()).isEqualTo(bits(t.data()));
+            }
+            Path a = tmp.resolve("a.gguf");
+            Path b = tmp.resolve("b.gguf");
+            LlamaExport.write(params, a, GgmlType.F32);
+            LlamaExport.write(loaded, b, GgmlType.F32);
+            assertThat(Files.readAllBytes(b)).isEqualTo(Files.readAllBytes(a));
+            System.out.printf("%s: %d tensors (%d trained) through a checkpoint bit for bit: %s%n", source.getFileName(),
+                    params.fileTensors().size(), params.tensors().size(), params.fileTensors().stream().map(LlamaParams.Tensor::name)
+                            .filter(n -> n.contains("bias") || n.contains("q_norm") || n.contains("rope")).limit(4).toList());
+        }
     }
 
     @Test

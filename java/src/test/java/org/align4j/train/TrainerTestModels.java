@@ -1,12 +1,21 @@
 package org.align4j.train;
 
+import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
 import java.util.SplittableRandom;
+import org.align4j.gguf.GgmlQuants;
 import org.align4j.gguf.GgmlType;
+import org.align4j.gguf.GgufFile;
+import org.align4j.gguf.GgufTensorInfo;
+import org.align4j.gguf.GgufWriter;
+import org.align4j.gguf.Llama3Rope;
 import org.align4j.gguf.LlamaShape;
+import org.align4j.gguf.LlamaTensor;
 import org.align4j.gguf.SynthPreset;
 import org.align4j.gguf.SyntheticLlama;
-import org.align4j.gguf.VocabFiles;
 
 /** Synthetic models and token sequences for trainer tests. */
 final class TrainerTestModels {
@@ -14,26 +23,60 @@ final class TrainerTestModels {
 
     private TrainerTestModels() {}
 
-    /** A llama GGUF of {@code shape} with the tiny preset's tokenizer (llama-spm, V = 32000). */
+    /** A GGUF of {@code shape} (its architecture) with the tiny preset's tokenizer (llama-spm, V = 32000). */
     static Path write(Path dir, String name, LlamaShape shape, GgmlType type, long seed) {
+        return write(dir, name, shape, null, Set.of(), type, seed);
+    }
+
+    /**
+     * As {@link #write(Path, String, LlamaShape, GgmlType, long)}, with Llama 3's rope_freqs unless
+     * {@code ropeFreqs} is null, and with the optional tensors {@code extra} that the synthetic models
+     * leave out (biases), F32 normal with std 0.02, in every block for a per-block kind.
+     */
+    static Path write(Path dir, String name, LlamaShape shape, Llama3Rope ropeFreqs, Set<LlamaTensor> extra, GgmlType type, long seed) {
         Path out = dir.resolve(name + "-" + type.name().toLowerCase() + "-" + seed + ".gguf");
-        SyntheticLlama.write(out, name, shape, VocabFiles.named(TINY.vocab()), type, seed);
-        return out;
+        SyntheticLlama.write(out, name, shape, ropeFreqs, TINY.tokenizer(), type, seed);
+        if (extra.isEmpty()) {
+            return out;
+        }
+        Path with = dir.resolve(name + "-" + type.name().toLowerCase() + "-" + seed + "-extra.gguf");
+        SplittableRandom rng = new SplittableRandom(seed);
+        try (GgufFile f = GgufFile.open(out)) {
+            List<GgufWriter.Tensor> tensors = new ArrayList<>();
+            for (GgufTensorInfo t : f.tensors()) {
+                MemorySegment data = f.tensorData(t.name());
+                tensors.add(new GgufWriter.Tensor(t.name(), t.type(), t.dims(), to -> MemorySegment.copy(data, 0, to, 0, to.byteSize())));
+            }
+            int vocab = Math.toIntExact(f.tensor("token_embd.weight").dims()[1]);
+            for (LlamaTensor kind : extra) {
+                for (int l = 0; l < (kind.perBlock() ? shape.layers() : 1); l++) {
+                    long[] dims = kind.dims(shape, vocab);
+                    float[] x = new float[Math.toIntExact(dims[0])];
+                    for (int i = 0; i < x.length; i++) {
+                        x[i] = (float) (0.02 * rng.nextGaussian());
+                    }
+                    tensors.add(new GgufWriter.Tensor(kind.nameIn(l), GgmlType.F32, dims, to -> GgmlQuants.quantize(GgmlType.F32, x, to)));
+                }
+            }
+            GgufWriter.write(with, f.metadata(), tensors);
+        }
+        return with;
     }
 
     /**
      * Replaces the synthetic weights (std 0.02, norms exactly 1, which make attention nearly uniform
      * and most gradients tiny) by a generic point: matrices normal with std 1/sqrt(fan-in), norm
-     * weights 1 + N(0, 0.2^2).
+     * weights 1 + N(0, 0.2^2), biases N(0, 0.2^2). Frozen tensors (rope_freqs) stay as they are.
      */
     static void randomize(LlamaParams params, long seed) {
         SplittableRandom rng = new SplittableRandom(seed);
         for (LlamaParams.Tensor t : params.tensors()) {
             float[] x = t.data();
             boolean matrix = t.dims().length == 2;
+            double mean = matrix || t.name().endsWith(".bias") ? 0 : 1;
             double std = matrix ? 1 / Math.sqrt(t.dims()[0]) : 0.2;
             for (int i = 0; i < x.length; i++) {
-                x[i] = (float) ((matrix ? 0 : 1) + std * rng.nextGaussian());
+                x[i] = (float) (mean + std * rng.nextGaussian());
             }
         }
     }

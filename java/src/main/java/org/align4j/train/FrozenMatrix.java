@@ -19,7 +19,7 @@ import org.align4j.gguf.GgufTensorInfo;
  * {@code Gemm.ab} on the decoded matrix bit for bit, for any number of threads.
  */
 public final class FrozenMatrix {
-    /** Values of W decoded at a time by one task: a (KC, JB) tile. */
+    /** Values of W one task decodes at a time: a (KC, JB) tile forward, (TILE / nj, nj) backward. */
     static final int TILE = 256 * 256;
     private static final int KC = 256; // k per tile: I forward, O backward
     private static final int JB = 256; // columns of the product per tile, at most
@@ -92,17 +92,16 @@ public final class FrozenMatrix {
         if (rows == 0) {
             return;
         }
-        int kc = KC; // a multiple of every block size: tiles start on blocks
         int jb = bandWidth(out, 1, par.threads());
         int bands = tiles(out, jb);
         par.forEach(bands, t -> {
             int j0 = t * jb;
             int nj = Math.min(jb, out - j0);
             float[][] scratch = SCRATCH.get();
-            float[] tile = scratch[0]; // (kc, nj): W^T's rows k0.. and columns j0..
-            float[] strip = scratch[1]; // (STRIP, kc): rows of W as decoded
-            for (int k0 = 0; k0 < in; k0 += kc) {
-                int nk = Math.min(kc, in - k0);
+            float[] tile = scratch[0]; // (nk, nj): W^T's rows k0.. and columns j0..
+            float[] strip = scratch[1]; // (STRIP, nk): rows of W as decoded
+            for (int k0 = 0; k0 < in; k0 += KC) { // KC is a multiple of every block: tiles start on blocks
+                int nk = Math.min(KC, in - k0);
                 for (int s0 = 0; s0 < nj; s0 += STRIP) {
                     int ns = Math.min(STRIP, nj - s0);
                     for (int s = 0; s < ns; s++) {
@@ -132,7 +131,7 @@ public final class FrozenMatrix {
         par.forEach(bands, t -> {
             int j0 = t * jb;
             int nj = Math.min(jb, in - j0);
-            float[] tile = SCRATCH.get()[0]; // (kc, nj): W's rows k0.. and columns j0..
+            float[] tile = SCRATCH.get()[0]; // (nk, nj): W's rows k0.. and columns j0..
             int kc = TILE / nj;
             for (int k0 = 0; k0 < out; k0 += kc) {
                 int nk = Math.min(kc, out - k0);

@@ -6,6 +6,8 @@
 #   make cuda     the same native build with GGML_CUDA=ON (needs nvcc and cuBLAS)
 #   make baselines  llama.cpp's llama-batched-bench and llama-perplexity from the pinned source
 #   make bench    the end-to-end benchmarks (reports in benchmarks/results/); make bench-score, bench-bon, bench-rso, bench-dpo run one
+#   make bench-kernels  the trainer's kernels in JMH (f32 GEMM, frozen-weight products per type); make bench-frozen-matmul:
+#                 Java tiles vs ggml's CPU kernels for the frozen products
 #   make clean    remove build outputs (keeps the fetched llama.cpp source; `make distclean` drops it too)
 #
 # LLAMA_CPP_DIR=/path builds a user's own llama.cpp checkout instead of the pinned release.
@@ -29,7 +31,8 @@ JDK := $(shell for d in "$$JAVA_HOME" /usr/lib/jvm/*; do j="$$d/bin/java"; [ -x 
          [ "$${v%%.*}" -ge 25 ] 2>/dev/null && { echo "$$d"; break; }; done)
 MVN := JAVA_HOME=$(JDK) MAVEN_OPTS="--sun-misc-unsafe-memory-access=allow $${MAVEN_OPTS:-}" mvn -B -ntp -Dalign4j.native.dir=$(NATIVE_DIR)
 
-.PHONY: all jdk native java launcher test demo models cuda baselines bench bench-score bench-bon bench-rso bench-dpo clean distclean
+.PHONY: all jdk native java launcher test demo models cuda baselines bench bench-score bench-bon bench-rso bench-dpo \
+  bench-kernels bench-frozen-matmul clean distclean
 
 all: launcher
 
@@ -101,6 +104,16 @@ bench-rso: launcher baselines
 
 bench-dpo: launcher
 	$(BENCH_JAVA) org.align4j.bench.DpoBench --root $(ROOT) $(BENCH_ARGS)
+
+# Kernel benchmarks run in this JVM (JMH forks JVMs with the same flags) and need the Vector API; JMH is in benchmarks/target/lib.
+KERNEL_JAVA = $(JDK)/bin/java --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector -Dalign4j.native.dir=$(NATIVE_DIR) \
+  -cp "$(ROOT)/benchmarks/target/classes:$(ROOT)/java/target/align4j.jar:$(ROOT)/benchmarks/target/lib/*"
+
+bench-kernels: java
+	$(KERNEL_JAVA) org.align4j.bench.KernelsBench --root $(ROOT) $(BENCH_ARGS)
+
+bench-frozen-matmul: java
+	$(KERNEL_JAVA) org.align4j.bench.FrozenMatmulBench --root $(ROOT) $(BENCH_ARGS)
 
 cuda:
 	@command -v nvcc >/dev/null || { echo "error: make cuda needs nvcc (the CUDA toolkit) on PATH; none found." >&2; exit 1; }

@@ -131,6 +131,27 @@ static const align4j_layout_entry LAYOUTS[] = {
     FIELD(ggml_type_traits, is_quantized),
     FIELD(ggml_type_traits, to_float),
     FIELD(ggml_type_traits, from_float_ref),
+
+    STRUCT(ggml_init_params),
+    FIELD(ggml_init_params, mem_size),
+    FIELD(ggml_init_params, mem_buffer),
+    FIELD(ggml_init_params, no_alloc),
+
+    STRUCT(ggml_tensor),
+    FIELD(ggml_tensor, type),
+    FIELD(ggml_tensor, buffer),
+    FIELD(ggml_tensor, ne),
+    FIELD(ggml_tensor, nb),
+    FIELD(ggml_tensor, op),
+    FIELD(ggml_tensor, op_params),
+    FIELD(ggml_tensor, flags),
+    FIELD(ggml_tensor, src),
+    FIELD(ggml_tensor, view_src),
+    FIELD(ggml_tensor, view_offs),
+    FIELD(ggml_tensor, data),
+    FIELD(ggml_tensor, name),
+    FIELD(ggml_tensor, extra),
+    FIELD(ggml_tensor, padding),
 };
 
 __attribute__((visibility("default")))

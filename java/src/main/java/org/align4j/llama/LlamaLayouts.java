@@ -2,6 +2,7 @@ package org.align4j.llama;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_BOOLEAN;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
@@ -14,7 +15,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The llama.h structs the bindings use (and one of ggml.h, which llama.h includes), member for member
+ * The llama.h structs the bindings use (and those of ggml.h, which llama.h includes), member for member
  * in C order with C's names. Padding is inserted by {@link #cStruct} from each member's natural
  * alignment (the x86-64 / AArch64 C ABI); LayoutProbeTest checks every size and offset against the C
  * compiler's.
@@ -143,18 +144,44 @@ public final class LlamaLayouts {
             ADDRESS.withName("to_float"),        // ggml_to_float_t: (const void *x, float *y, int64_t k)
             ADDRESS.withName("from_float_ref")); // ggml_from_float_t: (const float *x, void *y, int64_t k)
 
+    // ggml.h: what ggml_init takes by value.
+    public static final StructLayout GGML_INIT_PARAMS = cStruct("ggml_init_params",
+            C_SIZE_T.withName("mem_size"),
+            ADDRESS.withName("mem_buffer"),
+            JAVA_BOOLEAN.withName("no_alloc"));
+
+    // ggml.h's n-dimensional tensor (GGML_MAX_DIMS 4, GGML_MAX_OP_PARAMS 64 bytes, GGML_MAX_SRC 10,
+    // GGML_MAX_NAME 64); the bindings write only `data`, of tensors in a no_alloc context.
+    public static final StructLayout GGML_TENSOR = cStruct("ggml_tensor",
+            C_ENUM.withName("type"),
+            ADDRESS.withName("buffer"),
+            MemoryLayout.sequenceLayout(4, JAVA_LONG).withName("ne"),
+            MemoryLayout.sequenceLayout(4, C_SIZE_T).withName("nb"),
+            C_ENUM.withName("op"),
+            MemoryLayout.sequenceLayout(16, JAVA_INT).withName("op_params"),
+            JAVA_INT.withName("flags"),
+            MemoryLayout.sequenceLayout(10, ADDRESS).withName("src"),
+            ADDRESS.withName("view_src"),
+            C_SIZE_T.withName("view_offs"),
+            ADDRESS.withName("data"),
+            MemoryLayout.sequenceLayout(64, JAVA_BYTE).withName("name"),
+            ADDRESS.withName("extra"),
+            MemoryLayout.sequenceLayout(8, JAVA_BYTE).withName("padding"));
+
     /** Every struct above, by C name: what LayoutProbeTest checks against the C compiler. */
-    public static final Map<String, StructLayout> ALL = Map.of(
-            "llama_model_params", LLAMA_MODEL_PARAMS,
-            "llama_context_params", LLAMA_CONTEXT_PARAMS,
-            "llama_batch", LLAMA_BATCH,
-            "llama_sampler_chain_params", LLAMA_SAMPLER_CHAIN_PARAMS,
-            "llama_chat_message", LLAMA_CHAT_MESSAGE,
-            "llama_token_data", LLAMA_TOKEN_DATA,
-            "llama_token_data_array", LLAMA_TOKEN_DATA_ARRAY,
-            "llama_logit_bias", LLAMA_LOGIT_BIAS,
-            "llama_model_quantize_params", LLAMA_MODEL_QUANTIZE_PARAMS,
-            "ggml_type_traits", GGML_TYPE_TRAITS);
+    public static final Map<String, StructLayout> ALL = Map.ofEntries(
+            Map.entry("llama_model_params", LLAMA_MODEL_PARAMS),
+            Map.entry("llama_context_params", LLAMA_CONTEXT_PARAMS),
+            Map.entry("llama_batch", LLAMA_BATCH),
+            Map.entry("llama_sampler_chain_params", LLAMA_SAMPLER_CHAIN_PARAMS),
+            Map.entry("llama_chat_message", LLAMA_CHAT_MESSAGE),
+            Map.entry("llama_token_data", LLAMA_TOKEN_DATA),
+            Map.entry("llama_token_data_array", LLAMA_TOKEN_DATA_ARRAY),
+            Map.entry("llama_logit_bias", LLAMA_LOGIT_BIAS),
+            Map.entry("llama_model_quantize_params", LLAMA_MODEL_QUANTIZE_PARAMS),
+            Map.entry("ggml_type_traits", GGML_TYPE_TRAITS),
+            Map.entry("ggml_init_params", GGML_INIT_PARAMS),
+            Map.entry("ggml_tensor", GGML_TENSOR));
 
     /** A VarHandle for member {@code name} of {@code struct}, taking (segment, 0L). */
     static VarHandle field(StructLayout struct, String name) {

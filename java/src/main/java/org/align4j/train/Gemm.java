@@ -6,14 +6,15 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * f32 matrix products C += A . B with the Vector API, the one kernel behind every matmul of the
- * forward and backward passes: y = x . W^T (with W^T materialised), dx = dy . W and dW += dy^T . x.
+ * forward and backward passes: y = x . W^T (with W^T materialised), dx = dy . W and dW += dy^T . x,
+ * and of {@link FrozenMatrix}'s products on decoded tiles. Public for the kernel benchmarks.
  *
  * <p>Vectors run along C's rows (J); A's elements are broadcast, so A may be read through any strides
  * and a transposed A costs nothing. Each element of C is one fused multiply-add chain over k in
  * increasing order, whatever the blocking or the number of threads: results are bit-identical for
  * any tiling, which the parallel split and the output layer's recomputation in backward rely on.
  */
-final class Gemm {
+public final class Gemm {
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     static final int L = F.length();
     private static final int KC = 256; // k per sweep: a (KC, JC) panel of B stays in L2
@@ -24,12 +25,12 @@ final class Gemm {
     private Gemm() {}
 
     /** C (I, J) += A (I, K) . B (K, J); A, B, C packed row-major. */
-    static void ab(Parallel par, int iN, int jN, int kN, float[] a, float[] b, float[] c) {
+    public static void ab(Parallel par, int iN, int jN, int kN, float[] a, float[] b, float[] c) {
         mul(par, iN, jN, kN, a, 0, kN, 1, b, 0, jN, c, 0, jN);
     }
 
     /** C (I, J) += A^T . B with A stored (K, I); A, B, C packed row-major. */
-    static void atb(Parallel par, int iN, int jN, int kN, float[] a, float[] b, float[] c) {
+    public static void atb(Parallel par, int iN, int jN, int kN, float[] a, float[] b, float[] c) {
         mul(par, iN, jN, kN, a, 0, 1, iN, b, 0, jN, c, 0, jN);
     }
 

@@ -8,9 +8,10 @@ import java.util.function.IntConsumer;
 /**
  * Runs the independent tasks 0..n-1 of one operation on a fork-join pool and returns when all are
  * done. Callers split work so that each task owns what it writes and sums in a fixed order, so results
- * are bit-identical whatever the number of threads. One thread runs everything inline.
+ * are bit-identical whatever the number of threads. One thread runs everything inline. Public for the
+ * kernel benchmarks.
  */
-final class Parallel implements AutoCloseable {
+public final class Parallel implements AutoCloseable {
     /** The most threads of a pool of its own: llama.cpp's limit too, so that one --threads suits both halves of dpo. */
     static final int MAX_THREADS = 512;
 
@@ -27,7 +28,7 @@ final class Parallel implements AutoCloseable {
     }
 
     /** A pool of its own with {@code threads} workers (1: no pool, the caller's thread does the work). */
-    static Parallel ofThreads(int threads) {
+    public static Parallel ofThreads(int threads) {
         checkThreads(threads);
         return new Parallel(threads > 1 ? new ForkJoinPool(threads) : null, threads, threads > 1);
     }
@@ -40,11 +41,11 @@ final class Parallel implements AutoCloseable {
     }
 
     /** The JVM's common pool, never closed. */
-    static Parallel common() {
+    public static Parallel common() {
         return COMMON;
     }
 
-    int threads() {
+    public int threads() {
         return threads;
     }
 

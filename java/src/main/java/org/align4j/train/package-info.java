@@ -8,7 +8,8 @@
  * batch, R tokens of a whole batch (its sequences back to back), N scored tokens, V vocabulary,
  * C embedding width, H query heads, G key/value heads (H is a multiple of G), D head width (C / H
  * unless the file sets key_length), Q query width (Q = H * D), K key/value width (K = G * D), F
- * feed-forward width. Activations are row-major {@code float[]}s,
+ * feed-forward width; O and I are one weight matrix's output and input widths, W (O, I) as GGUF stores
+ * it ({@link org.align4j.train.FrozenMatrix}). Activations are row-major {@code float[]}s,
  * the first letter of a shape varying slowest.
  */
 package org.align4j.train;

@@ -92,6 +92,11 @@ public final class BonJob {
             return out;
         }
 
+        @Override
+        public void finish() {
+            reward.finish();
+        }
+
         /** A record of the earlier run: its rewards join the curve. */
         @Override
         public void resumed(String where, JsonNode record) {

@@ -23,6 +23,7 @@ import org.align4j.job.RunFingerprint;
 import org.align4j.job.RunSummary;
 import org.align4j.job.SampleOutput;
 import org.align4j.llama.Model;
+import org.align4j.reward.RewardProtocolException;
 
 /**
  * {@code align4j sample}: reads prompt records, samples N completions of each with the
@@ -92,6 +93,9 @@ public final class SampleJob {
          * {@code file:line}. Throws an Align4jException if it cannot be resumed from.
          */
         default void resumed(String where, JsonNode record) {}
+
+        /** After the last record is built, while the output is still open: see {@link org.align4j.job.RewardStage#finish()}. */
+        default void finish() {}
     }
 
     private SampleJob() {}
@@ -133,6 +137,10 @@ public final class SampleJob {
                             result.generatedTokens())));
                 }, order::finish, order::reject);
                 order.finish();
+                builder.finish();
+            } catch (RewardProtocolException e) {
+                out.markBroken(e.getMessage());
+                throw e;
             } finally {
                 timings.add(sampler.timings());
             }

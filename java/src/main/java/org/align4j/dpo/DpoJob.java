@@ -145,7 +145,7 @@ public final class DpoJob {
         DpoData data = readData(maxLen, params.vocabSize());
 
         int n = data.size();
-        int stepsPerEpoch = (n + o.pairsPerStep() - 1) / o.pairsPerStep();
+        int stepsPerEpoch = (int) ((n + (long) o.pairsPerStep() - 1) / o.pairsPerStep());
         int total = o.maxSteps() > 0 ? o.maxSteps() : Math.multiplyExact(o.epochs(), stepsPerEpoch);
         int warmup = o.warmupSteps() > 0 ? o.warmupSteps() : (int) Math.ceil(o.warmupRatio() * total);
         LrSchedule schedule = new LrSchedule(o.schedule(), o.learningRate(), Math.min(warmup, total), total);

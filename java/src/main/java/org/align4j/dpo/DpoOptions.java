@@ -83,6 +83,10 @@ public record DpoOptions(Path policy, Path reference, Path data, Path out, GgmlT
         if (maxLen == 1) {
             throw new IllegalArgumentException("max length must be at least 2 (a prompt token and a completion token)");
         }
+        if ((long) batchSize * gradAccum > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("batch size " + batchSize + " x gradient accumulation " + gradAccum
+                    + " pairs per step is more than a run can hold: lower either");
+        }
     }
 
     private static void requireAtLeast(String what, double v, double min) {

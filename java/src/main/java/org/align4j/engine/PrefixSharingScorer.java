@@ -83,6 +83,10 @@ public final class PrefixSharingScorer implements AutoCloseable {
     }
 
     public PrefixSharingScorer(Model model, ScorerOptions options) {
+        if (options.topK() > model.vocab().nTokens()) {
+            throw new Align4jException("--top-k " + options.topK() + " is more than the " + model.vocab().nTokens()
+                    + " tokens of " + model.path() + "'s vocabulary: lower --top-k");
+        }
         this.options = options;
         int nCtx = options.batchTokens() + options.maxSeqs() * options.maxSeqLen();
         this.ctx = Context.create(model, new ContextOptions(nCtx, options.batchTokens(),

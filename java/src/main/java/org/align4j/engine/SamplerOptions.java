@@ -8,7 +8,8 @@ import org.align4j.llama.ContextOptions;
  *
  * @param maxSeqLen      longest prompt + completion, in tokens (--ctx)
  * @param batchTokens    tokens per llama_decode (--batch-tokens): at least {@code maxSeqs}, so that one
- *                       token of every live sequence goes into each decode, with the rest for prompts
+ *                       token of every live sequence goes into each decode, with the rest for prompts;
+ *                       at most the context's cells (a larger value is lowered to that)
  * @param maxSeqs        sequences sampled side by side (--seqs), llama.cpp's n_seq_max: at most 256
  * @param threads        CPU threads (--threads): at most {@link ContextOptions#MAX_THREADS}
  * @param flashAttention use llama.cpp's flash attention (--flash-attn). Off by default: on the CPU backend
@@ -37,6 +38,7 @@ public record SamplerOptions(int maxSeqLen, int batchTokens, int maxSeqs, int th
         if ((long) maxSeqs * maxSeqLen > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("--seqs " + maxSeqs + " x --ctx " + maxSeqLen + " KV cells is too many: lower either");
         }
+        batchTokens = Math.min(batchTokens, maxSeqs * maxSeqLen); // no decode can take more than the context holds
         ContextOptions.checkThreads(threads, "--threads");
     }
 

@@ -19,14 +19,16 @@ public final class RecordOutput implements InputOrder.Sink<RecordOutput.Done>, A
     public record Done(ObjectNode record, long tokens) {}
 
     private final Path input;
+    private final Path output;
     private final OutputLock lock;
     private final ResumeState resume;
     private final JsonlWriter writer;
     private final RejectsWriter rejects;
     private ProgressReporter progress;
 
-    private RecordOutput(Path input, OutputLock lock, ResumeState resume, JsonlWriter writer, RejectsWriter rejects) {
+    private RecordOutput(Path input, Path output, OutputLock lock, ResumeState resume, JsonlWriter writer, RejectsWriter rejects) {
         this.input = input;
+        this.output = output;
         this.lock = lock;
         this.resume = resume;
         this.writer = writer;
@@ -44,7 +46,7 @@ public final class RecordOutput implements InputOrder.Sink<RecordOutput.Done>, A
         try {
             ResumeState state = resume ? ResumeState.scan(output, resumed) : ResumeState.empty();
             writer = resume ? JsonlWriter.append(output) : JsonlWriter.create(output);
-            return new RecordOutput(run.input(), lock, state, writer, resume ? RejectsWriter.append(output) : RejectsWriter.create(output));
+            return new RecordOutput(run.input(), output, lock, state, writer, resume ? RejectsWriter.append(output) : RejectsWriter.create(output));
         } catch (RuntimeException e) {
             try (lock) {
                 if (writer != null) {
@@ -53,6 +55,11 @@ public final class RecordOutput implements InputOrder.Sink<RecordOutput.Done>, A
             }
             throw e;
         }
+    }
+
+    /** The output's records are not to be trusted: see {@link RunFingerprint#markBroken}. */
+    public void markBroken(String why) {
+        RunFingerprint.markBroken(output, why);
     }
 
     public ResumeState resume() {

@@ -75,6 +75,11 @@ public final class RewardStage {
         return rewards;
     }
 
+    /** After the run's last prompt: see {@link Reward#finish()}. */
+    public void finish() {
+        reward.finish();
+    }
+
     /** Wall time spent inside the reward. */
     public double seconds() {
         return nanos / 1e9;

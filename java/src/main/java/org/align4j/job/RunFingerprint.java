@@ -28,6 +28,7 @@ import org.align4j.reward.Reward;
  * the fingerprint.
  */
 public final class RunFingerprint {
+    private static final String BROKEN = "broken";
     private final ObjectNode node;
     private final Path input;
 
@@ -121,6 +122,9 @@ public final class RunFingerprint {
         OutputLock lock = OutputLock.take(output, command());
         try {
             Path file = pathFor(output);
+            if (sameFile(output, input)) {
+                throw new Align4jException(output + " is the input file: write the output to another file");
+            }
             if (!resume) {
                 if (Files.exists(output)) {
                     throw new Align4jException(output + " exists: pass --resume to continue it, or remove it");
@@ -129,6 +133,10 @@ public final class RunFingerprint {
                 return lock;
             }
             ObjectNode before = RunManifest.read(file);
+            if (before != null && before.has(BROKEN)) {
+                throw new Align4jException(output + " is not to be continued: its run found that " + before.get(BROKEN).asText()
+                        + " (recorded in " + file + "); start a new output");
+            }
             if (before == null) {
                 if (size(output) > 0) {
                     throw new Align4jException(output + " has records but no " + file + " saying what made them: not resuming"
@@ -146,6 +154,19 @@ public final class RunFingerprint {
         } catch (RuntimeException e) {
             lock.close();
             throw e;
+        }
+    }
+
+    /**
+     * Records beside {@code output} that its records are not to be trusted (a reward process that broke the
+     * protocol), so that no {@code --resume} continues it. The caller holds the output's lock.
+     */
+    public static void markBroken(Path output, String why) {
+        Path file = pathFor(output);
+        ObjectNode recorded = RunManifest.read(file);
+        if (recorded != null) {
+            recorded.put(BROKEN, why);
+            RunManifest.write(file, recorded);
         }
     }
 
@@ -208,6 +229,14 @@ public final class RunFingerprint {
         String b = now.isMissingNode() ? "absent" : now.toString();
         if (!a.equals(b)) {
             out.add(path + " was " + a + ", now " + b);
+        }
+    }
+
+    private static boolean sameFile(Path a, Path b) {
+        try {
+            return Files.exists(a) && Files.exists(b) && Files.isSameFile(a, b);
+        } catch (IOException e) {
+            throw new Align4jException(a + ": " + IoMessages.describe(e), e);
         }
     }
 

@@ -192,13 +192,18 @@ final class CommandReward implements Reward {
 
     /** Stops the child; a line it printed after its last answers is an error naming that prompt's record. */
     @Override
-    public void close() {
+    public void finish() {
         if (child != null) {
             Child c = child;
             child = null;
             c.stop();
             c.requireNoStrayLine();
         }
+    }
+
+    @Override
+    public void close() {
+        finish();
     }
 
     /** The complete lines of stdout that one read returned, or the end of stdout ({@code lines} null). */
@@ -327,9 +332,12 @@ final class CommandReward implements Reward {
             String what = "printed a line after its answers to this record's " + lastCount
                     + (lastCount == 1 ? " request line: " : " request lines: ") + excerpt(line)
                     + "; stdout is for answers only, exactly one per request line (logs go to stderr)";
-            throw lastId != null ? failure(lastId, what)
-                    : new Align4jException("reward command `" + command + "` printed " + excerpt(line)
-                            + " before it was sent a request; stdout is for answers only (logs go to stderr)");
+            throw new RewardProtocolException((lastId != null ? "record " + lastId + ": reward command `" + command + "` " + what
+                    : "reward command `" + command + "` printed " + excerpt(line)
+                            + " before it was sent a request; stdout is for answers only (logs go to stderr)")
+                    + ". Answers are matched to requests by order, so the rewards before this line may belong to other"
+                    + " requests: the output is not to be trusted (answers that carry \"id\" and \"completion_index\""
+                    + " are checked as they come)");
         }
 
         /** Answer {@code i} (0-based) of {@code n}, read within {@code timeout}. */

@@ -25,6 +25,13 @@ public interface Reward extends AutoCloseable {
     /** One reward per completion of {@code prompt}, in order. Failures are Align4jException naming the record id. */
     double[] score(RewardInput prompt);
 
+    /**
+     * The run's last prompt is scored: a reward process is stopped and its output drained, so that an answer
+     * line beyond the last request is found while the job still holds its output
+     * ({@link RewardProtocolException}). Nothing to do for other rewards.
+     */
+    default void finish() {}
+
     /** Frees the models and stops the processes this reward owns; safe to call twice. */
     @Override
     void close();

@@ -8,7 +8,7 @@ import org.align4j.Align4jException;
  * N" (1-based), in every job. The run stops; what was written before the record stays, and
  * {@code --resume} goes on from it.
  */
-public final class RewardException extends Align4jException {
+public class RewardException extends Align4jException {
     public RewardException(String message) {
         super(message);
     }

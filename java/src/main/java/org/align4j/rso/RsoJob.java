@@ -52,6 +52,7 @@ import org.align4j.engine.VocabCompatibility;
 import org.align4j.llama.Model;
 import org.align4j.llama.Vocab;
 import org.align4j.reward.Reward;
+import org.align4j.reward.RewardProtocolException;
 import org.align4j.rso.RsoTimings.Stage;
 
 /**
@@ -489,7 +490,12 @@ public final class RsoJob {
             if (o.keepCandidates() != null && Files.exists(o.keepCandidates()) && !o.resume()) {
                 throw new Align4jException(o.keepCandidates() + " exists: pass --resume to continue the run, or remove it");
             }
-            return run(policy, reference, reward, manifests, manifests.head(RunManifest.pathFor(o.output()), run));
+            try {
+                return run(policy, reference, reward, manifests, manifests.head(RunManifest.pathFor(o.output()), run));
+            } catch (RewardProtocolException e) {
+                RunFingerprint.markBroken(o.output(), e.getMessage()); // while the lock is held
+                throw e;
+            }
         }
     }
 
@@ -552,6 +558,7 @@ public final class RsoJob {
                     pairs, acceptance, candidates, rejects, point);
             try {
                 run.read(reader);
+                run.reward.finish();
             } catch (RuntimeException e) {
                 if (!(e instanceof BadRecordException)) {
                     // A runtime failure inside the pipeline: write what was finished before it, then stop.

@@ -246,6 +246,54 @@ class RunIntegrityCommandTest {
         }
     }
 
+    @Test
+    void aSlowRewardProcessAnsweringTwiceLeavesAnOutputThatIsNotResumed() throws IOException {
+        // Two answers per request, slowly: the extra lines arrive only after later prompts were answered.
+        Path child = Files.writeString(tmp.resolve("twice.sh"),
+                "while read line; do sleep 0.2; echo '{\"reward\": 1}'; echo '{\"reward\": 2}'; done\n");
+        Path in = prompts("in.jsonl", "Count to");
+        Path out = tmp.resolve("bon.jsonl");
+        List<String> bon = with(List.of("bon", "-m", model.toString(), "-i", in.toString(), "-o", out.toString(), "-n", "2",
+                "--reward", "cmd:sh " + child), SAMPLING);
+        CliRun r = run(bon);
+        System.out.printf("bon with a slow child answering twice: exit %d: %s", r.exit(), r.err());
+        assertThat(r.exit()).as(r.err()).isEqualTo(1);
+        assertThat(r.err()).contains("printed a line after its answers", "the output is not to be trusted");
+        CliRun resumed = run(bon, "--resume");
+        assertThat(resumed.exit()).as(resumed.err()).isEqualTo(1);
+        assertThat(resumed.err()).contains(out + " is not to be continued: its run found that record");
+    }
+
+    @Test
+    void limitValuesOfEngineAndTrainingOptionsEndInAMessageOrARunNeverACrash() throws IOException {
+        Path in = prompts("in.jsonl", "Count to");
+        Path pairs = pairs("pairs.jsonl", " yes");
+        CliRun batch = run(with(List.of("sample", "-m", model.toString(), "-i", in.toString(), "-o", tmp.resolve("s.jsonl").toString(),
+                "-n", "2", "--batch-tokens", "2147483647"), SAMPLING));
+        assertThat(batch.exit()).as("--batch-tokens is lowered to what the context holds: " + batch.err()).isZero();
+        CliRun scoreBatch = CliRun.of("score", "-m", model.toString(), "-i", pairs.toString(), "-o", tmp.resolve("c.jsonl").toString(),
+                "--batch-tokens", "2147483647", "--threads", "1", "--quiet");
+        assertThat(scoreBatch.exit()).as(scoreBatch.err()).isZero();
+        CliRun window = run(with(List.of("sample", "-m", model.toString(), "-i", in.toString(), "-o", tmp.resolve("w.jsonl").toString(),
+                "-n", "2", "--repeat-last-n", "2147483647"), SAMPLING));
+        assertThat(window.exit()).as(window.err()).isEqualTo(2);
+        assertThat(window.err()).contains("--repeat-last-n 2147483647 is more than --ctx");
+        CliRun topK = CliRun.of("score", "-m", model.toString(), "-i", pairs.toString(), "-o", tmp.resolve("k.jsonl").toString(),
+                "--top-k", "2147483647", "--threads", "1", "--quiet");
+        assertThat(topK.exit()).as(topK.err()).isEqualTo(1);
+        assertThat(topK.err()).contains("--top-k 2147483647 is more than the").doesNotContain("OutOfMemoryError");
+        CliRun dpo = CliRun.of("dpo", "--policy", model.toString(), "--data", pairs.toString(), "--out", tmp.resolve("m.gguf").toString(),
+                "--batch-size", "2147483647", "--max-steps", "1", "--threads", "1", "--quiet");
+        assertThat(dpo.exit()).as(dpo.err()).isZero();
+        CliRun onItself = run(with(List.of("sample", "-m", model.toString(), "-i", in.toString(), "-o", in.toString(), "-n", "2",
+                "--resume"), SAMPLING));
+        assertThat(onItself.exit()).as(onItself.err()).isEqualTo(1);
+        assertThat(onItself.err()).contains(in + " is the input file");
+        for (CliRun c : List.of(batch, scoreBatch, window, topK, dpo, onItself)) {
+            assertThat(c.err()).doesNotContain("internal error").doesNotContain("Exception");
+        }
+    }
+
     private static CliRun run(List<String> args, String... more) {
         return CliRun.of(with(args, more).toArray(String[]::new));
     }

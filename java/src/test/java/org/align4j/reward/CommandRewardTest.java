@@ -311,10 +311,10 @@ class CommandRewardTest {
         String cmd = script("twice", TWICE);
         try (Reward r = open(cmd, Duration.ofSeconds(30))) {
             assertThatThrownBy(() -> r.score(texts("t1", "{\"prompt\":\"p\"}", "a")))
-                    .isInstanceOf(Align4jException.class)
-                    .hasMessage("record t1: reward command `" + cmd + "` printed a line after its answers to this record's 1 "
+                    .isInstanceOf(RewardProtocolException.class)
+                    .hasMessageStartingWith("record t1: reward command `" + cmd + "` printed a line after its answers to this record's 1 "
                             + "request line: '{\"reward\": 2}'; stdout is for answers only, exactly one per request line "
-                            + "(logs go to stderr)");
+                            + "(logs go to stderr). Answers are matched to requests by order");
         }
     }
 
@@ -327,20 +327,20 @@ class CommandRewardTest {
                 assertThat(r.score(texts("l1", "{\"prompt\":\"p\"}", "a"))).containsExactly(1);
                 assertThat(r.score(texts("l2", "{\"prompt\":\"p\"}", "a", "b"))).containsExactly(1, 1);
             }
-        }).isInstanceOf(Align4jException.class)
-                .hasMessage("record l2: reward command `" + cmd + "` printed a line after its answers to this record's 2 "
+        }).isInstanceOf(RewardProtocolException.class)
+                .hasMessageStartingWith("record l2: reward command `" + cmd + "` printed a line after its answers to this record's 2 "
                         + "request lines: '{\"reward\": 0}'; stdout is for answers only, exactly one per request line "
-                        + "(logs go to stderr)");
+                        + "(logs go to stderr). Answers are matched to requests by order");
         // Printed right after the last answer: seen with it, or at the latest by close(); the message is the same.
         assertThatThrownBy(() -> {
             try (Reward r = open(cmd, Duration.ofSeconds(30))) {
                 assertThat(r.score(texts("l3", "{\"prompt\":\"p\"}", "a"))).containsExactly(1);
                 r.score(texts("l4", "{\"prompt\":\"p\"}", "a", "last"));
             }
-        }).isInstanceOf(Align4jException.class)
-                .hasMessage("record l4: reward command `" + cmd + "` printed a line after its answers to this record's 2 "
+        }).isInstanceOf(RewardProtocolException.class)
+                .hasMessageStartingWith("record l4: reward command `" + cmd + "` printed a line after its answers to this record's 2 "
                         + "request lines: '{\"reward\": 7}'; stdout is for answers only, exactly one per request line "
-                        + "(logs go to stderr)");
+                        + "(logs go to stderr). Answers are matched to requests by order");
     }
 
     @Test

@@ -63,7 +63,9 @@ public final class TrainArchsBench implements Callable<Integer> {
         Files.createDirectories(bench.work);
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         Path root = bench.root.toAbsolutePath().normalize();
-        String cp = root.resolve("benchmarks/target/classes") + ":" + root.resolve("java/target/align4j.jar") + ":" + root.resolve("java/target/lib/*");
+        Path here = Path.of("").toAbsolutePath();
+        String cp = String.join(":", here.relativize(root.resolve("benchmarks/target/classes")).toString(),
+                here.relativize(root.resolve("java/target/align4j.jar")).toString(), here.relativize(root.resolve("java/target/lib")) + "/*");
         List<Path> models = new ArrayList<>();
         List<List<String>> javaCmds = new ArrayList<>();
         List<List<String>> cppCmds = new ArrayList<>();
@@ -117,6 +119,8 @@ public final class TrainArchsBench implements Callable<Integer> {
         s.append("\nThe activations' bound in the RSS budget is the child's heap limit (`-Xmx`), which holds every Java array of the"
                 + " forward; the rest of the resident set is the mapped file, the JVM itself and the per-thread decode tiles.\n\n");
         s.targets("%.3f", targets);
+        s.append("\nOn a shared 2-core machine the rates move by up to a third from round to round (see the per-round lines in"
+                + " the harness's output and logs in its scratch folder): read the ratios as a range, not to two digits.\n");
         s.append("\nWhere the Java forward's time goes (means; decoding measured apart, the same matrices decoded on the same threads"
                 + " without the products; the blocks' matmuls and the output layer include their decoding):\n\n");
         s.append("| model | forward s | block matmuls s | decoding the blocks' matrices s | attention s | output layer s | of which matmul + decode s"
@@ -133,7 +137,11 @@ public final class TrainArchsBench implements Callable<Integer> {
             all.add(bench.synthCommand(m[0], m[1]));
         }
         all.addAll(cppCmds);
-        all.addAll(javaCmds);
+        for (List<String> c : javaCmds) { // the JDK's folder as the reader's own
+            List<String> shown = new ArrayList<>(c);
+            shown.set(0, "$JAVA_HOME/bin/java");
+            all.add(shown);
+        }
         s.commands("The commands it runs (models made once; per round, per model, llama.cpp then the Java forward)", all);
         s.write();
         return 0;

@@ -18,7 +18,7 @@ import org.align4j.gguf.GgufTensorInfo;
  * is Gemm's one fused multiply-add chain over the decoded W in increasing k: results equal
  * {@code Gemm.ab} on the decoded matrix bit for bit, for any number of threads.
  */
-public final class FrozenMatrix {
+public final class FrozenMatrix implements WeightMatrix {
     /** Values of W one task decodes at a time: a (KC, JB) tile forward, (TILE / nj, nj) backward. */
     static final int TILE = 256 * 256;
     private static final int KC = 256; // k per tile: I forward, O backward
@@ -76,16 +76,19 @@ public final class FrozenMatrix {
     }
 
     /** O: rows of W, columns of Y. */
+    @Override
     public int out() {
         return out;
     }
 
     /** I: columns of W, columns of X. */
+    @Override
     public int in() {
         return in;
     }
 
     /** {@code y (rows, O) += x (rows, I) . W^T}. */
+    @Override
     public void forward(Parallel par, int rows, float[] x, float[] y) {
         Objects.checkFromIndexSize(0, (long) rows * in, x.length);
         Objects.checkFromIndexSize(0, (long) rows * out, y.length);
@@ -120,6 +123,7 @@ public final class FrozenMatrix {
     }
 
     /** {@code dx (rows, I) += dy (rows, O) . W}. */
+    @Override
     public void backward(Parallel par, int rows, float[] dy, float[] dx) {
         Objects.checkFromIndexSize(0, (long) rows * out, dy.length);
         Objects.checkFromIndexSize(0, (long) rows * in, dx.length);
@@ -141,6 +145,12 @@ public final class FrozenMatrix {
                 Gemm.mulSerial(rows, nj, nk, dy, k0, out, 1, tile, 0, nj, dx, j0, in);
             }
         });
+    }
+
+    @Override
+    public void rows(int first, int n, float[] dst, int off) {
+        Objects.checkFromIndexSize(first, n, out);
+        GgmlQuants.dequantize(type, data, (long) first * in, dst, off, Math.multiplyExact(n, in));
     }
 
     /** The calling thread's scratch: all a task holds besides W's view (for tests). */

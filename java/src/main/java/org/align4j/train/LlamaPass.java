@@ -8,6 +8,7 @@ import java.util.List;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import org.align4j.gguf.LlamaShape;
+import org.align4j.gguf.LlamaTensor;
 
 /**
  * The Llama-family forward pass, computed the way llama.cpp's graphs compute it (src/models/llama.cpp,
@@ -27,6 +28,11 @@ import org.align4j.gguf.LlamaShape;
  * <p>A pass made to {@code keep} activations holds what backward needs, about R * (4C + 2Q + 2K + 3F)
  * floats per layer (Q + K more with q/k norms), until {@link #backward} has run once. Weight matmuls,
  * attention and the output layer add their wall time to {@code timings}.
+ *
+ * <p>Every weight matrix is read through {@link WeightMatrix}: trainable f32 arrays or frozen views of
+ * the file in its own type, decoded a tile at a time (the output layer a VOCAB_CHUNK of rows at a
+ * time, the embedding a row at a time). Backward adds a matrix's gradient only where {@code grads}
+ * holds an array for it; the gradient flowing back to the activations passes every matrix.
  */
 final class LlamaPass {
     private static final int VOCAB_CHUNK = 128; // output-weight rows per logits block
@@ -150,7 +156,6 @@ final class LlamaPass {
         }
         float eps = shape.rmsEps();
         float[] x = embed(); // (R, C), the residual stream
-        float[] wT = new float[Math.max(qw * c, c * f)]; // one weight transposed, (in, out)
         for (int l = 0; l < shape.layers(); l++) {
             LlamaWeights.Layer lw = w.layers().get(l);
             Activations a = new Activations();
@@ -158,9 +163,9 @@ final class LlamaPass {
             a.scale1 = new double[rows];
             a.n1 = new float[rows * c];
             LlamaOps.rmsNorm(par, x, lw.attnNorm(), rows, c, eps, a.n1, a.scale1);
-            a.q = linear(a.n1, lw.wq(), lw.bq(), c, qw, wT);
-            a.k = linear(a.n1, lw.wk(), lw.bk(), c, kv, wT);
-            a.v = linear(a.n1, lw.wv(), lw.bv(), c, kv, wT);
+            a.q = linear(a.n1, w.matrix(l, LlamaTensor.ATTN_Q), lw.bq());
+            a.k = linear(a.n1, w.matrix(l, LlamaTensor.ATTN_K), lw.bk());
+            a.v = linear(a.n1, w.matrix(l, LlamaTensor.ATTN_V), lw.bv());
             if (lw.qNorm() != null) {
                 a.qIn = a.q;
                 a.qScale = new double[rows * heads];
@@ -176,17 +181,17 @@ final class LlamaPass {
             a.att = new float[rows * qw];
             a.attLse = new double[rows * heads];
             timings.attention(() -> LlamaOps.attention(par, a.q, a.k, a.v, start, heads, kvHeads, d, a.att, a.attLse));
-            addLinear(x, a.att, lw.wo(), lw.bo(), qw, c, wT);
+            addLinear(x, a.att, w.matrix(l, LlamaTensor.ATTN_OUTPUT), lw.bo());
 
             a.xMid = keep ? x.clone() : null;
             a.scale2 = new double[rows];
             a.n2 = new float[rows * c];
             LlamaOps.rmsNorm(par, x, lw.ffnNorm(), rows, c, eps, a.n2, a.scale2);
-            a.gate = linear(a.n2, lw.wGate(), lw.bGate(), c, f, wT);
-            a.up = linear(a.n2, lw.wUp(), lw.bUp(), c, f, wT);
+            a.gate = linear(a.n2, w.matrix(l, LlamaTensor.FFN_GATE), lw.bGate());
+            a.up = linear(a.n2, w.matrix(l, LlamaTensor.FFN_UP), lw.bUp());
             a.act = new float[rows * f];
             LlamaOps.swiglu(par, a.gate, a.up, rows, f, a.act);
-            addLinear(x, a.act, lw.wDown(), lw.bDown(), f, c, wT);
+            addLinear(x, a.act, w.matrix(l, LlamaTensor.FFN_DOWN), lw.bDown());
             if (keep) {
                 saved[l] = a;
             }
@@ -236,11 +241,12 @@ final class LlamaPass {
             saved[l] = null;
             LlamaWeights.Layer lw = w.layers().get(l);
             LlamaWeights.Layer lg = grads.layers().get(l);
+            int block = l;
             // x += act . wDown^T + bDown
             float[] dAct = new float[rows * f];
             timings.blockMatmul(() -> {
-                Gemm.ab(par, rows, f, c, dx, lw.wDown(), dAct);
-                Gemm.atb(par, c, f, rows, dx, a.act, lg.wDown());
+                w.matrix(block, LlamaTensor.FFN_DOWN).backward(par, rows, dx, dAct);
+                weightGrad(c, f, dx, a.act, lg.wDown());
             });
             biasBackward(dx, c, lg.bDown());
             float[] dGate = new float[rows * f];
@@ -250,18 +256,18 @@ final class LlamaPass {
             biasBackward(dUp, f, lg.bUp());
             float[] dn2 = new float[rows * c];
             timings.blockMatmul(() -> {
-                Gemm.ab(par, rows, c, f, dGate, lw.wGate(), dn2);
-                Gemm.ab(par, rows, c, f, dUp, lw.wUp(), dn2);
-                Gemm.atb(par, f, c, rows, dGate, a.n2, lg.wGate());
-                Gemm.atb(par, f, c, rows, dUp, a.n2, lg.wUp());
+                w.matrix(block, LlamaTensor.FFN_GATE).backward(par, rows, dGate, dn2);
+                w.matrix(block, LlamaTensor.FFN_UP).backward(par, rows, dUp, dn2);
+                weightGrad(f, c, dGate, a.n2, lg.wGate());
+                weightGrad(f, c, dUp, a.n2, lg.wUp());
             });
             LlamaOps.rmsNormBackward(par, dn2, a.xMid, a.scale2, lw.ffnNorm(), rows, c, dx, lg.ffnNorm());
 
             // x += att . wo^T + bo
             float[] dAtt = new float[rows * qw];
             timings.blockMatmul(() -> {
-                Gemm.ab(par, rows, qw, c, dx, lw.wo(), dAtt);
-                Gemm.atb(par, c, qw, rows, dx, a.att, lg.wo());
+                w.matrix(block, LlamaTensor.ATTN_OUTPUT).backward(par, rows, dx, dAtt);
+                weightGrad(c, qw, dx, a.att, lg.wo());
             });
             biasBackward(dx, c, lg.bo());
             float[] dqRot = new float[rows * qw];
@@ -278,18 +284,18 @@ final class LlamaPass {
             biasBackward(dv, kv, lg.bv());
             float[] dn1 = new float[rows * c];
             timings.blockMatmul(() -> {
-                Gemm.ab(par, rows, c, qw, dq, lw.wq(), dn1);
-                Gemm.ab(par, rows, c, kv, dk, lw.wk(), dn1);
-                Gemm.ab(par, rows, c, kv, dv, lw.wv(), dn1);
-                Gemm.atb(par, qw, c, rows, dq, a.n1, lg.wq());
-                Gemm.atb(par, kv, c, rows, dk, a.n1, lg.wk());
-                Gemm.atb(par, kv, c, rows, dv, a.n1, lg.wv());
+                w.matrix(block, LlamaTensor.ATTN_Q).backward(par, rows, dq, dn1);
+                w.matrix(block, LlamaTensor.ATTN_K).backward(par, rows, dk, dn1);
+                w.matrix(block, LlamaTensor.ATTN_V).backward(par, rows, dv, dn1);
+                weightGrad(qw, c, dq, a.n1, lg.wq());
+                weightGrad(kv, c, dk, a.n1, lg.wk());
+                weightGrad(kv, c, dv, a.n1, lg.wv());
             });
             LlamaOps.rmsNormBackward(par, dn1, a.xIn, a.scale1, lw.attnNorm(), rows, c, dx, lg.attnNorm());
         }
         // Rows are added in order, so a token that occurs twice sums the same way every time.
         float[] dEmbd = grads.tokenEmbd();
-        for (int r = 0; r < rows; r++) {
+        for (int r = 0; dEmbd != null && r < rows; r++) {
             int at = tokens[r] * c;
             for (int e = 0; e < c; e++) {
                 dEmbd[at + e] += dx[r * c + e];
@@ -312,7 +318,9 @@ final class LlamaPass {
                 int v0 = ch * VOCAB_CHUNK;
                 int vc = Math.min(VOCAB_CHUNK, v - v0);
                 float[] block = new float[vc * rc];
-                logitsBlock(w.output(), w.outputBias(), c, v0, vc, hT, rc, block);
+                float[] wRows = new float[vc * c];
+                w.matrix(LlamaTensor.OUTPUT).rows(v0, vc, wRows, 0);
+                logitsBlock(wRows, w.outputBias(), c, v0, vc, hT, rc, block);
                 for (int t = 0; t < vc; t++) {
                     for (int r = 0; r < rc; r++) {
                         out[(from + r) * v + v0 + t] = block[t * rc + r];
@@ -326,25 +334,32 @@ final class LlamaPass {
     // (R, C): row r is token r's embedding.
     private float[] embed() {
         float[] x = new float[rows * c];
+        WeightMatrix embd = w.matrix(LlamaTensor.TOKEN_EMBD);
         for (int r = 0; r < rows; r++) {
-            System.arraycopy(w.tokenEmbd(), tokens[r] * c, x, r * c, c);
+            embd.rows(tokens[r], 1, x, r * c);
         }
         return x;
     }
 
-    // in (R, M) . weight (N, M)^T + bias (N,): (R, N). wT is scratch for the transposed weight.
-    private float[] linear(float[] in, float[] weight, float[] bias, int m, int n, float[] wT) {
-        float[] out = new float[rows * n];
-        addLinear(out, in, weight, bias, m, n, wT);
+    // in (R, M) . weight (N, M)^T + bias (N,): (R, N).
+    private float[] linear(float[] in, WeightMatrix weight, float[] bias) {
+        float[] out = new float[rows * weight.out()];
+        addLinear(out, in, weight, bias);
         return out;
     }
 
     // out (R, N) += in (R, M) . weight (N, M)^T + bias (N,); no bias when it is null.
-    private void addLinear(float[] out, float[] in, float[] weight, float[] bias, int m, int n, float[] wT) {
-        LlamaOps.transpose(par, weight, 0, n, m, wT);
-        timings.blockMatmul(() -> Gemm.ab(par, rows, n, m, in, wT, out));
+    private void addLinear(float[] out, float[] in, WeightMatrix weight, float[] bias) {
+        timings.blockMatmul(() -> weight.forward(par, rows, in, out));
         if (bias != null) {
-            LlamaOps.addBias(par, out, bias, rows, n);
+            LlamaOps.addBias(par, out, bias, rows, weight.out());
+        }
+    }
+
+    // dW (N, M) += dOut (R, N)^T . in (R, M), when W is trainable (dW not null).
+    private void weightGrad(int n, int m, float[] dOut, float[] in, float[] dW) {
+        if (dW != null) {
+            Gemm.atb(par, n, m, rows, dOut, in, dW);
         }
     }
 
@@ -381,6 +396,7 @@ final class LlamaPass {
         int n = scoredRow.length;
         lse = new float[n];
         double[] logp = new double[n];
+        WeightMatrix output = w.matrix(LlamaTensor.OUTPUT);
         int chunks = chunks(vocab);
         int stripes = Math.min(STRIPES, chunks);
         for (int r0 = 0; r0 < n; r0 += ROW_CHUNK) {
@@ -396,11 +412,13 @@ final class LlamaPass {
                 long taskStart = System.nanoTime();
                 long inGemm = 0;
                 float[] block = new float[VOCAB_CHUNK * rc]; // (vc, rc) logits, vocabulary-major
+                float[] wRows = new float[VOCAB_CHUNK * c]; // (vc, C) output rows v0.., decoded
                 for (int ch = stripeStart(s, chunks); ch < stripeStart(s + 1, chunks); ch++) {
                     int v0 = ch * VOCAB_CHUNK;
                     int vc = Math.min(VOCAB_CHUNK, vocab - v0);
                     long g0 = System.nanoTime();
-                    logitsBlock(w.output(), w.outputBias(), c, v0, vc, hT, rc, block);
+                    output.rows(v0, vc, wRows, 0);
+                    logitsBlock(wRows, w.outputBias(), c, v0, vc, hT, rc, block);
                     inGemm += System.nanoTime() - g0;
                     for (int r = 0; r < rc; r += L) {
                         VectorMask<Float> m = F.indexInRange(r, rc);
@@ -452,6 +470,7 @@ final class LlamaPass {
         double matmulNanos = 0;
         int n = scoredRow.length;
         float[] dHidden = new float[n * c];
+        WeightMatrix output = w.matrix(LlamaTensor.OUTPUT);
         int chunks = chunks(vocab);
         int stripes = Math.min(STRIPES, chunks);
         float[] partial = new float[stripes * Math.min(ROW_CHUNK, n) * c]; // (stripes, rc, C)
@@ -466,11 +485,13 @@ final class LlamaPass {
                 long taskStart = System.nanoTime();
                 long inGemm = 0;
                 float[] block = new float[VOCAB_CHUNK * rc]; // (vc, rc) logits, then their gradient
+                float[] wRows = new float[VOCAB_CHUNK * c]; // (vc, C) output rows v0.., decoded
                 for (int ch = stripeStart(s, chunks); ch < stripeStart(s + 1, chunks); ch++) {
                     int v0 = ch * VOCAB_CHUNK;
                     int vc = Math.min(VOCAB_CHUNK, vocab - v0);
                     long g0 = System.nanoTime();
-                    logitsBlock(w.output(), w.outputBias(), c, v0, vc, hT, rc, block);
+                    output.rows(v0, vc, wRows, 0);
+                    logitsBlock(wRows, w.outputBias(), c, v0, vc, hT, rc, block);
                     inGemm += System.nanoTime() - g0;
                     for (int r = 0; r < rc; r += L) {
                         VectorMask<Float> m = F.indexInRange(r, rc);
@@ -498,10 +519,12 @@ final class LlamaPass {
                         }
                     }
                     long g1 = System.nanoTime();
-                    // dOutput rows v0.. (vc, C) += dLogits (vc, rc) . hidden rows (rc, C)
-                    Gemm.mulSerial(vc, c, rc, block, 0, rc, 1, hidden, from * c, c, dOutput, v0 * c, c);
+                    if (dOutput != null) {
+                        // dOutput rows v0.. (vc, C) += dLogits (vc, rc) . hidden rows (rc, C)
+                        Gemm.mulSerial(vc, c, rc, block, 0, rc, 1, hidden, from * c, c, dOutput, v0 * c, c);
+                    }
                     // partial (rc, C) += dLogits^T (rc, vc) . output rows v0.. (vc, C)
-                    Gemm.mulSerial(rc, c, vc, block, 0, 1, rc, w.output(), v0 * c, c, partial, s * rc * c, c);
+                    Gemm.mulSerial(rc, c, vc, block, 0, 1, rc, wRows, 0, c, partial, s * rc * c, c);
                     inGemm += System.nanoTime() - g1;
                 }
                 clock.set(s, System.nanoTime() - taskStart, inGemm);
@@ -519,10 +542,10 @@ final class LlamaPass {
         return dHidden;
     }
 
-    // block (vc, rc) = output rows v0..v0+vc (vc, C) . hT (C, rc) + bias entries v0..v0+vc, if any.
-    private static void logitsBlock(float[] output, float[] bias, int c, int v0, int vc, float[] hT, int rc, float[] block) {
+    // block (vc, rc) = wRows, output rows v0..v0+vc (vc, C), . hT (C, rc) + bias entries v0..v0+vc, if any.
+    private static void logitsBlock(float[] wRows, float[] bias, int c, int v0, int vc, float[] hT, int rc, float[] block) {
         Arrays.fill(block, 0, vc * rc, 0f);
-        Gemm.mulSerial(vc, rc, c, output, v0 * c, c, 1, hT, 0, rc, block, 0, rc);
+        Gemm.mulSerial(vc, rc, c, wRows, 0, c, 1, hT, 0, rc, block, 0, rc);
         if (bias != null) {
             for (int t = 0; t < vc; t++) {
                 FloatVector b = FloatVector.broadcast(F, bias[v0 + t]);

@@ -31,13 +31,23 @@ import org.align4j.gguf.LlamaTensor;
  * are shared, never copied: the {@link LlamaParams} that owns them may change them between passes;
  * nothing else writes to them. {@link LlamaTensor#ROPE_FREQS} is frozen: a function of the
  * converter's RoPE scaling settings, not a learned weight (Hugging Face keeps it as a buffer).
+ *
+ * <p>Weights read {@link #frozen} keep every matrix in the file's type as a {@link FrozenMatrix} view
+ * of the open file ({@code frozenModel} and {@link Layer#frozen}), and only vectors as f32: the float[]
+ * accessors of matrices then return null. The passes read every matrix through {@link #matrix}.
  */
-public record LlamaWeights(LlamaShape shape, int vocabSize, Map<LlamaTensor, float[]> model, List<Layer> layers) {
+public record LlamaWeights(LlamaShape shape, int vocabSize, Map<LlamaTensor, float[]> model, List<Layer> layers,
+        Map<LlamaTensor, FrozenMatrix> frozenModel) {
 
     /** One transformer block's tensors; the accessors of optional ones return null when it has none. */
-    public record Layer(Map<LlamaTensor, float[]> tensors) {
+    public record Layer(Map<LlamaTensor, float[]> tensors, Map<LlamaTensor, FrozenMatrix> frozen) {
         public Layer {
             tensors = Collections.unmodifiableMap(new EnumMap<>(tensors));
+            frozen = frozen.isEmpty() ? Map.of() : Collections.unmodifiableMap(new EnumMap<>(frozen));
+        }
+
+        public Layer(Map<LlamaTensor, float[]> tensors) {
+            this(tensors, Map.of());
         }
 
         /** (C,) */
@@ -81,6 +91,37 @@ public record LlamaWeights(LlamaShape shape, int vocabSize, Map<LlamaTensor, flo
     public LlamaWeights {
         model = Collections.unmodifiableMap(new EnumMap<>(model));
         layers = List.copyOf(layers);
+        frozenModel = frozenModel.isEmpty() ? Map.of() : Collections.unmodifiableMap(new EnumMap<>(frozenModel));
+    }
+
+    public LlamaWeights(LlamaShape shape, int vocabSize, Map<LlamaTensor, float[]> model, List<Layer> layers) {
+        this(shape, vocabSize, model, layers, Map.of());
+    }
+
+    /**
+     * The model-level matrix {@code kind} ({@link LlamaTensor#TOKEN_EMBD}, {@link LlamaTensor#OUTPUT}:
+     * the embedding when the output is tied), frozen or f32.
+     */
+    public WeightMatrix matrix(LlamaTensor kind) {
+        LlamaTensor k = kind == LlamaTensor.OUTPUT && !model.containsKey(kind) && !frozenModel.containsKey(kind) ? LlamaTensor.TOKEN_EMBD : kind;
+        return matrix(k, frozenModel.get(k), model.get(k));
+    }
+
+    /** Matrix {@code kind} of block {@code layer}, frozen or f32; null when the block has none. */
+    public WeightMatrix matrix(int layer, LlamaTensor kind) {
+        Layer l = layers.get(layer);
+        return matrix(kind, l.frozen().get(kind), l.tensors().get(kind));
+    }
+
+    private WeightMatrix matrix(LlamaTensor kind, FrozenMatrix frozen, float[] data) {
+        if (frozen != null || data == null) {
+            return frozen;
+        }
+        long[] dims = kind.dims(shape, vocabSize); // [I, O]
+        if (dims.length != 2) {
+            throw new IllegalArgumentException(kind + " is not a matrix");
+        }
+        return new F32Matrix(data, Math.toIntExact(dims[1]), Math.toIntExact(dims[0]));
     }
 
     /** (V, C) */
@@ -122,13 +163,23 @@ public record LlamaWeights(LlamaShape shape, int vocabSize, Map<LlamaTensor, flo
 
     /** As {@link #load}, from an open file, leaving out the tensors {@code skip} names (a checkpoint's extras). */
     static LlamaWeights read(GgufFile file, Predicate<String> skip) {
-        return new Reader(file, skip).read();
+        return new Reader(file, skip, false).read();
+    }
+
+    /**
+     * The weights of {@code file} with every matrix left in the file's type, a {@link FrozenMatrix} view
+     * of its mapping (token_embd and output too: rows and tiles are decoded as the passes need them),
+     * and only vectors (norms, biases, rope_freqs) decoded to f32. Valid while {@code file} is open;
+     * checks and errors as {@link #load}.
+     */
+    public static LlamaWeights frozen(GgufFile file) {
+        return new Reader(file, name -> false, true).read();
     }
 
     /** The same structure over {@code f} of each trainable array; a tied output stays tied, rope_freqs is shared. */
     LlamaWeights map(UnaryOperator<float[]> f) {
-        List<Layer> mapped = layers.stream().map(l -> new Layer(mapValues(l.tensors(), f))).toList();
-        return new LlamaWeights(shape, vocabSize, mapValues(model, f), mapped);
+        List<Layer> mapped = layers.stream().map(l -> new Layer(mapValues(l.tensors(), f), l.frozen())).toList();
+        return new LlamaWeights(shape, vocabSize, mapValues(model, f), mapped, frozenModel);
     }
 
     /** Whether the optimizer trains tensors of this kind: all but the frozen rope_freqs. */
@@ -152,11 +203,13 @@ public record LlamaWeights(LlamaShape shape, int vocabSize, Map<LlamaTensor, flo
                         + " LongRoPE (rope_factors_long/short), sliding-window attention");
 
         private final GgufFile file;
+        private final boolean frozen; // matrices as views of the file, not decoded
         private final Set<String> unread = new HashSet<>();
         private Architecture arch;
 
-        Reader(GgufFile file, Predicate<String> skip) {
+        Reader(GgufFile file, Predicate<String> skip, boolean frozen) {
             this.file = file;
+            this.frozen = frozen;
             file.tensors().stream().map(GgufTensorInfo::name).filter(skip.negate()).forEach(unread::add);
         }
 
@@ -174,29 +227,32 @@ public record LlamaWeights(LlamaShape shape, int vocabSize, Map<LlamaTensor, flo
             int vocab = Math.toIntExact(file.tensor(embd).dims()[1]);
 
             Map<LlamaTensor, float[]> model = new EnumMap<>(LlamaTensor.class);
+            Map<LlamaTensor, FrozenMatrix> frozenModel = new EnumMap<>(LlamaTensor.class);
             List<Layer> layers = new ArrayList<>();
             for (LlamaTensor t : LlamaTensor.values()) {
                 if (!t.perBlock()) {
-                    readInto(model, t, t.ggufName(), shape, vocab);
+                    readInto(model, frozenModel, t, t.ggufName(), shape, vocab);
                 }
             }
             for (int l = 0; l < shape.layers(); l++) {
                 Map<LlamaTensor, float[]> block = new EnumMap<>(LlamaTensor.class);
+                Map<LlamaTensor, FrozenMatrix> frozenBlock = new EnumMap<>(LlamaTensor.class);
                 for (LlamaTensor t : LlamaTensor.values()) {
                     if (t.perBlock()) {
-                        readInto(block, t, t.nameIn(l), shape, vocab);
+                        readInto(block, frozenBlock, t, t.nameIn(l), shape, vocab);
                     }
                 }
-                layers.add(new Layer(block));
+                layers.add(new Layer(block, frozenBlock));
             }
             if (!unread.isEmpty()) {
                 throw unsupported("tensors the " + arch.ggufName() + " forward pass does not use: " + new TreeSet<>(unread));
             }
             checkRopeFreqs(model.get(LlamaTensor.ROPE_FREQS), shape);
-            return new LlamaWeights(shape, vocab, model, layers);
+            return new LlamaWeights(shape, vocab, model, layers, frozenModel);
         }
 
-        private void readInto(Map<LlamaTensor, float[]> into, LlamaTensor t, String name, LlamaShape shape, int vocab) {
+        private void readInto(Map<LlamaTensor, float[]> into, Map<LlamaTensor, FrozenMatrix> frozenInto, LlamaTensor t, String name,
+                LlamaShape shape, int vocab) {
             boolean present = unread.contains(name);
             if (arch.required().contains(t)) {
                 if (!present) {
@@ -210,7 +266,12 @@ public record LlamaWeights(LlamaShape shape, int vocabSize, Map<LlamaTensor, flo
                         + " head values, " + shape.headDim() / 2 + " for head width " + shape.headDim() + ", not dims "
                         + Arrays.toString(file.tensor(name).dims()));
             }
-            into.put(t, decode(name, t.dims(shape, vocab)));
+            long[] dims = t.dims(shape, vocab);
+            if (frozen && dims.length == 2) {
+                frozenInto.put(t, view(name, dims));
+            } else {
+                into.put(t, decode(name, dims));
+            }
         }
 
         private void checkRopeFreqs(float[] factors, LlamaShape shape) {
@@ -284,12 +345,24 @@ public record LlamaWeights(LlamaShape shape, int vocabSize, Map<LlamaTensor, flo
             return Math.toIntExact(file.integer(arch.key(suffix)));
         }
 
-        private float[] decode(String name, long... dims) {
+        private FrozenMatrix view(String name, long... dims) {
+            checkDims(name, dims);
+            FrozenMatrix m = FrozenMatrix.of(file, name);
+            unread.remove(name);
+            return m;
+        }
+
+        private void checkDims(String name, long... dims) {
             GgufTensorInfo t = file.tensor(name);
             if (!Arrays.equals(t.dims(), dims)) {
                 throw new Align4jException(file.path() + ": tensor " + name + " has dims " + Arrays.toString(t.dims())
                         + " where the hyper-parameters give " + Arrays.toString(dims));
             }
+        }
+
+        private float[] decode(String name, long... dims) {
+            checkDims(name, dims);
+            GgufTensorInfo t = file.tensor(name);
             float[] x = new float[Math.toIntExact(t.elementCount())];
             try {
                 GgmlQuants.dequantize(t.type(), file.tensorData(name), x);

@@ -50,7 +50,7 @@ public final class Parallel implements AutoCloseable {
     }
 
     /** Runs {@code task.accept(i)} for i in [0, n), possibly at once on several threads. */
-    void forEach(int n, IntConsumer task) {
+    public void forEach(int n, IntConsumer task) {
         if (pool == null || n <= 1) {
             for (int i = 0; i < n; i++) {
                 task.accept(i);

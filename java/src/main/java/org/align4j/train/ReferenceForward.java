@@ -6,7 +6,8 @@ import java.util.List;
 /**
  * The Llama forward pass on one sequence, positions 0..T-1, no KV cache: the pure-Java counterpart the
  * native scoring path is tested against. A thin view of {@link LlamaPass}, the forward the trainer
- * runs, on the JVM's common fork-join pool.
+ * runs, on the JVM's common fork-join pool. The weights may be f32 ({@link LlamaWeights#load}) or
+ * frozen in the file's type ({@link LlamaWeights#frozen}).
  */
 public final class ReferenceForward {
     private final LlamaWeights weights;
@@ -37,6 +38,18 @@ public final class ReferenceForward {
             throw new IllegalArgumentException("from must be in [1, " + tokens.length + "], not " + from);
         }
         return new LlamaPass(weights, Parallel.common(), new TrainerTimings(), List.of(new Sequence(tokens, from)), false).forward().tokens()[0];
+    }
+
+    /**
+     * Log-probs of a packed batch on {@code par}'s threads, the trainer's forward without kept
+     * activations, adding its time to {@code timings}: how a frozen model ({@link LlamaWeights#frozen})
+     * is scored or benchmarked at a thread count of one's choosing.
+     */
+    public LogProbs score(List<Sequence> batch, Parallel par, TrainerTimings timings) {
+        long t0 = System.nanoTime();
+        LogProbs out = new LlamaPass(weights, par, timings, batch, false).forward();
+        timings.addPass(System.nanoTime() - t0);
+        return out;
     }
 
     /** log(softmax(logits)) in nats, computed in double with the maximum subtracted first. */

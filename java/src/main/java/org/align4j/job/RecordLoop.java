@@ -6,6 +6,8 @@ import org.align4j.data.JsonlReader;
 import org.align4j.data.PromptRecord;
 import org.align4j.data.TrlRecord;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.function.Function;
 
 /**
@@ -16,6 +18,11 @@ import java.util.function.Function;
  * to the rejects file (or to the job's {@link Skip}) and the loop goes on (skip). A job that resumes from a
  * {@link ResumePoint} opens the reader after its line ({@link JsonlReader#openAfter}) and passes
  * {@link ResumeState#empty()}.
+ *
+ * <p>With {@link InputSegments}, the lines the earlier run finished in the segment the run goes on in are not
+ * passed over but handed to the job again, in order, before the first new line: a replay, which the job's
+ * {@link InputOrder} computes without writing, so the new lines meet the engines as in an uninterrupted run.
+ * Replayed lines are handled as under SKIP whatever the policy now is: nothing of theirs is written.
  */
 public final class RecordLoop {
     private RecordLoop() {}
@@ -53,29 +60,58 @@ public final class RecordLoop {
     public static <R extends TrlRecord> void run(JsonlReader reader, ResumeState resume, ErrorPolicy onError,
                                                  Function<JsonlLine.Parsed, R> parse, Step<R> step, Runnable beforeFailing,
                                                  Skip skip) {
+        run(reader, resume, InputSegments.NONE, onError, parse, step, beforeFailing, skip);
+    }
+
+    /** The loop of a job that resumes by {@code segments}, replaying the finished part of the segment it resumes in. */
+    public static <R extends TrlRecord> void run(JsonlReader reader, ResumeState resume, InputSegments segments,
+                                                 ErrorPolicy onError, Function<JsonlLine.Parsed, R> parse, Step<R> step,
+                                                 Runnable beforeFailing, Skip skip) {
+        List<JsonlLine> finished = new ArrayList<>(); // the earlier run's lines in this segment; null once past them
         for (JsonlLine line : reader) {
+            if (finished != null) {
+                if (!finished.isEmpty() && segments.of(finished.getFirst().lineNumber()) != segments.of(line.lineNumber())) {
+                    finished.clear();
+                }
+                if (resume.finished(line)) {
+                    if (segments.cuts()) {
+                        finished.add(line);
+                    }
+                    continue;
+                }
+                for (JsonlLine replayed : finished) { // nothing of theirs is written, so nothing of theirs stops the run
+                    handle(replayed, ErrorPolicy.SKIP, parse, step, beforeFailing, skip);
+                }
+                finished = null;
+            }
             if (resume.isRejected(line.lineNumber())) {
                 continue;
             }
-            try {
-                if (line instanceof JsonlLine.Malformed bad) {
-                    throw bad.toException();
-                }
-                R record = parse.apply((JsonlLine.Parsed) line);
+            handle(line, onError, parse, record -> {
                 if (!resume.isDone(record.id())) {
                     step.accept(record);
                 }
-            } catch (BadRecordException e) {
-                if (onError == ErrorPolicy.FAIL) {
-                    try {
-                        beforeFailing.run();
-                    } catch (RuntimeException f) {
-                        e.addSuppressed(f);
-                    }
-                    throw e;
-                }
-                skip.skip(line, e);
+            }, beforeFailing, skip);
+        }
+    }
+
+    private static <R extends TrlRecord> void handle(JsonlLine line, ErrorPolicy onError, Function<JsonlLine.Parsed, R> parse,
+                                                     Step<R> step, Runnable beforeFailing, Skip skip) {
+        try {
+            if (line instanceof JsonlLine.Malformed bad) {
+                throw bad.toException();
             }
+            step.accept(parse.apply((JsonlLine.Parsed) line));
+        } catch (BadRecordException e) {
+            if (onError == ErrorPolicy.FAIL) {
+                try {
+                    beforeFailing.run();
+                } catch (RuntimeException f) {
+                    e.addSuppressed(f);
+                }
+                throw e;
+            }
+            skip.skip(line, e);
         }
     }
 }

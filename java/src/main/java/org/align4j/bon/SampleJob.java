@@ -16,6 +16,7 @@ import org.align4j.engine.SamplerOptions;
 import org.align4j.engine.SamplingParams;
 import org.align4j.job.ErrorPolicy;
 import org.align4j.job.InputOrder;
+import org.align4j.job.InputSegments;
 import org.align4j.job.ProgressReporter;
 import org.align4j.job.RecordLoop;
 import org.align4j.job.RecordOutput;
@@ -31,8 +32,9 @@ import org.align4j.reward.RewardProtocolException;
  * ({@link SampleOutput}), in input order, flushed per record. {@code bon} is this job with a
  * {@link RecordBuilder} that adds rewards.
  *
- * <p>A record's id (its {@code id}, else its 0-based line number) keys its completions' seeds, so a resumed
- * run samples what the uninterrupted one would have.
+ * <p>A record's id (its {@code id}, else its 0-based line number) keys its completions' seeds, and the
+ * sampler restarts at every {@link InputSegments} segment, whose finished part a resumed run replays: a
+ * resumed run samples what the uninterrupted one did, to the bit.
  */
 public final class SampleJob {
     /**
@@ -123,17 +125,19 @@ public final class SampleJob {
              ContinuousBatchSampler sampler = new ContinuousBatchSampler(model, o.engine(), o.sampling());
              JsonlReader reader = JsonlReader.open(o.input())) {
             ProgressReporter progress = out.startProgress(run.command(), o.quiet());
-            InputOrder<RecordOutput.Done> order = new InputOrder<>(4 * o.engine().maxSeqs() + 16, o.onError(), sampler::finish, out);
+            InputSegments segments = InputSegments.forSampler(o.engine().maxSeqs(), o.n());
+            InputOrder<RecordOutput.Done> order = new InputOrder<>(4 * o.engine().maxSeqs() + 16, segments, o.onError(),
+                    sampler::finish, out);
             LlamaChatRenderer renderer = new LlamaChatRenderer(model);
             try {
-                RecordLoop.run(reader, out.resume(), o.onError(), PromptRecord::of, record -> {
+                RecordLoop.run(reader, out.resume(), segments, o.onError(), PromptRecord::of, record -> {
                     SampleRequest request = SampleRequest.of(record, o.n(), model.vocab(), renderer);
                     String misfit = sampler.checkFits(request);
                     if (misfit != null) {
                         throw new BadRecordException(record.file(), record.lineNumber(), misfit);
                     }
                     InputOrder<RecordOutput.Done>.Slot slot = order.admit(record.line());
-                    sampler.submit(request, result -> slot.complete(new RecordOutput.Done(builder.build(record, result),
+                    sampler.submit(request, result -> slot.completeWith(() -> new RecordOutput.Done(builder.build(record, result),
                             result.generatedTokens())));
                 }, order::finish, order::reject);
                 order.finish();

@@ -44,7 +44,7 @@ final class SamplingOptions {
     @Option(names = "--seqs", paramLabel = "N", description = "sequences sampled side by side (default: ${DEFAULT-VALUE})")
     int seqs = 16;
 
-    @Option(names = "--flash-attn", description = "use llama.cpp's flash attention (faster on a GPU; on the CPU it makes draws depend on what is batched beside a prompt)")
+    @Option(names = "--flash-attn", description = "use llama.cpp's flash attention (faster on a GPU; on or off, log-probs on the CPU move a little with what is batched beside a prompt: README)")
     boolean flashAttention;
 
     /** The defaults above: temperature 1, no top-k. */

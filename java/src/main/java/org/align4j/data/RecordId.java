@@ -16,6 +16,15 @@ public record RecordId(JsonNode value) {
         }
     }
 
+    /**
+     * The id of the record on {@code line}, as its job reads it.
+     *
+     * @throws BadRecordException if its {@code id} is neither a string nor an integer
+     */
+    public static RecordId of(JsonlLine.Parsed line) {
+        return Fields.id(line);
+    }
+
     /** The id of a record without an {@code id} field on 1-based line {@code lineNumber}. */
     public static RecordId ofLineNumber(long lineNumber) {
         return new RecordId(JsonNodeFactory.instance.numberNode(lineNumber - 1));

@@ -282,13 +282,30 @@ public final class ContinuousBatchSampler implements AutoCloseable {
     }
 
     /**
-     * Samples everything queued; every submitted request's callback has run when this returns.
+     * Samples everything queued; every submitted request's callback has run when this returns, and the
+     * sampler is left as a new one ({@code restart}).
      *
      * @throws Align4jException if the model gives non-finite logits for a request
      */
     public void finish() {
         while (!inOrder.isEmpty()) {
             step();
+        }
+        restart();
+    }
+
+    /**
+     * Leaves the sampler as a new one: no KV cell used, head at cell 0, slots taken from sequence id 0
+     * again. What is decoded next then lands in the same cells and batch rows as in a new sampler; CPU
+     * arithmetic depends on both (README, "Resume and batch shape"), so a resumed run that starts here computes
+     * what the uninterrupted one did.
+     */
+    private void restart() {
+        ctx.clearMemory();
+        free.clear();
+        for (Slot s : slots) {
+            s.work = null;
+            free.add(s);
         }
     }
 

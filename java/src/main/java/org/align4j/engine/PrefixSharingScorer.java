@@ -96,7 +96,9 @@ public final class PrefixSharingScorer implements AutoCloseable {
         for (int s = 0; s < options.maxSeqs(); s++) {
             freeSeqs.add(s);
         }
-        int cap = options.batchTokens();
+        // Targets per decode: one per row, and a shared prompt's last row scores the first token of each of its
+        // group's completions, so up to maxSeqs - 1 more over the batch.
+        int cap = options.batchTokens() + options.maxSeqs();
         outRow = new int[cap];
         outTarget = new int[cap];
         outDest = new float[cap][];
@@ -285,12 +287,28 @@ public final class PrefixSharingScorer implements AutoCloseable {
     }
 
     /**
-     * Decodes what is queued; every submitted request's callback has run when this returns.
+     * Decodes what is queued; every submitted request's callback has run when this returns, and the scorer
+     * is left as a new one ({@code restart}).
      *
      * @throws Align4jException if the model gives non-finite logits for a request
      */
     public void finish() {
         decodeAndGather();
+        restart();
+    }
+
+    /**
+     * Leaves the scorer as a new one: no KV cell used, head at cell 0, sequence ids handed out from 0 again.
+     * What is decoded next then lands in the same cells and batch rows as in a new scorer; CPU arithmetic
+     * depends on both (README, "Resume and batch shape"), so a resumed run that starts here computes what the
+     * uninterrupted one did.
+     */
+    private void restart() {
+        ctx.clearMemory();
+        freeSeqs.clear();
+        for (int s = 0; s < options.maxSeqs(); s++) {
+            freeSeqs.add(s);
+        }
     }
 
     @Override

@@ -12,10 +12,9 @@ import org.align4j.llama.ContextOptions;
  *                       at most the context's cells (a larger value is lowered to that)
  * @param maxSeqs        sequences sampled side by side (--seqs), llama.cpp's n_seq_max: at most 256
  * @param threads        CPU threads (--threads): at most {@link ContextOptions#MAX_THREADS}
- * @param flashAttention use llama.cpp's flash attention (--flash-attn). Off by default: on the CPU backend
- *                       its results depend on the shape of the batch (up to about 2e-4 in a log-prob, 1e-5
- *                       off), enough to change a seeded draw when other prompts are batched beside a
- *                       prompt; a GPU may want it on for speed, at that cost
+ * @param flashAttention use llama.cpp's flash attention (--flash-attn), off by default; a GPU may want it on
+ *                       for speed. On or off, on the CPU backend a sequence's log-probs move with what is
+ *                       batched beside it ({@link ContextOptions.FlashAttention})
  */
 public record SamplerOptions(int maxSeqLen, int batchTokens, int maxSeqs, int threads, boolean flashAttention) {
     /** llama.cpp's LLAMA_MAX_SEQ. */

@@ -9,9 +9,9 @@ import org.align4j.llama.ContextOptions;
  * @param threads     CPU threads (--threads): at most {@link ContextOptions#MAX_THREADS}
  * @param sharePrefix decode each prompt once for all its completions (off: once per completion)
  * @param topK        also keep the K most probable tokens at every scored position (0: none)
- * @param flashAttention use llama.cpp's flash attention: faster, but on the CPU backend it makes a sequence's
- *                    log-probs depend on what is batched beside it by up to about 2e-4, against about 1e-5
- *                    with it off (see {@link org.align4j.llama.ContextOptions.FlashAttention})
+ * @param flashAttention use llama.cpp's flash attention: faster. On or off, on the CPU backend a sequence's
+ *                    log-probs move with what is batched beside it
+ *                    (see {@link org.align4j.llama.ContextOptions.FlashAttention})
  */
 public record ScorerOptions(int maxSeqLen, int batchTokens, int maxSeqs, int threads, boolean sharePrefix, int topK,
                             boolean flashAttention) {

@@ -2,6 +2,7 @@ package org.align4j.job;
 
 import java.util.ArrayDeque;
 import java.util.Deque;
+import java.util.function.Supplier;
 import org.align4j.data.BadRecordException;
 import org.align4j.data.JsonlLine;
 
@@ -10,7 +11,12 @@ import org.align4j.data.JsonlLine;
  * its work finishes in any order (engines, rewards, scorers report when they can), and its output, or its
  * rejects line, is written in input order once everything before it is written. At most {@code bound}
  * lines are in flight: admitting one more first runs the job's {@code advance} (which finishes queued engine
- * work), so memory does not grow with the input.
+ * work), so memory does not grow with the input. With {@link InputSegments}, the first line of each segment
+ * runs {@code advance} too, so that the engines start every segment as new.
+ *
+ * <p>A line the sink says an earlier run wrote or rejected ({@link Sink#writtenBefore}) is replayed: the
+ * job computes it as before, so that the lines after it meet the engines as they did then, and it holds
+ * its place in the order, but nothing is written for it and it never halts the job.
  *
  * <p>Under {@link ErrorPolicy#FAIL} the first line refused after it was admitted {@linkplain #halt() halts}
  * the job: the lines before it are still finished and written, nothing from it on is, and {@link #finish()}
@@ -26,21 +32,33 @@ public final class InputOrder<T> {
 
         /** A line refused under SKIP. */
         void reject(JsonlLine line, BadRecordException why);
+
+        /** Whether an earlier run (resumed from) already wrote or rejected {@code line}. */
+        default boolean writtenBefore(JsonlLine line) {
+            return false;
+        }
     }
 
     /** One admitted line: finished with {@link #complete} or {@link #refuse}, once. */
     public final class Slot {
         private final JsonlLine line;
+        private final boolean replayed;
         private T output;
         private BadRecordException refused;
         private boolean finished;
 
-        private Slot(JsonlLine line) {
+        private Slot(JsonlLine line, boolean replayed) {
             this.line = line;
+            this.replayed = replayed;
         }
 
         public JsonlLine line() {
             return line;
+        }
+
+        /** Whether an earlier run wrote or rejected this line: whatever it finishes with is not written. */
+        public boolean replayed() {
+            return replayed;
         }
 
         public void complete(T value) {
@@ -49,11 +67,16 @@ public final class InputOrder<T> {
             drain();
         }
 
+        /** Completes the line with {@code value}, made only if it is to be written (not for a replayed line). */
+        public void completeWith(Supplier<T> value) {
+            complete(replayed ? null : value.get());
+        }
+
         /** The line is bad after all (its reward, its pairs, its tokens): a reject in its turn, or under FAIL the end. */
         public void refuse(BadRecordException why) {
             finish();
             refused = why;
-            if (onError == ErrorPolicy.FAIL && halt == null) {
+            if (onError == ErrorPolicy.FAIL && halt == null && !replayed) {
                 halt = why;
             }
             drain();
@@ -68,6 +91,7 @@ public final class InputOrder<T> {
     }
 
     private final int bound;
+    private final InputSegments segments;
     private final ErrorPolicy onError;
     private final Runnable advance;
     private final Sink<T> sink;
@@ -75,16 +99,23 @@ public final class InputOrder<T> {
     private BadRecordException halt;    // FAIL: the first line refused after admission
     private BadRecordException failure; // FAIL: that line reached the head: nothing more is written
     private int maxInFlight;
+    private long segment; // of the line admitted last
 
     /**
      * @param bound   lines in flight at most
      * @param advance finishes the engine work queued so far (completing the slots waiting on it)
      */
     public InputOrder(int bound, ErrorPolicy onError, Runnable advance, Sink<T> sink) {
+        this(bound, InputSegments.NONE, onError, advance, sink);
+    }
+
+    /** As above, with {@code advance} also run before the first line of each of {@code segments}. */
+    public InputOrder(int bound, InputSegments segments, ErrorPolicy onError, Runnable advance, Sink<T> sink) {
         if (bound < 1) {
             throw new IllegalArgumentException("bound must be positive, not " + bound);
         }
         this.bound = bound;
+        this.segments = segments;
         this.onError = onError;
         this.advance = advance;
         this.sink = sink;
@@ -99,6 +130,12 @@ public final class InputOrder<T> {
         if (halt != null) {
             throw halt;
         }
+        long s = segments.of(line.lineNumber());
+        if (s != segment) {
+            segment = s;
+            advance.run();
+            drain();
+        }
         if (queue.size() >= bound) {
             advance.run();
             if (queue.size() >= bound) {
@@ -106,10 +143,10 @@ public final class InputOrder<T> {
                         + queue.peekFirst().line.location() + " is never completed");
             }
         }
-        Slot s = new Slot(line);
-        queue.add(s);
+        Slot slot = new Slot(line, sink.writtenBefore(line));
+        queue.add(slot);
         maxInFlight = Math.max(maxInFlight, queue.size());
-        return s;
+        return slot;
     }
 
     /** A line refused as it was read (malformed, not the job's record), under SKIP: its rejects line in its turn. */
@@ -151,11 +188,14 @@ public final class InputOrder<T> {
     public void drain() {
         while (failure == null && !queue.isEmpty() && queue.peekFirst().finished) {
             Slot s = queue.peekFirst();
-            if (s.refused != null && onError == ErrorPolicy.FAIL) {
+            if (s.refused != null && onError == ErrorPolicy.FAIL && !s.replayed) {
                 failure = s.refused;
                 return;
             }
             queue.pollFirst();
+            if (s.replayed) {
+                continue;
+            }
             if (s.refused != null) {
                 sink.reject(s.line, s.refused);
             } else {

@@ -7,7 +7,9 @@ import org.align4j.data.PromptRecord;
 import org.align4j.data.RecordId;
 import org.align4j.data.TrlRecord;
 
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
 
@@ -20,6 +22,11 @@ import java.util.function.Function;
  * earlier line is refused so (ids name output records, key their seeds and {@code --resume}), the lines an
  * earlier run did included. A job that resumes from a {@link ResumePoint} passes
  * {@link ResumeState#afterLine}.
+ *
+ * <p>With {@link InputSegments}, the lines the earlier run finished in the segment the run goes on in are not
+ * passed over but handed to the job again, in order, before the first new line: a replay, which the job's
+ * {@link InputOrder} computes without writing, so the new lines meet the engines as in an uninterrupted run.
+ * Replayed lines are handled as under SKIP whatever the policy now is: nothing of theirs is written.
  */
 public final class RecordLoop {
     private RecordLoop() {}
@@ -37,6 +44,8 @@ public final class RecordLoop {
     }
 
     /**
+     * The loop without segments.
+     *
      * @param parse         the job's record type from a line ({@code PromptRecord::of}, {@code TrlRecord::parse})
      * @param beforeFailing finishes and writes the work read before a bad record stops the run; a failure in
      *                      it is added to the bad record's exception as suppressed
@@ -46,40 +55,81 @@ public final class RecordLoop {
     public static <R extends TrlRecord> void run(JsonlReader reader, ResumeState resume, ErrorPolicy onError,
                                                  Function<JsonlLine.Parsed, R> parse, Step<R> step, Runnable beforeFailing,
                                                  Skip skip) {
+        run(reader, resume, InputSegments.NONE, onError, parse, step, beforeFailing, skip);
+    }
+
+    /** The loop of a job that resumes by {@code segments}, replaying the finished part of the segment it resumes in. */
+    public static <R extends TrlRecord> void run(JsonlReader reader, ResumeState resume, InputSegments segments,
+                                                 ErrorPolicy onError, Function<JsonlLine.Parsed, R> parse, Step<R> step,
+                                                 Runnable beforeFailing, Skip skip) {
         Map<RecordId, Long> seen = new HashMap<>(); // id -> the line that has it
+        List<JsonlLine> finished = new ArrayList<>(); // the earlier run's lines in this segment; null once past them
         for (JsonlLine line : reader) {
+            if (finished != null) {
+                if (!finished.isEmpty() && segments.of(finished.getFirst().lineNumber()) != segments.of(line.lineNumber())) {
+                    finished.clear();
+                }
+                if (resume.finished(line)) {
+                    register(line, parse, seen);
+                    if (segments.cuts()) {
+                        finished.add(line);
+                    }
+                    continue;
+                }
+                for (JsonlLine replayed : finished) { // nothing of theirs is written, so nothing of theirs stops the run
+                    handle(replayed, ErrorPolicy.SKIP, parse, step, beforeFailing, skip);
+                }
+                finished = null;
+            }
             if (resume.isRejected(line.lineNumber())) {
                 continue;
             }
-            boolean doneLine = resume.isDoneLine(line.lineNumber());
-            try {
-                if (line instanceof JsonlLine.Malformed bad) {
-                    throw bad.toException();
-                }
-                R record = parse.apply((JsonlLine.Parsed) line);
+            if (resume.isDoneLine(line.lineNumber())) {
+                register(line, parse, seen); // done by the earlier run, whatever it was
+                continue;
+            }
+            handle(line, onError, parse, record -> {
                 Long first = seen.putIfAbsent(record.id(), line.lineNumber());
                 if (first != null) {
                     throw new BadRecordException(record.file(), record.lineNumber(), "duplicate id " + record.id() + ": line "
                             + first + " has it too; ids must be unique, as they name output records, key their seeds and"
                             + " --resume");
                 }
-                if (!doneLine && !resume.isDone(record.id())) {
+                if (!resume.isDone(record.id())) {
                     step.accept(record);
                 }
+            }, beforeFailing, skip);
+        }
+    }
+
+    // Notes the id of a line the earlier run did, for the duplicates after it.
+    private static <R extends TrlRecord> void register(JsonlLine line, Function<JsonlLine.Parsed, R> parse, Map<RecordId, Long> seen) {
+        if (line instanceof JsonlLine.Parsed parsed) {
+            try {
+                seen.putIfAbsent(parse.apply(parsed).id(), line.lineNumber());
             } catch (BadRecordException e) {
-                if (doneLine) {
-                    continue; // handled by the earlier run
-                }
-                if (onError == ErrorPolicy.FAIL) {
-                    try {
-                        beforeFailing.run();
-                    } catch (RuntimeException f) {
-                        e.addSuppressed(f);
-                    }
-                    throw e;
-                }
-                skip.skip(line, e);
+                // refused by the earlier run: it has no id to count
             }
+        }
+    }
+
+    private static <R extends TrlRecord> void handle(JsonlLine line, ErrorPolicy onError, Function<JsonlLine.Parsed, R> parse,
+                                                     Step<R> step, Runnable beforeFailing, Skip skip) {
+        try {
+            if (line instanceof JsonlLine.Malformed bad) {
+                throw bad.toException();
+            }
+            step.accept(parse.apply((JsonlLine.Parsed) line));
+        } catch (BadRecordException e) {
+            if (onError == ErrorPolicy.FAIL) {
+                try {
+                    beforeFailing.run();
+                } catch (RuntimeException f) {
+                    e.addSuppressed(f);
+                }
+                throw e;
+            }
+            skip.skip(line, e);
         }
     }
 }

@@ -12,7 +12,8 @@ import org.align4j.data.JsonlWriter;
  * The output side of a job that writes one record per input record ({@code sample}, {@code bon},
  * {@code score}): the JSONL output and its rejects file, created fresh or, under {@code --resume}, cut back
  * to their last complete line and appended to; what the earlier run did ({@link ResumeState}); the run's
- * progress. As an {@link InputOrder.Sink} it writes records and rejects in input order.
+ * progress. As an {@link InputOrder.Sink} it writes records and rejects in input order, and names the lines
+ * the earlier run finished, which a resumed run replays without writing.
  */
 public final class RecordOutput implements InputOrder.Sink<RecordOutput.Done>, AutoCloseable {
     /** A finished record and the tokens it took (generated or scored), for progress. */
@@ -77,6 +78,11 @@ public final class RecordOutput implements InputOrder.Sink<RecordOutput.Done>, A
     public void write(JsonlLine line, Done done) {
         writer.write(done.record());
         progress.recordDone(done.tokens());
+    }
+
+    @Override
+    public boolean writtenBefore(JsonlLine line) {
+        return resume.finished(line);
     }
 
     @Override

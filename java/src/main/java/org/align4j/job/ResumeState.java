@@ -1,8 +1,10 @@
 package org.align4j.job;
 
+import org.align4j.data.BadRecordException;
 import org.align4j.data.ByteLines;
 import org.align4j.data.Fields;
 import org.align4j.data.Jsonl;
+import org.align4j.data.JsonlLine;
 import org.align4j.data.JsonlReader;
 import org.align4j.data.RecordId;
 
@@ -26,9 +28,10 @@ import org.align4j.IoMessages;
  * the line being written unterminated or unparseable), so the job appends cleanly after it.
  *
  * <p>The job then skips every input record whose id is {@link #isDone done} and every line already
- * {@link #isRejected rejected}, and processes the rest. Jobs write in input order, so done records are a
- * prefix of the input and the resumed output is in input order too; nothing here depends on it, but a
- * job that reorders its writes would give up that property.
+ * {@link #isRejected rejected} ({@link #finished}), and processes the rest. Jobs write in input order, so
+ * finished lines are a prefix of the input and the resumed output is in input order too; a job resuming by
+ * {@link InputSegments} replays the end of that prefix, the part in the segment it goes on in
+ * ({@link RecordLoop}). A job that reorders its writes would give up both.
  */
 public record ResumeState(Set<RecordId> doneIds, long records, Set<Long> rejectedLines, long rejects,
                           long droppedBytes, long linesDone) {
@@ -169,5 +172,20 @@ public record ResumeState(Set<RecordId> doneIds, long records, Set<Long> rejecte
     /** Whether 1-based input line {@code lineNumber} is already in the rejects file. */
     public boolean isRejected(long lineNumber) {
         return rejectedLines.contains(lineNumber);
+    }
+
+    /** Whether the earlier run finished {@code line}: wrote its record or rejected it. */
+    public boolean finished(JsonlLine line) {
+        if (isRejected(line.lineNumber())) {
+            return true;
+        }
+        if (!(line instanceof JsonlLine.Parsed parsed) || doneIds.isEmpty()) {
+            return false;
+        }
+        try {
+            return isDone(RecordId.of(parsed));
+        } catch (BadRecordException e) {
+            return false;
+        }
     }
 }

@@ -165,9 +165,13 @@ public final class Context implements AutoCloseable {
         return Llama.llama_memory_seq_pos_max(memory(), seq);
     }
 
-    /** Empties the KV cache. */
+    /**
+     * Empties the KV cache: every cell free, the search for free cells starting at cell 0 again, as in a new
+     * context. The cells' old values stay in the buffer: a free cell is masked for every token until it is
+     * written, so they add exact zeros and nothing is gained by wiping them (which costs a pass over the cache).
+     */
     public void clearMemory() {
-        Llama.llama_memory_clear(memory(), true);
+        Llama.llama_memory_clear(memory(), false);
     }
 
     MemorySegment handle() {

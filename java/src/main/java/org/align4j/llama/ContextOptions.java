@@ -21,10 +21,12 @@ public record ContextOptions(int nCtx, int nBatch, int nUbatch, int nSeqMax, int
     public static final int MAX_THREADS = 512;
 
     /**
-     * llama_flash_attn_type. On the CPU backend of the pinned llama.cpp, flash attention's results depend
-     * on the shape of the batch by up to about 2e-4 in a log-prob (its one-query path differs from its
-     * batched one), against about 1e-5 with it off: off is what makes a sequence's logits nearly
-     * independent of what is decoded beside it.
+     * llama_flash_attn_type. On the CPU backend of the pinned llama.cpp a sequence's logits depend on what
+     * is decoded beside it with flash attention on or off: ggml picks kernels by the number of rows (and
+     * flash attention a one-query, per-row or tiled path by the number of tokens) and sums attention over
+     * KV cells in an order set by where they lie. About 1e-5 in a log-prob with F32 weights; F16 and Q8_0
+     * weights, to whose type activations are rounded before each matmul, make it 1e-4 to 1e-3 (README,
+     * "Resume and batch shape").
      */
     public enum FlashAttention {
         AUTO(-1), OFF(0), ON(1);

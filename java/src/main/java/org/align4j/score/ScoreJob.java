@@ -10,6 +10,7 @@ import org.align4j.job.RecordOutput;
 import org.align4j.job.RunFingerprint;
 import org.align4j.job.ScorerPair;
 import org.align4j.job.InputOrder;
+import org.align4j.job.InputSegments;
 import org.align4j.data.BadRecordException;
 import org.align4j.data.ChatRenderer;
 import org.align4j.job.ErrorPolicy;
@@ -36,7 +37,8 @@ import org.align4j.llama.Vocab;
  * input order, flushed per record.
  *
  * <p>Records are tokenized by the shared rule, {@link TokenizedRecord} (TRL's), with the policy's chat
- * template for conversational records.
+ * template for conversational records. The scorers restart at every {@link InputSegments} segment, whose
+ * finished part a resumed run replays, so a resumed run scores what the uninterrupted one did, to the bit.
  */
 public final class ScoreJob {
     /** @param scorer sequences, batch and threads per model; {@code maxSeqLen} is the longest accepted sequence */
@@ -94,8 +96,10 @@ public final class ScoreJob {
             ProgressReporter progress = out.startProgress("score", o.quiet());
             Vocab vocab = policy.vocab();
             ChatRenderer renderer = new LlamaChatRenderer(policy);
-            InputOrder<RecordOutput.Done> order = new InputOrder<>(4 * o.scorer().maxSeqs() + 16, o.onError(), scorers::finish, out);
-            RecordLoop.run(reader, out.resume(), o.onError(), TrlRecord::parse, record -> {
+            InputSegments segments = InputSegments.forScorer(o.scorer().maxSeqs());
+            InputOrder<RecordOutput.Done> order = new InputOrder<>(4 * o.scorer().maxSeqs() + 16, segments, o.onError(),
+                    scorers::finish, out);
+            RecordLoop.run(reader, out.resume(), segments, o.onError(), TrlRecord::parse, record -> {
                 TokenizedRecord tokens = TokenizedRecord.of(record, vocab, renderer);
                 ScoreRequest request = new ScoreRequest(record.id().toString(), tokens.prompt(), tokens.completions());
                 String misfit = scorers.checkFits(request);
@@ -103,7 +107,7 @@ public final class ScoreJob {
                     throw new BadRecordException(record.file(), record.lineNumber(), misfit);
                 }
                 InputOrder<RecordOutput.Done>.Slot slot = order.admit(record.line());
-                scorers.submit(request, (p, r) -> slot.complete(new RecordOutput.Done(
+                scorers.submit(request, (p, r) -> slot.completeWith(() -> new RecordOutput.Done(
                         output(new Pending(record, tokens, p, r), vocab), tokens.totalTokens())));
             }, order::finish, order::reject);
             order.finish();

@@ -124,6 +124,22 @@ class PrefixSharingScorerTest {
     }
 
     @Test
+    void aSharedPromptRowScoringManyCompletionsFitsAFullBatch() {
+        // An 8-token batch filled by an 8-token prompt whose last row scores the first token of 8 completions:
+        // 15 targets for one decode (the target arrays were sized to the batch, and overflowed).
+        Random rnd = new Random(11);
+        int vocab = model.vocab().nTokens();
+        int[][] completions = new int[8][];
+        for (int j = 0; j < completions.length; j++) {
+            completions[j] = randomTokens(rnd, 1 + j % 3, vocab);
+        }
+        List<ScoreRequest> one = List.of(new ScoreRequest(randomTokens(rnd, 8, vocab), completions));
+        double d = maxDiff(scoreAll(one, new ScorerOptions(64, 8, 8, 2, true)), scoreAll(one, new ScorerOptions(64, 512, 8, 2, true)));
+        System.out.printf("8 completions on a full 8-token batch vs a roomy one: max |diff| %.3g (tolerance %.0e)%n", d, TOLERANCE);
+        assertThat(d).isLessThan(TOLERANCE);
+    }
+
+    @Test
     void matchesPlainTeacherForcingOfEachSequence() {
         List<ScoreRequest> some = requests.subList(0, 12);
         List<ScoreResult> batched = scoreAll(some, new ScorerOptions(128, 256, 8, 2, true));

@@ -14,13 +14,14 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The input-order pipeline's contract: whatever order work finishes in, outputs and rejects are written in
- * input order; no more than its bound is ever in flight; under FAIL the first refused line ends the writing.
+ * input order; no more than its bound is ever in flight; under FAIL the first refused line ends the writing;
+ * engines are advanced at every segment start; replayed lines hold their place and are never written.
  */
 class InputOrderTest {
     private static final Path FILE = Path.of("in.jsonl");
 
     /** Records what is written, in order. */
-    private static final class Recorder implements InputOrder.Sink<Integer> {
+    private static class Recorder implements InputOrder.Sink<Integer> {
         final List<String> written = new ArrayList<>();
 
         @Override
@@ -102,6 +103,57 @@ class InputOrderTest {
         assertThatThrownBy(() -> order.admit(line(4))).isSameAs(bad);
         assertThatThrownBy(order::finish).isSameAs(bad);
         assertThat(sink.written).containsExactly("1=1");
+    }
+
+    @Test
+    void theFirstLineOfEverySegmentStartsFromFinishedEngines() {
+        Recorder sink = new Recorder();
+        List<InputOrder<Integer>.Slot> pending = new ArrayList<>();
+        List<Long> advancedBefore = new ArrayList<>();
+        long[] next = {1};
+        Runnable finishAll = () -> {
+            advancedBefore.add(next[0]);
+            pending.forEach(s -> s.complete((int) s.line().lineNumber()));
+            pending.clear();
+        };
+        InputOrder<Integer> order = new InputOrder<>(100, new InputSegments(4), ErrorPolicy.FAIL, finishAll, sink);
+        for (int n = 1; n <= 10; n++) {
+            next[0] = n;
+            pending.add(order.admit(line(n)));
+            if (n == 5) {
+                assertThat(sink.written).as("lines 1-4 are finished and written before line 5 is admitted").hasSize(4);
+            }
+        }
+        order.finish();
+        assertThat(advancedBefore).containsExactly(5L, 9L, 10L); // segment starts, then finish()
+        assertThat(sink.written).hasSize(10);
+    }
+
+    @Test
+    void aReplayedLineHoldsItsPlaceButIsNeverWrittenNorStopsTheRun() {
+        Recorder sink = new Recorder() {
+            @Override
+            public boolean writtenBefore(JsonlLine line) {
+                return line.lineNumber() <= 3;
+            }
+        };
+        InputOrder<Integer> order = new InputOrder<>(10, ErrorPolicy.FAIL, () -> {}, sink);
+        InputOrder<Integer>.Slot first = order.admit(line(1));
+        InputOrder<Integer>.Slot second = order.admit(line(2));
+        InputOrder<Integer>.Slot third = order.admit(line(3));
+        InputOrder<Integer>.Slot fourth = order.admit(line(4));
+        assertThat(List.of(first.replayed(), second.replayed(), third.replayed(), fourth.replayed()))
+                .containsExactly(true, true, true, false);
+        fourth.completeWith(() -> 4);
+        second.refuse(new BadRecordException(FILE, 2, "refused again on replay")); // under FAIL, yet no halt
+        third.completeWith(() -> {
+            throw new AssertionError("a replayed line's output is never made");
+        });
+        assertThat(order.inFlight()).isEqualTo(4); // line 1 still holds the head
+        first.complete(1);
+        order.admit(line(5)).complete(5);
+        order.finish();
+        assertThat(sink.written).containsExactly("4=4", "5=5");
     }
 
     @Test

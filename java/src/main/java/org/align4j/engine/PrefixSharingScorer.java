@@ -3,10 +3,12 @@ package org.align4j.engine;
 import java.util.ArrayDeque;
 import java.util.Arrays;
 import java.util.Deque;
+import java.util.List;
 import java.util.function.Consumer;
 import org.align4j.Align4jException;
 import org.align4j.llama.Batch;
 import org.align4j.llama.Context;
+import org.align4j.llama.LoraAdapter;
 import org.align4j.llama.ContextOptions;
 import org.align4j.llama.Model;
 import org.align4j.llama.NonFiniteLogitsException;
@@ -107,6 +109,18 @@ public final class PrefixSharingScorer implements AutoCloseable {
         outRequest = new Pending[cap];
         outCompletion = new int[cap];
         gathered = new float[cap];
+    }
+
+    /**
+     * Scores with {@code adapters} applied at {@code scales} (one each): llama.cpp's LoRA on this
+     * scorer's context. Only before the first request, so that no KV cell computed under another
+     * adapter set is ever shared.
+     */
+    public void useAdapters(List<LoraAdapter> adapters, float[] scales) {
+        if (submitted > 0) {
+            throw new IllegalStateException("adapters are set before the first request is submitted");
+        }
+        ctx.setAdapters(adapters, scales);
     }
 
     /** Null if the request fits, else why not (for the caller's message naming the record). */

@@ -6,7 +6,9 @@ import static org.align4j.llama.LlamaLayouts.LLAMA_CONTEXT_PARAMS;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.lang.invoke.VarHandle;
+import java.util.List;
 import org.align4j.Align4jException;
 
 /**
@@ -163,6 +165,29 @@ public final class Context implements AutoCloseable {
     /** Largest position stored for {@code seq}, or -1 if it is empty. */
     public int seqPosMax(int seq) {
         return Llama.llama_memory_seq_pos_max(memory(), seq);
+    }
+
+    /**
+     * Applies {@code adapters} with {@code scales} (one each) to every sequence of this context from the
+     * next decode on, replacing any set before (none: the base alone). llama.cpp keeps the KV cache:
+     * cells computed under other adapters stay as they are, so a caller that switches clears them.
+     */
+    public void setAdapters(List<LoraAdapter> adapters, float[] scales) {
+        if (adapters.size() != scales.length) {
+            throw new IllegalArgumentException(adapters.size() + " adapters but " + scales.length + " scales");
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment handles = arena.allocate(ValueLayout.ADDRESS, Math.max(1, adapters.size()));
+            for (int i = 0; i < adapters.size(); i++) {
+                handles.setAtIndex(ValueLayout.ADDRESS, i, adapters.get(i).handle());
+            }
+            MemorySegment s = adapters.isEmpty() ? MemorySegment.NULL : arena.allocateFrom(ValueLayout.JAVA_FLOAT, scales);
+            int rc = Llama.llama_set_adapters_lora(handle(), adapters.isEmpty() ? MemorySegment.NULL : handles, adapters.size(), s);
+            if (rc != 0) {
+                throw new Align4jException("llama_set_adapters_lora returned " + rc + " for " + adapters.size() + " adapters ("
+                        + LlamaLog.drainRecentErrors() + ")");
+            }
+        }
     }
 
     /**

@@ -94,6 +94,9 @@ final class Llama {
         static final MethodHandle memory_seq_pos_max = fn("llama_memory_seq_pos_max", JAVA_INT, ADDRESS, JAVA_INT);
         static final MethodHandle decode = fn("llama_decode", JAVA_INT, ADDRESS, LLAMA_BATCH);
         static final MethodHandle get_logits_ith = fn("llama_get_logits_ith", ADDRESS, ADDRESS, JAVA_INT);
+        static final MethodHandle adapter_lora_init = fn("llama_adapter_lora_init", ADDRESS, ADDRESS, ADDRESS);
+        static final MethodHandle adapter_lora_free = fn("llama_adapter_lora_free", null, ADDRESS);
+        static final MethodHandle set_adapters_lora = fn("llama_set_adapters_lora", JAVA_INT, ADDRESS, ADDRESS, SIZE_T, ADDRESS);
 
         static final MethodHandle batch_init = fn("llama_batch_init", LLAMA_BATCH, JAVA_INT, JAVA_INT, JAVA_INT);
         static final MethodHandle batch_free = fn("llama_batch_free", null, LLAMA_BATCH);
@@ -199,6 +202,9 @@ final class Llama {
     static boolean llama_memory_seq_rm(MemorySegment mem, int seq, int p0, int p1) { try { return (boolean) H.memory_seq_rm.invokeExact(mem, seq, p0, p1); } catch (Throwable t) { throw rethrow(t); } }
     static void llama_memory_seq_cp(MemorySegment mem, int src, int dst, int p0, int p1) { try { H.memory_seq_cp.invokeExact(mem, src, dst, p0, p1); } catch (Throwable t) { throw rethrow(t); } }
     static int llama_memory_seq_pos_max(MemorySegment mem, int seq) { try { return (int) H.memory_seq_pos_max.invokeExact(mem, seq); } catch (Throwable t) { throw rethrow(t); } }
+    static MemorySegment llama_adapter_lora_init(MemorySegment model, MemorySegment path) { try { return (MemorySegment) H.adapter_lora_init.invokeExact(model, path); } catch (Throwable t) { throw rethrow(t); } }
+    static void llama_adapter_lora_free(MemorySegment adapter) { try { H.adapter_lora_free.invokeExact(adapter); } catch (Throwable t) { throw rethrow(t); } }
+    static int llama_set_adapters_lora(MemorySegment ctx, MemorySegment adapters, long nAdapters, MemorySegment scales) { try { return (int) H.set_adapters_lora.invokeExact(ctx, adapters, nAdapters, scales); } catch (Throwable t) { throw rethrow(t); } }
     static int llama_decode(MemorySegment ctx, MemorySegment batch) { try { return (int) H.decode.invokeExact(ctx, batch); } catch (Throwable t) { throw rethrow(t); } }
     static MemorySegment llama_get_logits_ith(MemorySegment ctx, int i) { try { return (MemorySegment) H.get_logits_ith.invokeExact(ctx, i); } catch (Throwable t) { throw rethrow(t); } }
 

@@ -24,6 +24,7 @@ public final class Model implements AutoCloseable {
     private MemorySegment handle;
     private final Vocab vocab;
     private final List<Context> contexts = new ArrayList<>(); // children, freed before the model
+    private final List<LoraAdapter> adapters = new ArrayList<>(); // children, freed after the contexts
 
     private Model(Path path, MemorySegment handle) {
         this.path = path;
@@ -147,12 +148,23 @@ public final class Model implements AutoCloseable {
         contexts.remove(c);
     }
 
-    /** Closes any context still open on this model, then frees the model. */
+    synchronized void adopt(LoraAdapter a) {
+        adapters.add(a);
+    }
+
+    synchronized void release(LoraAdapter a) {
+        adapters.remove(a);
+    }
+
+    /** Closes any context, then any LoRA adapter, still open on this model, then frees the model. */
     @Override
     public void close() {
         if (handle != null) {
             for (Context c : List.copyOf(contexts)) {
                 c.close();
+            }
+            for (LoraAdapter a : List.copyOf(adapters)) {
+                a.close();
             }
             Llama.llama_model_free(handle);
             handle = null;

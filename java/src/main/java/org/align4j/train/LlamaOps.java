@@ -79,6 +79,9 @@ final class LlamaOps {
                 dx[at + k] += (float) (s * ((double) dy[at + k] * weight[k] - xhat * mean));
             }
         });
+        if (dWeight == null) {
+            return; // a frozen norm (LoRA): its weight has no gradient buffer
+        }
         // Column blocks, each summing over all rows in order: no two tasks write the same dWeight entry.
         int block = 64;
         par.forEach((c + block - 1) / block, b -> {

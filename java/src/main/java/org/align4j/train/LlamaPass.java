@@ -32,7 +32,8 @@ import org.align4j.gguf.LlamaTensor;
  * <p>Every weight matrix is read through {@link WeightMatrix}: trainable f32 arrays or frozen views of
  * the file in its own type, decoded a tile at a time (the output layer a VOCAB_CHUNK of rows at a
  * time, the embedding a row at a time). Backward adds a matrix's gradient only where {@code grads}
- * holds an array for it; the gradient flowing back to the activations passes every matrix.
+ * holds one for it: an array, or a {@link LoraMatrix} of A and B gradients for a LoRA matrix (whose
+ * base gets none); the gradient flowing back to the activations passes every matrix.
  */
 final class LlamaPass {
     private static final int VOCAB_CHUNK = 128; // output-weight rows per logits block
@@ -246,7 +247,7 @@ final class LlamaPass {
             float[] dAct = new float[rows * f];
             timings.blockMatmul(() -> {
                 w.matrix(block, LlamaTensor.FFN_DOWN).backward(par, rows, dx, dAct);
-                weightGrad(c, f, dx, a.act, lg.wDown());
+                weightGrad(block, LlamaTensor.FFN_DOWN, dx, a.act, grads);
             });
             biasBackward(dx, c, lg.bDown());
             float[] dGate = new float[rows * f];
@@ -258,8 +259,8 @@ final class LlamaPass {
             timings.blockMatmul(() -> {
                 w.matrix(block, LlamaTensor.FFN_GATE).backward(par, rows, dGate, dn2);
                 w.matrix(block, LlamaTensor.FFN_UP).backward(par, rows, dUp, dn2);
-                weightGrad(f, c, dGate, a.n2, lg.wGate());
-                weightGrad(f, c, dUp, a.n2, lg.wUp());
+                weightGrad(block, LlamaTensor.FFN_GATE, dGate, a.n2, grads);
+                weightGrad(block, LlamaTensor.FFN_UP, dUp, a.n2, grads);
             });
             LlamaOps.rmsNormBackward(par, dn2, a.xMid, a.scale2, lw.ffnNorm(), rows, c, dx, lg.ffnNorm());
 
@@ -267,7 +268,7 @@ final class LlamaPass {
             float[] dAtt = new float[rows * qw];
             timings.blockMatmul(() -> {
                 w.matrix(block, LlamaTensor.ATTN_OUTPUT).backward(par, rows, dx, dAtt);
-                weightGrad(c, qw, dx, a.att, lg.wo());
+                weightGrad(block, LlamaTensor.ATTN_OUTPUT, dx, a.att, grads);
             });
             biasBackward(dx, c, lg.bo());
             float[] dqRot = new float[rows * qw];
@@ -287,9 +288,9 @@ final class LlamaPass {
                 w.matrix(block, LlamaTensor.ATTN_Q).backward(par, rows, dq, dn1);
                 w.matrix(block, LlamaTensor.ATTN_K).backward(par, rows, dk, dn1);
                 w.matrix(block, LlamaTensor.ATTN_V).backward(par, rows, dv, dn1);
-                weightGrad(qw, c, dq, a.n1, lg.wq());
-                weightGrad(kv, c, dk, a.n1, lg.wk());
-                weightGrad(kv, c, dv, a.n1, lg.wv());
+                weightGrad(block, LlamaTensor.ATTN_Q, dq, a.n1, grads);
+                weightGrad(block, LlamaTensor.ATTN_K, dk, a.n1, grads);
+                weightGrad(block, LlamaTensor.ATTN_V, dv, a.n1, grads);
             });
             LlamaOps.rmsNormBackward(par, dn1, a.xIn, a.scale1, lw.attnNorm(), rows, c, dx, lg.attnNorm());
         }
@@ -356,10 +357,15 @@ final class LlamaPass {
         }
     }
 
-    // dW (N, M) += dOut (R, N)^T . in (R, M), when W is trainable (dW not null).
-    private void weightGrad(int n, int m, float[] dOut, float[] in, float[] dW) {
-        if (dW != null) {
-            Gemm.atb(par, n, m, rows, dOut, in, dW);
+    // The gradient of matrix kind of block layer, whose product had input in (R, M) and output gradient
+    // dOut (R, N), into grads' matrix there: dW (N, M) += dOut^T . in for a trainable W, A's and B's
+    // gradients for a LoRA matrix; nothing where grads holds none (a frozen matrix).
+    private void weightGrad(int layer, LlamaTensor kind, float[] dOut, float[] in, LlamaWeights grads) {
+        WeightMatrix g = grads.matrix(layer, kind);
+        if (g instanceof F32Matrix dW) {
+            Gemm.atb(par, dW.out(), dW.in(), rows, dOut, in, dW.data());
+        } else if (g instanceof LoraMatrix dLora && w.matrix(layer, kind) instanceof LoraMatrix lora) {
+            lora.addGradients(par, rows, in, dOut, dLora);
         }
     }
 

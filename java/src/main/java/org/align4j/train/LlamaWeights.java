@@ -34,16 +34,17 @@ import org.align4j.gguf.LlamaTensor;
  *
  * <p>Weights read {@link #frozen} keep every matrix in the file's type as a {@link FrozenMatrix} view
  * of the open file ({@code frozenModel} and {@link Layer#frozen}), and only vectors as f32: the float[]
- * accessors of matrices then return null. The passes read every matrix through {@link #matrix}.
+ * accessors of matrices then return null. A LoRA model ({@link LoraParams#weights}) holds a {@link LoraMatrix}
+ * there instead for each adapted matrix. The passes read every matrix through {@link #matrix}.
  */
 public record LlamaWeights(LlamaShape shape, int vocabSize, Map<LlamaTensor, float[]> model, List<Layer> layers,
-        Map<LlamaTensor, FrozenMatrix> frozenModel) {
+        Map<LlamaTensor, WeightMatrix> frozenModel) {
 
     /** One transformer block's tensors; the accessors of optional ones return null when it has none. */
-    public record Layer(Map<LlamaTensor, float[]> tensors, Map<LlamaTensor, FrozenMatrix> frozen) {
+    public record Layer(Map<LlamaTensor, float[]> tensors, Map<LlamaTensor, WeightMatrix> frozen) {
         public Layer {
-            tensors = Collections.unmodifiableMap(new EnumMap<>(tensors));
-            frozen = frozen.isEmpty() ? Map.of() : Collections.unmodifiableMap(new EnumMap<>(frozen));
+            tensors = copyOf(tensors);
+            frozen = copyOf(frozen);
         }
 
         public Layer(Map<LlamaTensor, float[]> tensors) {
@@ -89,9 +90,14 @@ public record LlamaWeights(LlamaShape shape, int vocabSize, Map<LlamaTensor, flo
     }
 
     public LlamaWeights {
-        model = Collections.unmodifiableMap(new EnumMap<>(model));
+        model = copyOf(model);
         layers = List.copyOf(layers);
-        frozenModel = frozenModel.isEmpty() ? Map.of() : Collections.unmodifiableMap(new EnumMap<>(frozenModel));
+        frozenModel = copyOf(frozenModel);
+    }
+
+    // An unmodifiable copy in LlamaTensor order (EnumMap's copy constructor refuses an empty Map.of()).
+    private static <V> Map<LlamaTensor, V> copyOf(Map<LlamaTensor, V> m) {
+        return m.isEmpty() ? Map.of() : Collections.unmodifiableMap(new EnumMap<>(m));
     }
 
     public LlamaWeights(LlamaShape shape, int vocabSize, Map<LlamaTensor, float[]> model, List<Layer> layers) {
@@ -113,7 +119,7 @@ public record LlamaWeights(LlamaShape shape, int vocabSize, Map<LlamaTensor, flo
         return matrix(kind, l.frozen().get(kind), l.tensors().get(kind));
     }
 
-    private WeightMatrix matrix(LlamaTensor kind, FrozenMatrix frozen, float[] data) {
+    private WeightMatrix matrix(LlamaTensor kind, WeightMatrix frozen, float[] data) {
         if (frozen != null || data == null) {
             return frozen;
         }
@@ -227,7 +233,7 @@ public record LlamaWeights(LlamaShape shape, int vocabSize, Map<LlamaTensor, flo
             int vocab = Math.toIntExact(file.tensor(embd).dims()[1]);
 
             Map<LlamaTensor, float[]> model = new EnumMap<>(LlamaTensor.class);
-            Map<LlamaTensor, FrozenMatrix> frozenModel = new EnumMap<>(LlamaTensor.class);
+            Map<LlamaTensor, WeightMatrix> frozenModel = new EnumMap<>(LlamaTensor.class);
             List<Layer> layers = new ArrayList<>();
             for (LlamaTensor t : LlamaTensor.values()) {
                 if (!t.perBlock()) {
@@ -236,7 +242,7 @@ public record LlamaWeights(LlamaShape shape, int vocabSize, Map<LlamaTensor, flo
             }
             for (int l = 0; l < shape.layers(); l++) {
                 Map<LlamaTensor, float[]> block = new EnumMap<>(LlamaTensor.class);
-                Map<LlamaTensor, FrozenMatrix> frozenBlock = new EnumMap<>(LlamaTensor.class);
+                Map<LlamaTensor, WeightMatrix> frozenBlock = new EnumMap<>(LlamaTensor.class);
                 for (LlamaTensor t : LlamaTensor.values()) {
                     if (t.perBlock()) {
                         readInto(block, frozenBlock, t, t.nameIn(l), shape, vocab);
@@ -251,7 +257,7 @@ public record LlamaWeights(LlamaShape shape, int vocabSize, Map<LlamaTensor, flo
             return new LlamaWeights(shape, vocab, model, layers, frozenModel);
         }
 
-        private void readInto(Map<LlamaTensor, float[]> into, Map<LlamaTensor, FrozenMatrix> frozenInto, LlamaTensor t, String name,
+        private void readInto(Map<LlamaTensor, float[]> into, Map<LlamaTensor, WeightMatrix> frozenInto, LlamaTensor t, String name,
                 LlamaShape shape, int vocab) {
             boolean present = unread.contains(name);
             if (arch.required().contains(t)) {

@@ -3,10 +3,11 @@ package org.align4j.train;
 /**
  * A weight matrix W (O, I) as the forward and backward passes use it, whatever it is stored as: a
  * trainable f32 array ({@link F32Matrix}) or a frozen view of a GGUF tensor in its file's type
- * ({@link FrozenMatrix}). O and I are its output and input widths; W is row-major (O, I), as GGUF
- * stores a tensor of dims [I, O]. Gradients of W itself exist only for an {@link F32Matrix}.
+ * ({@link FrozenMatrix}), or either with a low-rank adapter ({@link LoraMatrix}). O and I are its output and input widths; W is row-major (O, I), as GGUF
+ * stores a tensor of dims [I, O]. Gradients of W itself exist only for an {@link F32Matrix};
+ * a {@link LoraMatrix} has gradients of its A and B.
  */
-public sealed interface WeightMatrix permits F32Matrix, FrozenMatrix {
+public sealed interface WeightMatrix permits F32Matrix, FrozenMatrix, LoraMatrix {
     /** O: rows of W. */
     int out();
 

@@ -1,0 +1,184 @@
+package org.align4j.train;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.stream.Collectors;
+import org.align4j.gguf.LlamaShape;
+import org.align4j.gguf.LlamaTensor;
+
+/**
+ * A LoRA adapter over a frozen base: for each adapted matrix W (O, I) of each block, trainable f32
+ * A (r, I) and B (O, r), applied as W + (alpha / r) B A ({@link LoraMatrix}). The tensors are named as
+ * llama.cpp's adapter files name them, {@code <base tensor>.lora_a} with dims [I, r] and
+ * {@code .lora_b} with dims [r, O] (ne0 first: the arrays are A and B row-major, which is also PEFT's
+ * lora_A (r, in) and lora_B (out, r)), in block order and, within a block, {@link LlamaTensor}'s order.
+ *
+ * <p>{@link #weights()} is the forward pass's view: the base's weights with each adapted matrix a
+ * {@link LoraMatrix} over the base's own (usually a frozen view of the file). A gradient buffer is
+ * {@link #zerosLike()}: its {@link #weights()} hold only the A and B gradients, so a backward with it
+ * adds nothing anywhere else; the base is never written. Only the adapter's tensors are trained:
+ * {@link #adamParams} hands them to {@link AdamW}.
+ */
+public final class LoraParams {
+    /** The matrices an adapter can act on, by the names PEFT's target_modules and align4j's options use. */
+    public enum Target {
+        Q(LlamaTensor.ATTN_Q), K(LlamaTensor.ATTN_K), V(LlamaTensor.ATTN_V), O(LlamaTensor.ATTN_OUTPUT),
+        GATE(LlamaTensor.FFN_GATE), UP(LlamaTensor.FFN_UP), DOWN(LlamaTensor.FFN_DOWN);
+
+        public final LlamaTensor kind;
+
+        Target(LlamaTensor kind) {
+            this.kind = kind;
+        }
+
+        /** "q", "gate", ...: the option's spelling. */
+        public static Target named(String name) {
+            try {
+                return valueOf(name.trim().toUpperCase(Locale.ROOT));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("unknown LoRA target '" + name + "' (targets: "
+                        + Arrays.stream(values()).map(t -> t.name().toLowerCase(Locale.ROOT)).collect(Collectors.joining(",")) + ")", e);
+            }
+        }
+    }
+
+    /** One adapted matrix: block {@code layer}'s {@code kind}, whose GGUF tensor is {@code baseName}. */
+    public record Adapter(int layer, LlamaTensor kind, String baseName, LoraMatrix matrix) {}
+
+    private final LlamaWeights base;
+    private final int rank;
+    private final float alpha;
+    private final List<Adapter> adapters;
+    private final List<LlamaParams.Tensor> tensors;
+    private final LlamaWeights weights;
+
+    private LoraParams(LlamaWeights base, int rank, float alpha, List<Adapter> adapters, boolean gradients) {
+        this.base = base;
+        this.rank = rank;
+        this.alpha = alpha;
+        this.adapters = List.copyOf(adapters);
+        List<LlamaParams.Tensor> named = new ArrayList<>();
+        List<Map<LlamaTensor, WeightMatrix>> perLayer = new ArrayList<>();
+        for (int l = 0; l < base.layers().size(); l++) {
+            perLayer.add(gradients ? new EnumMap<>(LlamaTensor.class) : new EnumMap<>(base.layers().get(l).frozen()));
+        }
+        for (Adapter ad : adapters) {
+            LoraMatrix m = ad.matrix();
+            named.add(new LlamaParams.Tensor(ad.baseName() + ".lora_a", new long[] {m.in(), rank}, m.a()));
+            named.add(new LlamaParams.Tensor(ad.baseName() + ".lora_b", new long[] {rank, m.out()}, m.b()));
+            perLayer.get(ad.layer()).put(ad.kind(), m);
+        }
+        this.tensors = List.copyOf(named);
+        List<LlamaWeights.Layer> layers = new ArrayList<>();
+        for (int l = 0; l < perLayer.size(); l++) {
+            layers.add(new LlamaWeights.Layer(gradients ? Map.of() : base.layers().get(l).tensors(), perLayer.get(l)));
+        }
+        this.weights = gradients
+                ? new LlamaWeights(base.shape(), base.vocabSize(), Map.of(), layers, Map.of())
+                : new LlamaWeights(base.shape(), base.vocabSize(), base.model(), layers, base.frozenModel());
+    }
+
+    /**
+     * A rank-{@code rank} adapter with scale alpha / rank on the {@code targets} of every block of
+     * {@code base} (which it never writes): A drawn as PEFT draws it ({@link LoraMatrix#initA}) from
+     * {@code seed}, adapter after adapter in tensor order, and B zeros, so that it starts as the base.
+     */
+    public static LoraParams create(LlamaWeights base, Set<Target> targets, int rank, float alpha, long seed) {
+        if (rank <= 0) {
+            throw new IllegalArgumentException("LoRA rank must be positive, not " + rank);
+        }
+        if (!Float.isFinite(alpha) || alpha <= 0) {
+            throw new IllegalArgumentException("LoRA alpha must be positive and finite, not " + alpha);
+        }
+        if (targets.isEmpty()) {
+            throw new IllegalArgumentException("no LoRA targets");
+        }
+        SplittableRandom rng = new SplittableRandom(seed);
+        float scale = alpha / rank;
+        List<Adapter> adapters = new ArrayList<>();
+        for (int l = 0; l < base.layers().size(); l++) {
+            for (Target t : Target.values()) {
+                if (!targets.contains(t)) {
+                    continue;
+                }
+                WeightMatrix w = base.matrix(l, t.kind);
+                if (w instanceof LoraMatrix) {
+                    throw new IllegalArgumentException("block " + l + " " + t + " already has an adapter");
+                }
+                float[] a = new float[Math.multiplyExact(rank, w.in())];
+                LoraMatrix.initA(a, w.in(), rng);
+                adapters.add(new Adapter(l, t.kind, t.kind.nameIn(l), new LoraMatrix(w, a, new float[Math.multiplyExact(w.out(), rank)], rank, scale)));
+            }
+        }
+        return new LoraParams(base, rank, alpha, adapters, false);
+    }
+
+    public LlamaShape shape() {
+        return base.shape();
+    }
+
+    /** The base the adapter acts on, without it. */
+    public LlamaWeights base() {
+        return base;
+    }
+
+    public int rank() {
+        return rank;
+    }
+
+    public float alpha() {
+        return alpha;
+    }
+
+    /** alpha / r. */
+    public float scale() {
+        return alpha / rank;
+    }
+
+    public List<Adapter> adapters() {
+        return adapters;
+    }
+
+    /** The trained tensors, A then B of each adapter, in order: what an adapter file holds. */
+    public List<LlamaParams.Tensor> tensors() {
+        return tensors;
+    }
+
+    /** The forward pass's view: base plus adapter (for a gradient buffer, the A and B gradients only). */
+    public LlamaWeights weights() {
+        return weights;
+    }
+
+    /** Same adapters, names and shapes, all zeros: a gradient buffer for {@link LlamaPass#backward}. */
+    public LoraParams zerosLike() {
+        List<Adapter> zeros = adapters.stream().map(ad -> {
+            LoraMatrix m = ad.matrix();
+            return new Adapter(ad.layer(), ad.kind(), ad.baseName(),
+                    new LoraMatrix(m.base(), new float[m.a().length], new float[m.b().length], rank, m.scale()));
+        }).toList();
+        return new LoraParams(base, rank, alpha, zeros, true);
+    }
+
+    /** Sets every element of the adapter's tensors to zero. */
+    public void zero() {
+        tensors.forEach(t -> Arrays.fill(t.data(), 0f));
+    }
+
+    /** The adapter's tensors with their gradients in {@code grads} (a {@link #zerosLike()}), for {@link AdamW}; all decayed (2-D). */
+    public List<AdamW.Param> adamParams(LoraParams grads) {
+        if (grads.tensors.size() != tensors.size()) {
+            throw new IllegalArgumentException("gradients of another adapter");
+        }
+        List<AdamW.Param> out = new ArrayList<>();
+        for (int i = 0; i < tensors.size(); i++) {
+            out.add(new AdamW.Param(tensors.get(i).name(), tensors.get(i).data(), grads.tensors.get(i).data(), true));
+        }
+        return out;
+    }
+}

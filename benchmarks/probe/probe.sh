@@ -327,7 +327,7 @@ c_sample_resume_garbage_middle() { # a damaged line that is not the last: refuse
     expect_refusal - 'out\.jsonl:2' "$(py stats out.jsonl)"
 }
 c_sample_resume_complete() { # --resume on a finished output adds nothing
-    cp "$FX/f-sample/out.jsonl" .; sample_args
+    cp "$FX/f-sample/out.jsonl" "$FX/f-sample/out.jsonl.run.json" .; sample_args
     run r sample "${SA[@]}" -o out.jsonl --resume
     expect_success - sh -c "cmp -s out.jsonl '$FX/f-sample/out.jsonl' && echo 'finished output unchanged' || { echo 'finished output changed'; exit 1; }"
 }
@@ -449,8 +449,15 @@ reward_case() { # ITEM MODE RE [bon|rso] [extra args]: the child breaks the prot
     elif [ "$wrong" -gt 0 ] || [ "$nf" -gt 0 ]; then
         local kept="the record is in the output and --resume takes it for done"
         [ "$job" = rso ] && kept="the pair is in the output, committed at resume line $(python3 -c "import json;print(json.load(open('out.jsonl.resume.json'))['line'])" 2>/dev/null), so --resume keeps it"
-        if [ "$V" = ok ] && msgtext "$ERR" | grep -qiE 'suspect'; then DET="$DET; $wrong of $tot written rewards wrong, the message calls them suspect"
-        else V=silent; DET="$DET; but $wrong of $tot written rewards are not the child's answer for their completion: $kept"; fi
+        # Rewards written before a late extra line cannot be told apart (answers without "id" are matched by
+        # order): ok only if the run fails saying so and the output cannot be continued.
+        local first_err=$ERR again=refused
+        if [ "$job" = bon ]; then run r2 bon "${BA[@]}" "$@" -o out.jsonl --resume; else run r2 rso "${RA[@]}" "$@" -o out.jsonl --resume; fi
+        if [ "$RC" -eq 0 ] || ! msgtext "$ERR" | grep -qi 'not to be continued'; then again="accepted ($(msg))"; fi
+        ERR=$first_err
+        if [ "$V" = ok ] && msgtext "$ERR" | grep -qiE 'suspect|not to be trusted' && [ "$again" = refused ]; then
+            DET="$DET; $wrong of $tot written rewards wrong, the message says the output is not to be trusted and --resume refuses it"
+        else V=silent; DET="$DET; but $wrong of $tot written rewards are not the child's answer for their completion: $kept (--resume: $again)"; fi
     else
         DET="$DET; written rewards all right ($tot)"
     fi

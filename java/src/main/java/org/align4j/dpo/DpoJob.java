@@ -358,8 +358,10 @@ public final class DpoJob {
         for (Map.Entry<String, String> e : settings.entrySet()) {
             String was = c.settings().get(e.getKey());
             if (!e.getValue().equals(was)) {
-                throw new Align4jException(o.checkpoint() + " was trained with " + e.getKey() + " " + was + ", not "
-                        + e.getValue() + ": resume with the same settings");
+                String what = e.getKey().equals("total_steps")
+                        ? " is from a run of " + was + " steps in all (--epochs, --max-steps), and this one has " + e.getValue()
+                        : " was trained with " + e.getKey() + " " + was + ", not " + e.getValue();
+                throw new Align4jException(o.checkpoint() + what + ": resume with the same settings");
             }
         }
         return c.step();

@@ -139,7 +139,7 @@ class RunIntegrityCommandTest {
         assertThat(first.exit()).as(first.err()).isZero();
         CliRun r = run(replace(dpo, "--epochs", "2"), "--resume");
         assertThat(r.exit()).as(r.err()).isEqualTo(1);
-        assertThat(r.err()).contains("was trained with total_steps 3, not 6");
+        assertThat(r.err()).contains("is from a run of 3 steps in all (--epochs, --max-steps), and this one has 6");
     }
 
     @Test

@@ -55,52 +55,42 @@ final class Ggml {
         static final MethodHandle to_float = LINKER.downcallHandle(FunctionDescriptor.ofVoid(ADDRESS, ADDRESS, JAVA_LONG));
     }
 
-    private static RuntimeException rethrow(Throwable t) {
-        if (t instanceof RuntimeException r) {
-            return r;
-        }
-        if (t instanceof Error e) {
-            throw e;
-        }
-        return new IllegalStateException(t);
-    }
-
-    static MemorySegment ggml_get_type_traits(int type) { try { return (MemorySegment) H.get_type_traits.invokeExact(type); } catch (Throwable t) { throw rethrow(t); } }
-    static boolean ggml_quantize_requires_imatrix(int type) { try { return (boolean) H.quantize_requires_imatrix.invokeExact(type); } catch (Throwable t) { throw rethrow(t); } }
+    static MemorySegment ggml_get_type_traits(int type) { try { return (MemorySegment) H.get_type_traits.invokeExact(type); } catch (Throwable t) { throw Llama.rethrow(t); } }
+    static boolean ggml_quantize_requires_imatrix(int type) { try { return (boolean) H.quantize_requires_imatrix.invokeExact(type); } catch (Throwable t) { throw Llama.rethrow(t); } }
     static long ggml_quantize_chunk(int type, MemorySegment src, MemorySegment dst, long start, long nrows, long nPerRow, MemorySegment imatrix) {
         try {
             return (long) H.quantize_chunk.invokeExact(type, src, dst, start, nrows, nPerRow, imatrix);
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw Llama.rethrow(t);
         }
     }
     /** Calls a {@code ggml_to_float_t}: decodes {@code k} values at {@code x} into {@code y}. */
-    static void to_float(MemorySegment fn, MemorySegment x, MemorySegment y, long k) { try { H.to_float.invokeExact(fn, x, y, k); } catch (Throwable t) { throw rethrow(t); } }
+    static void to_float(MemorySegment fn, MemorySegment x, MemorySegment y, long k) { try { H.to_float.invokeExact(fn, x, y, k); } catch (Throwable t) { throw Llama.rethrow(t); } }
 
-    static MemorySegment ggml_init(MemorySegment params) { try { return (MemorySegment) H.init.invokeExact(params); } catch (Throwable t) { throw rethrow(t); } }
-    static void ggml_free(MemorySegment ctx) { try { H.free.invokeExact(ctx); } catch (Throwable t) { throw rethrow(t); } }
-    static long ggml_tensor_overhead() { try { return (long) H.tensor_overhead.invokeExact(); } catch (Throwable t) { throw rethrow(t); } }
-    static long ggml_graph_overhead() { try { return (long) H.graph_overhead.invokeExact(); } catch (Throwable t) { throw rethrow(t); } }
-    static long ggml_row_size(int type, long ne) { try { return (long) H.row_size.invokeExact(type, ne); } catch (Throwable t) { throw rethrow(t); } }
+    static MemorySegment ggml_init(MemorySegment params) { try { return (MemorySegment) H.init.invokeExact(params); } catch (Throwable t) { throw Llama.rethrow(t); } }
+    static void ggml_free(MemorySegment ctx) { try { H.free.invokeExact(ctx); } catch (Throwable t) { throw Llama.rethrow(t); } }
+    static long ggml_tensor_overhead() { try { return (long) H.tensor_overhead.invokeExact(); } catch (Throwable t) { throw Llama.rethrow(t); } }
+    static long ggml_graph_overhead() { try { return (long) H.graph_overhead.invokeExact(); } catch (Throwable t) { throw Llama.rethrow(t); } }
+    static long ggml_row_size(int type, long ne) { try { return (long) H.row_size.invokeExact(type, ne); } catch (Throwable t) { throw Llama.rethrow(t); } }
     static MemorySegment ggml_new_tensor_2d(MemorySegment ctx, int type, long ne0, long ne1) {
         try {
             return (MemorySegment) H.new_tensor_2d.invokeExact(ctx, type, ne0, ne1);
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw Llama.rethrow(t);
         }
     }
-    static MemorySegment ggml_transpose(MemorySegment ctx, MemorySegment a) { try { return (MemorySegment) H.transpose.invokeExact(ctx, a); } catch (Throwable t) { throw rethrow(t); } }
-    static MemorySegment ggml_mul_mat(MemorySegment ctx, MemorySegment a, MemorySegment b) { try { return (MemorySegment) H.mul_mat.invokeExact(ctx, a, b); } catch (Throwable t) { throw rethrow(t); } }
-    static MemorySegment ggml_out_prod(MemorySegment ctx, MemorySegment a, MemorySegment b) { try { return (MemorySegment) H.out_prod.invokeExact(ctx, a, b); } catch (Throwable t) { throw rethrow(t); } }
-    static MemorySegment ggml_new_graph(MemorySegment ctx) { try { return (MemorySegment) H.new_graph.invokeExact(ctx); } catch (Throwable t) { throw rethrow(t); } }
-    static void ggml_build_forward_expand(MemorySegment graph, MemorySegment tensor) { try { H.build_forward_expand.invokeExact(graph, tensor); } catch (Throwable t) { throw rethrow(t); } }
-    static void ggml_cpu_init() { try { H.cpu_init.invokeExact(); } catch (Throwable t) { throw rethrow(t); } }
+    static MemorySegment ggml_transpose(MemorySegment ctx, MemorySegment a) { try { return (MemorySegment) H.transpose.invokeExact(ctx, a); } catch (Throwable t) { throw Llama.rethrow(t); } }
+    static MemorySegment ggml_mul_mat(MemorySegment ctx, MemorySegment a, MemorySegment b) { try { return (MemorySegment) H.mul_mat.invokeExact(ctx, a, b); } catch (Throwable t) { throw Llama.rethrow(t); } }
+    static MemorySegment ggml_out_prod(MemorySegment ctx, MemorySegment a, MemorySegment b) { try { return (MemorySegment) H.out_prod.invokeExact(ctx, a, b); } catch (Throwable t) { throw Llama.rethrow(t); } }
+    static MemorySegment ggml_new_graph(MemorySegment ctx) { try { return (MemorySegment) H.new_graph.invokeExact(ctx); } catch (Throwable t) { throw Llama.rethrow(t); } }
+    static void ggml_build_forward_expand(MemorySegment graph, MemorySegment tensor) { try { H.build_forward_expand.invokeExact(graph, tensor); } catch (Throwable t) { throw Llama.rethrow(t); } }
+    static void ggml_cpu_init() { try { H.cpu_init.invokeExact(); } catch (Throwable t) { throw Llama.rethrow(t); } }
     /** Returns an {@code enum ggml_status}: 0 is GGML_STATUS_SUCCESS. */
     static int ggml_graph_compute_with_ctx(MemorySegment ctx, MemorySegment graph, int nThreads) {
         try {
             return (int) H.graph_compute_with_ctx.invokeExact(ctx, graph, nThreads);
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw Llama.rethrow(t);
         }
     }
 }

@@ -154,7 +154,8 @@ final class Llama {
                 JAVA_FLOAT, JAVA_FLOAT, JAVA_FLOAT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS);
     }
 
-    private static RuntimeException rethrow(Throwable t) {
+    /** A downcall's Throwable as an unchecked exception to throw (an Error is thrown as it is). */
+    static RuntimeException rethrow(Throwable t) {
         if (t instanceof RuntimeException r) {
             return r;
         }

@@ -231,20 +231,26 @@ c_sample_resume_engine_only() { # control: engine options may change; the result
     elif [ "$V" = ok ]; then V=bad-message; DET="an engine-only change was refused: $DET"; fi
     verdict 1 "$V" "$DET"
 }
-# 8. a resumed run against the uninterrupted one: the README says a batch's shape moves a log-prob by about 1e-5
-drift_case() { # JOB FIXTURE ARGS...: resume with other engine options; per-token log-prob drift within 1e-4 (10x the README's 1e-5)?
-    local job=$1 fix=$2; shift 2
+# 8. a resumed run against the uninterrupted one. The README ("Resume and batch shape") states: with the same
+# engine options a resume is the uninterrupted run to the bit; with other --seqs/--batch-tokens the records
+# after the kill carry batch-shape noise, up to 3.7e-3 nats per token on the demo model's scored tokens and
+# 1.3e-2 on sampled tokens of improbable text.
+drift_case() { # JOB FIXTURE BOUND ARGS...: resume; per-token log-prob drift within BOUND (0: bit for bit)?
+    local job=$1 fix=$2 bound=$3; shift 3
     if ! fixture_ok "$fix"; then verdict 8 skipped "the $fix run ended before it could be killed"; return; fi
     use_fixture "$fix"
     run r "$job" "$@" -o out.jsonl --resume
     judge_refusal '.'
     if [ "$V" = accepted ]; then
-        if py drift out.jsonl "$FX/f-${fix#k-}/out.jsonl" 1e-4 >chk; then V=ok; DET="exit 0: $(cat chk)"; else V=silent; DET="exit 0: $(cat chk), beyond the README's ~1e-5 (10x allowed)"; fi
+        if py drift out.jsonl "$FX/f-${fix#k-}/out.jsonl" "$bound" >chk; then V=ok; DET="exit 0: $(cat chk) (the README's bound: $bound)"
+        else V=silent; DET="exit 0: $(cat chk), beyond the README's bound of $bound"; fi
     fi
     verdict 8 "$V" "$DET"
 }
-c_sample_resume_logprob_drift() { SEQS=4 sample_args; drift_case sample k-sample "${SA[@]}" --batch-tokens 64; }
-c_score_resume_logprob_drift() { SEQS=4 BT=64 score_args; drift_case score k-score "${SC[@]}"; }
+c_sample_resume_same_engine_exact() { sample_args; drift_case sample k-sample 0 "${SA[@]}"; }
+c_score_resume_same_engine_exact() { score_args; drift_case score k-score 0 "${SC[@]}"; }
+c_sample_resume_logprob_drift() { SEQS=4 sample_args; drift_case sample k-sample 1.3e-2 "${SA[@]}" --batch-tokens 64; }
+c_score_resume_logprob_drift() { SEQS=4 BT=64 score_args; drift_case score k-score 3.7e-3 "${SC[@]}"; }
 
 c_score_resume_model() { MODEL=$FX/demo-b.gguf score_args; resume_case 1 k-score 'model|sha256|demo-b' score "${SC[@]}" -o out.jsonl --resume; }
 c_score_resume_vocab() { MODEL=$FX/tiny.gguf score_args; resume_case 1 k-score 'model|sha256|tiny\.gguf|vocab' score "${SC[@]}" -o out.jsonl --resume; }

@@ -73,10 +73,6 @@ final class SamplingOptions {
         try {
             SamplerOptions o = new SamplerOptions(engine.ctx, engine.batchTokens, seqs, engine.threads, flashAttention);
             ContinuousBatchSampler.checkCapacity(o, params);
-            if (params.repeatLastN() > o.maxSeqLen()) {
-                throw new IllegalArgumentException("--repeat-last-n " + params.repeatLastN() + " is more than --ctx " + o.maxSeqLen()
-                        + ": a sequence has no more tokens to look back on; lower --repeat-last-n");
-            }
             return o;
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());

@@ -162,7 +162,8 @@ public final class ContinuousBatchSampler implements AutoCloseable {
             slots[s] = new Slot(s, params.maxTokens());
             free.add(slots[s]);
         }
-        this.window = params.penalizes() ? params.repeatLastN() : 0;
+        // A window longer than a sequence can be looks back over all of it: no more to hold than --ctx tokens.
+        this.window = params.penalizes() ? Math.min(params.repeatLastN(), options.maxSeqLen()) : 0;
         drawSlot = new Slot[n];
         drawRow = new int[n];
         drawSeed = new long[n];

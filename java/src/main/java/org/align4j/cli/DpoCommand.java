@@ -9,6 +9,7 @@ import org.align4j.gguf.GgmlType;
 import org.align4j.dpo.DpoJob;
 import org.align4j.dpo.DpoOptions;
 import org.align4j.llama.ContextOptions;
+import org.align4j.train.LoraConfig;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -26,6 +27,8 @@ import picocli.CommandLine.Model.CommandSpec;
         "Train a policy on preference pairs with DPO or a variant and write it as GGUF.",
         "Reference log-probs: the data's ref_chosen_logps/ref_rejected_logps when every pair has them,",
         "else computed once with llama.cpp on --ref, or on the initial policy without one.",
+        "With --lora-rank only a LoRA adapter is trained (the policy stays frozen, the reference is the base)",
+        "and OUT is that adapter.",
         "Writes OUT, OUT.metrics.jsonl (TRL metric names per step) and a PNG plot beside it, and",
         "checkpoints to OUT.ckpt (every --save-every steps and at the end) for --resume."})
 final class DpoCommand implements Callable<Integer> {
@@ -40,13 +43,22 @@ final class DpoCommand implements Callable<Integer> {
     @Option(names = "--data", required = true, paramLabel = "PAIRS.jsonl", description = "preference records: prompt, chosen, rejected (text or chat messages)")
     Path data;
 
-    @Option(names = "--out", required = true, paramLabel = "M2.gguf", description = "the trained model")
+    @Option(names = "--out", required = true, paramLabel = "M2.gguf", description = "the trained model (with --lora-rank: the adapter, which llama.cpp loads with --lora)")
     Path out;
 
     @Option(names = "--out-type", paramLabel = "f32|f16", description = "matrix type of OUT (default: f32 if the policy's matrices are all F32, else f16)")
     String outType;
 
     @Mixin DpoTrainingOptions training;
+
+    @Option(names = "--lora-rank", paramLabel = "R", description = "train only a rank-R LoRA adapter over the policy, frozen in its file type; OUT is then the adapter GGUF (default: full fine-tuning)")
+    Integer loraRank;
+
+    @Option(names = "--lora-alpha", paramLabel = "A", description = "LoRA alpha: the adapter's delta is scaled by A/R (default: R, scale 1, as PEFT's r=8, lora_alpha=8)")
+    Float loraAlpha;
+
+    @Option(names = "--lora-targets", paramLabel = "q,k,v,o,gate,up,down", description = "the matrices of each block the adapter acts on (default: all seven)")
+    String loraTargets;
 
     @Option(names = "--seed", paramLabel = "S", description = "data order (default: ${DEFAULT-VALUE})")
     long seed = DpoOptions.DEFAULT_SEED;
@@ -92,6 +104,7 @@ final class DpoCommand implements Callable<Integer> {
                     .resume(resume)
                     .onError(onError)
                     .quiet(quiet)
+                    .lora(lora())
                     .build();
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
@@ -106,6 +119,32 @@ final class DpoCommand implements Callable<Integer> {
                     + (result.plot() != null ? ", plot " + result.plot() : "") + ", checkpoint " + result.checkpoint());
         }
         return 0;
+    }
+
+    // Each bad value is a message naming its option.
+    private LoraConfig lora() {
+        if (loraRank == null) {
+            if (loraAlpha != null || loraTargets != null) {
+                throw new IllegalArgumentException((loraAlpha != null ? "--lora-alpha" : "--lora-targets") + " needs --lora-rank");
+            }
+            return null;
+        }
+        if (loraRank < 1) {
+            throw new IllegalArgumentException("--lora-rank must be at least 1, not " + loraRank);
+        }
+        if (loraAlpha != null && !(Float.isFinite(loraAlpha) && loraAlpha > 0)) {
+            throw new IllegalArgumentException("--lora-alpha must be positive, not " + loraAlpha);
+        }
+        if (outType != null) {
+            throw new IllegalArgumentException("--out-type does not apply with --lora-rank: OUT is the adapter, in f32");
+        }
+        LoraConfig defaults = LoraConfig.ofRank(loraRank);
+        try {
+            return new LoraConfig(loraRank, loraAlpha != null ? loraAlpha : defaults.alpha(),
+                    loraTargets != null ? LoraConfig.targets(loraTargets) : defaults.targets());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--lora-targets: " + e.getMessage(), e);
+        }
     }
 
     private static GgmlType outType(String name) {

@@ -5,6 +5,10 @@ import org.align4j.train.GradClip;
 import org.align4j.train.LlamaExport;
 import org.align4j.train.LlamaParams;
 import org.align4j.train.LlamaTrainer;
+import org.align4j.train.LlamaWeights;
+import org.align4j.train.LoraConfig;
+import org.align4j.train.LoraExport;
+import org.align4j.train.LoraParams;
 import org.align4j.train.LrSchedule;
 import org.align4j.train.OptimizerStep;
 import org.align4j.train.PreferenceLoss;
@@ -37,6 +41,7 @@ import org.align4j.engine.VocabCompatibility;
 import org.align4j.gguf.GgmlType;
 import org.align4j.gguf.GgufFile;
 import org.align4j.gguf.GgufTensorInfo;
+import org.align4j.gguf.LlamaShape;
 import org.align4j.llama.Model;
 import org.align4j.llama.ModelOptions;
 
@@ -65,6 +70,11 @@ import org.align4j.llama.ModelOptions;
  * bit, as a run that was never stopped (everything a step computes is a function of the checkpoint, the
  * pairs and the seed; the trainer's sums do not depend on the thread count). At the end: the model
  * ({@code out}), the plot (loss, margin and accuracy against step, beside the metrics).
+ *
+ * <p>With {@code lora} set, the policy's weights stay frozen in their file type (mapped) and the run
+ * trains only a LoRA adapter over them ({@link LoraParams}; B starts at zero, so the initial policy, and
+ * the default reference, is the base); the same loop, optimizer and checkpoints act on the adapter's
+ * tensors, and {@code out} is the adapter ({@link LoraExport}).
  */
 public final class DpoJob {
     private static final long PROGRESS_INTERVAL_NANOS = 1_000_000_000L;
@@ -138,11 +148,15 @@ public final class DpoJob {
                     + ": pass --resume to continue that run, or remove it");
         }
         DpoCheckpoint.Loaded resumed = o.resume() ? DpoCheckpoint.read(o.checkpoint()) : null;
-        LlamaParams params = resumed != null ? resumed.params() : LlamaParams.load(o.policy());
-        int maxLen = o.maxLen() > 0 ? o.maxLen() : params.shape().ctx();
-        GgmlType outType = o.outType() != null ? o.outType() : defaultOutType(o.policy());
+        try (Trained trained = open(resumed)) {
+            return train(trained, resumed, onStep);
+        }
+    }
+
+    private Result train(Trained trained, DpoCheckpoint.Loaded resumed, Consumer<DpoStep> onStep) {
+        int maxLen = o.maxLen() > 0 ? o.maxLen() : trained.shape().ctx();
         PreferenceLoss loss = o.loss();
-        DpoData data = readData(maxLen, params.vocabSize());
+        DpoData data = readData(maxLen, trained.vocabSize());
 
         int n = data.size();
         int stepsPerEpoch = (int) ((n + (long) o.pairsPerStep() - 1) / o.pairsPerStep());
@@ -152,10 +166,14 @@ public final class DpoJob {
         Map<String, String> settings = settings(loss, warmup, maxLen, total);
         String fingerprint = data.fingerprint();
         int start = resumed != null ? checkResumable(resumed.state(), fingerprint, settings) : 0;
+        if (resumed != null) {
+            trained.restore(resumed);
+        }
         Reference ref = reference(data, resumed);
         if (!o.quiet()) {
-            log.printf(Locale.ROOT, "dpo: %d pairs (%d skipped), %d steps of %d pairs (%d per epoch), loss %s beta %s, reference: %s%n",
-                    n, data.skipped(), total, o.pairsPerStep(), stepsPerEpoch, loss.kind().cliName(), loss.beta(), ref.source());
+            log.printf(Locale.ROOT, "dpo: %d pairs (%d skipped), %d steps of %d pairs (%d per epoch), loss %s beta %s, reference: %s%s%n",
+                    n, data.skipped(), total, o.pairsPerStep(), stepsPerEpoch, loss.kind().cliName(), loss.beta(), ref.source(),
+                    trained.describe());
             if (start > 0) {
                 log.println("dpo: resuming at step " + start + " from " + o.checkpoint());
             }
@@ -163,7 +181,7 @@ public final class DpoJob {
         }
         double[][] reference = ref.logps();
 
-        try (LlamaTrainer trainer = new LlamaTrainer(params, o.threads())) {
+        try (LlamaTrainer trainer = trained.trainer(o.threads())) {
             OptimizerStep update = new OptimizerStep(trainer, schedule, o.weightDecay(), o.maxGradNorm());
             AdamW adam = update.adam();
             if (resumed != null) {
@@ -183,7 +201,7 @@ public final class DpoJob {
                     last = step;
                     metrics.write(step.toJson());
                     if (o.saveEvery() > 0 && step.step() % o.saveEvery() == 0 && step.step() < total) {
-                        checkpoint(step.step(), adam, fingerprint, settings, reference, params);
+                        trained.checkpoint(new DpoCheckpoint(step.step(), adam.steps(), fingerprint, settings, reference), adam);
                     }
                     long now = System.nanoTime();
                     if (!o.quiet() && (now - lastPrint >= PROGRESS_INTERVAL_NANOS || step.step() == total)) {
@@ -195,11 +213,112 @@ public final class DpoJob {
                 }
             }
             double seconds = (System.nanoTime() - startNanos) / 1e9;
-            checkpoint(total, adam, fingerprint, settings, reference, params);
-            LlamaExport.write(params, o.out(), outType);
+            trained.checkpoint(new DpoCheckpoint(total, adam.steps(), fingerprint, settings, reference), adam);
+            trained.write();
             Path plot = plot();
             return new Result(total, total - start, n, data.skipped(), tokens, seconds, ref.source(), trainer.timings(),
                     first, last, o.out(), o.metrics(), plot, o.checkpoint());
+        }
+    }
+
+    // A LoRA checkpoint resumes only as a LoRA run and a full one only as a full run.
+    private Trained open(DpoCheckpoint.Loaded resumed) {
+        if (resumed != null && (resumed.adapter() != null) != (o.lora() != null)) {
+            throw new Align4jException(o.checkpoint() + (resumed.adapter() != null
+                    ? " is of a LoRA run: resume it with the same --lora-rank, --lora-alpha and --lora-targets"
+                    : " is of a full fine-tuning run: resume it without --lora-rank"));
+        }
+        if (o.lora() == null) {
+            LlamaParams params = resumed != null ? resumed.params() : LlamaParams.load(o.policy());
+            return new FullModel(params, o.outType() != null ? o.outType() : defaultOutType(o.policy()));
+        }
+        GgufFile base = GgufFile.open(o.policy());
+        try {
+            LoraConfig c = o.lora();
+            return new Adapter(base, LoraParams.create(LlamaWeights.frozen(base), c.targets(), c.rank(), c.alpha(), o.seed()));
+        } catch (RuntimeException e) {
+            base.close();
+            throw e;
+        }
+    }
+
+    /** What a run trains: every parameter of the policy in f32, or a LoRA adapter over its frozen weights. */
+    private sealed interface Trained extends AutoCloseable permits FullModel, Adapter {
+        LlamaShape shape();
+
+        int vocabSize();
+
+        LlamaTrainer trainer(int threads);
+
+        /** Takes the trained tensors of a checkpoint whose settings were checked. */
+        void restore(DpoCheckpoint.Loaded resumed);
+
+        void checkpoint(DpoCheckpoint state, AdamW adam);
+
+        /** Writes the result to --out. */
+        void write();
+
+        /** For the first log line: "" or "; LoRA ...". */
+        String describe();
+
+        @Override
+        void close();
+    }
+
+    // The policy loaded into f32 (or the checkpoint's parameters), all of it trained and written as a model.
+    private final class FullModel implements Trained {
+        final LlamaParams params;
+        final GgmlType outType;
+
+        FullModel(LlamaParams params, GgmlType outType) {
+            this.params = params;
+            this.outType = outType;
+        }
+
+        @Override public LlamaShape shape() { return params.shape(); }
+        @Override public int vocabSize() { return params.vocabSize(); }
+        @Override public LlamaTrainer trainer(int threads) { return new LlamaTrainer(params, threads); }
+        @Override public void restore(DpoCheckpoint.Loaded resumed) {} // loaded from it
+        @Override public void checkpoint(DpoCheckpoint state, AdamW adam) { state.write(o.checkpoint(), params, adam); }
+        @Override public void write() { LlamaExport.write(params, o.out(), outType); }
+        @Override public String describe() { return ""; }
+        @Override public void close() {}
+    }
+
+    // An adapter over the policy file's weights as they are in the file (mapped, never written), written as a LoRA GGUF.
+    private final class Adapter implements Trained {
+        final GgufFile base;
+        final LoraParams lora;
+
+        Adapter(GgufFile base, LoraParams lora) {
+            this.base = base;
+            this.lora = lora;
+        }
+
+        @Override public LlamaShape shape() { return lora.shape(); }
+        @Override public int vocabSize() { return lora.base().vocabSize(); }
+        @Override public LlamaTrainer trainer(int threads) { return new LlamaTrainer(lora, threads); }
+        @Override public void checkpoint(DpoCheckpoint state, AdamW adam) { state.write(o.checkpoint(), lora, adam); }
+        @Override public void write() { LoraExport.write(lora, o.out()); }
+
+        @Override
+        public void restore(DpoCheckpoint.Loaded resumed) {
+            try {
+                lora.set(resumed.adapter()::get);
+            } catch (IllegalArgumentException e) {
+                throw new Align4jException(o.checkpoint() + ": not an adapter of these settings: " + e.getMessage(), e);
+            }
+        }
+
+        @Override
+        public String describe() {
+            long trained = lora.tensors().stream().mapToLong(t -> t.data().length).sum();
+            return String.format(Locale.ROOT, "; %s (%d trained parameters) over %s", o.lora(), trained, o.policy());
+        }
+
+        @Override
+        public void close() {
+            base.close();
         }
     }
 
@@ -241,8 +360,9 @@ public final class DpoJob {
         if (o.reference() != null) {
             VocabCompatibility.check(o.policy(), o.reference());
         }
-        return new Reference(data.scoreWith(model, o.threads(), o.gpuLayers()),
-                "computed with llama.cpp on " + (o.reference() != null ? "the reference " : "the initial policy ") + model);
+        // A LoRA run's B starts at zero: the initial policy is the base, the adapter off.
+        String what = o.reference() != null ? "the reference " : o.lora() != null ? "the base (adapter off) " : "the initial policy ";
+        return new Reference(data.scoreWith(model, o.threads(), o.gpuLayers()), "computed with llama.cpp on " + what + model);
     }
 
     /** The optimizer-step loop's state: the pairs, reference and trainer, and the current epoch's order. */
@@ -346,6 +466,11 @@ public final class DpoJob {
         m.put("seed", Long.toString(o.seed()));
         m.put("max_len", Integer.toString(maxLen));
         m.put("total_steps", Integer.toString(total));
+        if (o.lora() != null) {
+            m.put(DpoCheckpoint.LORA_RANK, Integer.toString(o.lora().rank()));
+            m.put("lora_alpha", Float.toString(o.lora().alpha()));
+            m.put("lora_targets", o.lora().targetNames());
+        }
         return m;
     }
 
@@ -365,11 +490,6 @@ public final class DpoJob {
             }
         }
         return c.step();
-    }
-
-    private void checkpoint(int step, AdamW adam, String fingerprint, Map<String, String> settings, double[][] reference,
-                            LlamaParams params) {
-        new DpoCheckpoint(step, adam.steps(), fingerprint, settings, reference).write(o.checkpoint(), params, adam);
     }
 
     // Fresh: a new file. Resumed at step k: the lines of steps <= k kept (a crash may have left later ones), then appended to.

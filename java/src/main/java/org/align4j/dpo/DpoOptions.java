@@ -1,6 +1,7 @@
 package org.align4j.dpo;
 
 import org.align4j.train.GradClip;
+import org.align4j.train.LoraConfig;
 import org.align4j.train.LrSchedule;
 import org.align4j.train.PreferenceLoss;
 
@@ -39,12 +40,14 @@ import org.align4j.llama.ContextOptions;
  *                    Pang et al. 2024, arXiv 2404.19733): per pair, rpoAlpha * -logp_chosen / L_chosen; 0: none
  * @param gpuLayers   layers llama.cpp offloads when it computes reference log-probs
  * @param quiet       no progress lines
+ * @param lora        null: train every parameter; else train only a LoRA adapter of these settings over the
+ *                    policy's weights, frozen in their file type, and write the adapter to {@code out}
  */
 public record DpoOptions(Path policy, Path reference, Path data, Path out, GgmlType outType, Path metrics, Path checkpoint,
                          PreferenceLoss loss, double rpoAlpha, double learningRate, double weightDecay, double maxGradNorm,
                          int batchSize, int gradAccum, int epochs, int maxSteps, int warmupSteps, double warmupRatio,
                          LrSchedule.Kind schedule, long seed, int maxLen, int saveEvery, int threads, int gpuLayers,
-                         boolean resume, ErrorPolicy onError, boolean quiet) {
+                         boolean resume, ErrorPolicy onError, boolean quiet, LoraConfig lora) {
 
     public static final double DEFAULT_LR = 1e-6;
     public static final int DEFAULT_BATCH_SIZE = 8;
@@ -61,6 +64,9 @@ public record DpoOptions(Path policy, Path reference, Path data, Path out, GgmlT
         Objects.requireNonNull(onError, "onError");
         metrics = metrics != null ? metrics : out.resolveSibling(out.getFileName() + ".metrics.jsonl");
         checkpoint = checkpoint != null ? checkpoint : out.resolveSibling(out.getFileName() + ".ckpt");
+        if (lora != null && outType != null) {
+            throw new IllegalArgumentException("a LoRA run writes the adapter (f32), not a model of a type: leave out the out type");
+        }
         if (outType != null && outType != GgmlType.F32 && outType != GgmlType.F16) {
             throw new IllegalArgumentException("the trained model is written as f32 or f16, not " + outType);
         }
@@ -138,6 +144,7 @@ public record DpoOptions(Path policy, Path reference, Path data, Path out, GgmlT
         b.resume = resume;
         b.onError = onError;
         b.quiet = quiet;
+        b.lora = lora;
         return b;
     }
 
@@ -170,6 +177,7 @@ public record DpoOptions(Path policy, Path reference, Path data, Path out, GgmlT
         private boolean resume;
         private ErrorPolicy onError = ErrorPolicy.FAIL;
         private boolean quiet;
+        private LoraConfig lora;
 
         private Builder(Path policy, Path data, Path out) {
             this.policy = policy;
@@ -204,12 +212,13 @@ public record DpoOptions(Path policy, Path reference, Path data, Path out, GgmlT
         public Builder resume(boolean v) { resume = v; return this; }
         public Builder onError(ErrorPolicy v) { onError = v; return this; }
         public Builder quiet(boolean v) { quiet = v; return this; }
+        public Builder lora(LoraConfig v) { lora = v; return this; }
 
         /** @throws IllegalArgumentException naming the first value out of range */
         public DpoOptions build() {
             return new DpoOptions(policy, reference, data, out, outType, metrics, checkpoint, loss, rpoAlpha, learningRate,
                     weightDecay, maxGradNorm, batchSize, gradAccum, epochs, maxSteps, warmupSteps, warmupRatio, schedule,
-                    seed, maxLen, saveEvery, threads, gpuLayers, resume, onError, quiet);
+                    seed, maxLen, saveEvery, threads, gpuLayers, resume, onError, quiet, lora);
         }
     }
 }

@@ -1,16 +1,18 @@
 package org.align4j.train;
 
+import java.util.ArrayList;
 import java.util.List;
 
 /**
  * Forward and backward passes of a Llama-family model (llama, qwen2, qwen3) in f32 on the CPU, for
  * training on losses of sequence log-prob sums ({@link SequenceLoss}: NLL, DPO and its variants).
  *
- * <p>{@link #forward} scores a batch and keeps its activations; {@link #backward} takes d(loss)/d(sum)
- * for each sequence and adds the gradients of every parameter into {@link #grads()}, which keep
- * accumulating (over micro-batches) until {@link #zeroGrads()}. An optimizer updates
- * {@link #params()}' arrays in place between steps: {@code grads().tensors().get(i)} is the gradient
- * of {@code params().tensors().get(i)} (same name, dims and order). Matmuls use the Vector API on
+ * <p>What it trains is either every parameter of a {@link LlamaParams} (full fine-tuning) or the A and B
+ * of a {@link LoraParams} adapter over a frozen base; {@link #trainable()} is the same list for an
+ * optimizer either way. {@link #forward} scores a batch and keeps its activations; {@link #backward}
+ * takes d(loss)/d(sum) for each sequence and adds the gradients of every trained tensor into their
+ * buffers, which keep accumulating (over micro-batches) until {@link #zeroGrads()}. An optimizer
+ * updates the trained arrays in place between steps. Matmuls use the Vector API on
  * {@code threads} threads; results are bit-identical for any number of threads and any packing of the
  * batch. Not thread-safe: one caller drives a trainer. {@link #timings()} says where its time went.
  *
@@ -22,8 +24,12 @@ public final class LlamaTrainer implements AutoCloseable {
     /** The most threads a trainer runs on (llama.cpp's limit too). */
     public static final int MAX_THREADS = Parallel.MAX_THREADS;
 
-    private final LlamaParams params;
+    private final LlamaParams params; // null when training an adapter
     private final LlamaParams grads;
+    private final LlamaWeights weights; // the forward pass's view of what is trained
+    private final LlamaWeights gradWeights; // the same view of the gradient buffers
+    private final Runnable zeroGrads;
+    private final List<AdamW.Param> trainable;
     private final Parallel par;
     private final TrainerTimings timings = new TrainerTimings();
     private LlamaPass pending;
@@ -40,16 +46,57 @@ public final class LlamaTrainer implements AutoCloseable {
         Parallel.checkThreads(threads);
         this.params = params;
         this.grads = params.zerosLike();
+        this.weights = params.weights();
+        this.gradWeights = grads.weights();
+        this.zeroGrads = grads::zero;
+        List<AdamW.Param> p = new ArrayList<>();
+        for (LlamaParams.Tensor t : params.tensors()) {
+            // Hugging Face's Trainer decays every weight but biases and normalisation weights (here the 1-D tensors).
+            p.add(new AdamW.Param(t.name(), t.data(), grads.tensor(t.name()).data(), t.dims().length > 1));
+        }
+        this.trainable = List.copyOf(p);
         this.par = Parallel.ofThreads(threads);
     }
 
+    /**
+     * Trains only {@code adapter}'s A and B (in place), its base frozen, on {@code threads} threads.
+     *
+     * @throws IllegalArgumentException unless 1 <= threads <= {@link #MAX_THREADS}, before anything is allocated
+     */
+    public LlamaTrainer(LoraParams adapter, int threads) {
+        Parallel.checkThreads(threads);
+        LoraParams adapterGrads = adapter.zerosLike();
+        this.params = null;
+        this.grads = null;
+        this.weights = adapter.weights();
+        this.gradWeights = adapterGrads.weights();
+        this.zeroGrads = adapterGrads::zero;
+        this.trainable = List.copyOf(adapter.adamParams(adapterGrads));
+        this.par = Parallel.ofThreads(threads);
+    }
+
+    /** The parameters of a full fine-tuning trainer. */
     public LlamaParams params() {
+        if (params == null) {
+            throw new IllegalStateException("this trainer trains an adapter; its tensors are trainable()");
+        }
         return params;
     }
 
-    /** d(loss)/d(parameter) summed over every backward since the last {@link #zeroGrads()}; same names and shapes as params. */
+    /**
+     * d(loss)/d(parameter) of a full fine-tuning trainer, summed over every backward since the last
+     * {@link #zeroGrads()}; same names and shapes as params.
+     */
     public LlamaParams grads() {
+        if (grads == null) {
+            throw new IllegalStateException("this trainer trains an adapter; its gradients are in trainable()");
+        }
         return grads;
+    }
+
+    /** The trained tensors with their gradient buffers, in a fixed order: what an optimizer updates. */
+    public List<AdamW.Param> trainable() {
+        return trainable;
     }
 
     public int threads() {
@@ -62,13 +109,13 @@ public final class LlamaTrainer implements AutoCloseable {
     }
 
     public void zeroGrads() {
-        grads.zero();
+        zeroGrads.run();
     }
 
     /** Log-probs of the batch, keeping activations for one {@link #backward}; a pending forward is dropped. */
     public LogProbs forward(List<Sequence> batch) {
         long t0 = System.nanoTime();
-        LlamaPass pass = new LlamaPass(params.weights(), par, timings, batch, true);
+        LlamaPass pass = new LlamaPass(weights, par, timings, batch, true);
         pending = null;
         LogProbs out = pass.forward();
         pending = pass;
@@ -77,7 +124,7 @@ public final class LlamaTrainer implements AutoCloseable {
     }
 
     /**
-     * Adds into {@link #grads()} the gradient of a loss whose derivative by the log-prob sum of the last
+     * Adds into the gradient buffers the gradient of a loss whose derivative by the log-prob sum of the last
      * forward's sequence s is {@code dLossDSum[s]} (S,). Once per forward.
      */
     public void backward(double[] dLossDSum) {
@@ -87,7 +134,7 @@ public final class LlamaTrainer implements AutoCloseable {
         LlamaPass pass = pending;
         pending = null;
         long t0 = System.nanoTime();
-        pass.backward(dLossDSum, grads.weights());
+        pass.backward(dLossDSum, gradWeights);
         timings.addPass(System.nanoTime() - t0);
     }
 
@@ -103,7 +150,7 @@ public final class LlamaTrainer implements AutoCloseable {
     /** Log-probs only: no activations kept, gradients untouched (a reference model, evaluation). */
     public LogProbs score(List<Sequence> batch) {
         long t0 = System.nanoTime();
-        LogProbs out = new LlamaPass(params.weights(), par, timings, batch, false).forward();
+        LogProbs out = new LlamaPass(weights, par, timings, batch, false).forward();
         timings.addPass(System.nanoTime() - t0);
         return out;
     }

@@ -28,14 +28,19 @@ public final class LoraExport {
 
     /** Writes {@code adapter} to {@code out}; returns the file size in bytes. */
     public static long write(LoraParams adapter, Path out) {
+        List<GgufWriter.Tensor> tensors = adapter.tensors().stream()
+                .map(t -> new GgufWriter.Tensor(t.name(), GgmlType.F32, t.dims(), dst -> GgmlQuants.quantize(GgmlType.F32, t.data(), dst)))
+                .toList();
+        return GgufWriter.write(out, metadata(adapter), tensors);
+    }
+
+    /** The adapter file's key-value pairs (a checkpoint of the adapter carries them too). */
+    public static SequencedMap<String, GgufValue> metadata(LoraParams adapter) {
         SequencedMap<String, GgufValue> metadata = new LinkedHashMap<>();
         metadata.put("general.architecture", GgufValue.string(adapter.shape().architecture().ggufName()));
         metadata.put("general.type", GgufValue.string("adapter"));
         metadata.put("adapter.type", GgufValue.string("lora"));
         metadata.put("adapter.lora.alpha", GgufValue.float32(adapter.alpha()));
-        List<GgufWriter.Tensor> tensors = adapter.tensors().stream()
-                .map(t -> new GgufWriter.Tensor(t.name(), GgmlType.F32, t.dims(), dst -> GgmlQuants.quantize(GgmlType.F32, t.data(), dst)))
-                .toList();
-        return GgufWriter.write(out, metadata, tensors);
+        return metadata;
     }
 }

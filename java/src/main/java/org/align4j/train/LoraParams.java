@@ -165,6 +165,21 @@ public final class LoraParams {
         return new LoraParams(base, rank, alpha, zeros, true);
     }
 
+    /**
+     * Sets every tensor of the adapter to {@code values} of its name (a checkpoint's), copying.
+     *
+     * @throws IllegalArgumentException naming the tensor if one is missing or of another size
+     */
+    public void set(java.util.function.Function<String, float[]> values) {
+        for (LlamaParams.Tensor t : tensors) {
+            float[] v = values.apply(t.name());
+            if (v == null || v.length != t.data().length) {
+                throw new IllegalArgumentException(t.name() + ": " + (v == null ? "missing" : v.length + " values, not " + t.data().length));
+            }
+            System.arraycopy(v, 0, t.data(), 0, v.length);
+        }
+    }
+
     /** Sets every element of the adapter's tensors to zero. */
     public void zero() {
         tensors.forEach(t -> Arrays.fill(t.data(), 0f));

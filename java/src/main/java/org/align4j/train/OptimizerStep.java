@@ -1,14 +1,13 @@
 package org.align4j.train;
 
 import org.align4j.SplitMix64;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.SplittableRandom;
 import org.align4j.Align4jException;
 
 /**
- * The machinery every training job shares around its loss: AdamW over all of a trainer's parameters
- * (no weight decay on the 1-D ones, the norm weights, as Hugging Face's Trainer), and the end of each
+ * The machinery every training job shares around its loss: AdamW over what a trainer trains
+ * ({@link LlamaTrainer#trainable()}: every parameter, with no weight decay on the 1-D ones, the norm
+ * weights, as Hugging Face's Trainer; or a LoRA adapter's A and B), and the end of each
  * optimizer step: global-norm clipping, the learning rate of the {@link LrSchedule} for the step, the
  * AdamW update, gradients back to zero. The job's own part is the forward and backward passes that
  * accumulate the step's gradients in between, and the order of its examples ({@link #shuffled}).
@@ -27,12 +26,7 @@ public final class OptimizerStep {
         this.trainer = trainer;
         this.schedule = schedule;
         this.maxGradNorm = maxGradNorm;
-        List<AdamW.Param> trainable = new ArrayList<>();
-        for (LlamaParams.Tensor t : trainer.params().tensors()) {
-            // Hugging Face's Trainer decays every weight but biases and normalisation weights (here the 1-D tensors).
-            trainable.add(new AdamW.Param(t.name(), t.data(), trainer.grads().tensor(t.name()).data(), t.dims().length > 1));
-        }
-        this.adam = AdamW.withDefaults(trainable, weightDecay);
+        this.adam = AdamW.withDefaults(trainer.trainable(), weightDecay);
     }
 
     public AdamW adam() {

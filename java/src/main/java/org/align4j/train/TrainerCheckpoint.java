@@ -48,11 +48,40 @@ public final class TrainerCheckpoint {
         }
     }
 
+    /**
+     * What a checkpoint of a run that trains tensors other than a whole model (a LoRA adapter) holds.
+     *
+     * @param metadata       the key-value pairs the trained tensors' own file has (an adapter's), in order
+     * @param tensors        the trained tensors, f32, in order
+     * @param optimizerState arrays by name, in the order saved
+     * @param info           the caller's values by key (without the prefix), in the order saved
+     */
+    public record TensorState(SequencedMap<String, GgufValue> metadata, List<LlamaParams.Tensor> tensors,
+                              SequencedMap<String, float[]> optimizerState, SequencedMap<String, GgufValue> info) {
+        public TensorState {
+            metadata = Collections.unmodifiableSequencedMap(new LinkedHashMap<>(metadata));
+            tensors = List.copyOf(tensors);
+            optimizerState = Collections.unmodifiableSequencedMap(new LinkedHashMap<>(optimizerState));
+            info = Collections.unmodifiableSequencedMap(new LinkedHashMap<>(info));
+        }
+
+        /** The tensor's values by name. */
+        public float[] tensor(String name) {
+            return tensors.stream().filter(t -> t.name().equals(name)).findFirst().map(LlamaParams.Tensor::data)
+                    .orElseThrow(() -> new IllegalArgumentException("no tensor named '" + name + "'"));
+        }
+    }
+
     private TrainerCheckpoint() {}
 
     /** Writes {@code state} to {@code out}; returns the file size in bytes. */
     public static long save(Path out, State state) {
-        SequencedMap<String, GgufValue> metadata = new LinkedHashMap<>(state.params().metadata());
+        return save(out, new TensorState(state.params().metadata(), state.params().fileTensors(), state.optimizerState(), state.info()));
+    }
+
+    /** Writes {@code state} to {@code out} in the same format; returns the file size in bytes. */
+    public static long save(Path out, TensorState state) {
+        SequencedMap<String, GgufValue> metadata = new LinkedHashMap<>(state.metadata());
         metadata.put(FORMAT_KEY, GgufValue.uint32(FORMAT));
         state.info().forEach((k, v) -> {
             if (k.isEmpty()) {
@@ -61,7 +90,7 @@ public final class TrainerCheckpoint {
             metadata.put(INFO_PREFIX + k, v);
         });
         List<GgufWriter.Tensor> tensors = new ArrayList<>();
-        for (LlamaParams.Tensor t : state.params().fileTensors()) {
+        for (LlamaParams.Tensor t : state.tensors()) {
             tensors.add(f32(t.name(), t.dims(), t.data()));
         }
         state.optimizerState().forEach((name, values) -> {
@@ -75,30 +104,77 @@ public final class TrainerCheckpoint {
 
     /** Reads a checkpoint {@link #save} wrote; anything else is an {@link Align4jException} naming the file. */
     public static State load(Path path) {
-        try (GgufFile f = GgufFile.open(path)) {
-            if (!f.has(FORMAT_KEY) || f.integer(FORMAT_KEY) != FORMAT) {
-                throw new Align4jException(path + ": not an align4j checkpoint of format " + FORMAT + " (no " + FORMAT_KEY + " = " + FORMAT + ")");
-            }
+        try (GgufFile f = open(path)) {
             LlamaParams params = LlamaParams.read(f, name -> name.startsWith(STATE_PREFIX), key -> key.startsWith(CHECKPOINT_PREFIX));
-            SequencedMap<String, float[]> optimizer = new LinkedHashMap<>();
-            for (GgufTensorInfo t : f.tensors()) {
-                if (t.name().startsWith(STATE_PREFIX)) {
-                    if (t.type() != GgmlType.F32 || t.dims().length != 1) {
-                        throw new Align4jException(path + ": optimizer state " + t.name() + " is not a 1-D F32 tensor");
-                    }
-                    float[] values = new float[Math.toIntExact(t.elementCount())];
-                    MemorySegment.copy(f.tensorData(t.name()), F32, 0, values, 0, values.length);
-                    optimizer.put(t.name().substring(STATE_PREFIX.length()), values);
-                }
-            }
-            SequencedMap<String, GgufValue> info = new LinkedHashMap<>();
+            return new State(params, optimizerState(f, path), info(f));
+        }
+    }
+
+    /** Reads a checkpoint {@link #save(Path, TensorState)} wrote (its tensors all F32); anything else is an {@link Align4jException} naming the file. */
+    public static TensorState loadTensors(Path path) {
+        try (GgufFile f = open(path)) {
+            SequencedMap<String, GgufValue> metadata = new LinkedHashMap<>();
             f.metadata().forEach((k, v) -> {
-                if (k.startsWith(INFO_PREFIX)) {
-                    info.put(k.substring(INFO_PREFIX.length()), v);
+                if (!k.startsWith(CHECKPOINT_PREFIX)) {
+                    metadata.put(k, v);
                 }
             });
-            return new State(params, optimizer, info);
+            List<LlamaParams.Tensor> tensors = new ArrayList<>();
+            for (GgufTensorInfo t : f.tensors()) {
+                if (!t.name().startsWith(STATE_PREFIX)) {
+                    if (t.type() != GgmlType.F32) {
+                        throw new Align4jException(path + ": tensor " + t.name() + " is " + t.type() + ", not F32");
+                    }
+                    tensors.add(new LlamaParams.Tensor(t.name(), t.dims(), f32(f, t)));
+                }
+            }
+            return new TensorState(metadata, tensors, optimizerState(f, path), info(f));
         }
+    }
+
+    /** The value of info key {@code key} in the checkpoint at {@code path}, null if it has none. */
+    public static GgufValue info(Path path, String key) {
+        try (GgufFile f = open(path)) {
+            return f.metadata().get(INFO_PREFIX + key);
+        }
+    }
+
+    private static GgufFile open(Path path) {
+        GgufFile f = GgufFile.open(path);
+        if (!f.has(FORMAT_KEY) || f.integer(FORMAT_KEY) != FORMAT) {
+            f.close();
+            throw new Align4jException(path + ": not an align4j checkpoint of format " + FORMAT + " (no " + FORMAT_KEY + " = " + FORMAT + ")");
+        }
+        return f;
+    }
+
+    private static SequencedMap<String, float[]> optimizerState(GgufFile f, Path path) {
+        SequencedMap<String, float[]> optimizer = new LinkedHashMap<>();
+        for (GgufTensorInfo t : f.tensors()) {
+            if (t.name().startsWith(STATE_PREFIX)) {
+                if (t.type() != GgmlType.F32 || t.dims().length != 1) {
+                    throw new Align4jException(path + ": optimizer state " + t.name() + " is not a 1-D F32 tensor");
+                }
+                optimizer.put(t.name().substring(STATE_PREFIX.length()), f32(f, t));
+            }
+        }
+        return optimizer;
+    }
+
+    private static float[] f32(GgufFile f, GgufTensorInfo t) {
+        float[] values = new float[Math.toIntExact(t.elementCount())];
+        MemorySegment.copy(f.tensorData(t.name()), F32, 0, values, 0, values.length);
+        return values;
+    }
+
+    private static SequencedMap<String, GgufValue> info(GgufFile f) {
+        SequencedMap<String, GgufValue> info = new LinkedHashMap<>();
+        f.metadata().forEach((k, v) -> {
+            if (k.startsWith(INFO_PREFIX)) {
+                info.put(k.substring(INFO_PREFIX.length()), v);
+            }
+        });
+        return info;
     }
 
     private static GgufWriter.Tensor f32(String name, long[] dims, float[] data) {

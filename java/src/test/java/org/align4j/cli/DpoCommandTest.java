@@ -178,4 +178,37 @@ class DpoCommandTest {
         assertThat(out).doesNotExist();
     }
 
+
+    /** LoRA usage errors exit 2 naming the option, before anything is read or written. */
+    @Test
+    void badLoraOptionsAreUsageErrorsNamingTheOption() {
+        Path data = DpoTestData.write(tmp.resolve("pairs.jsonl"), List.of(GOOD, GOOD2));
+        Path out = tmp.resolve("lora.gguf");
+        CliRun zero = dpo(data, out, "--lora-rank", "0");
+        assertThat(zero.exit()).as(zero.err()).isEqualTo(2);
+        assertThat(zero.err()).contains("--lora-rank must be at least 1, not 0");
+        CliRun target = dpo(data, out, "--lora-rank", "4", "--lora-targets", "q,lm_head");
+        assertThat(target.exit()).as(target.err()).isEqualTo(2);
+        assertThat(target.err()).contains("--lora-targets: unknown LoRA target 'lm_head'").contains("q,k,v,o,gate,up,down");
+        CliRun alone = dpo(data, out, "--lora-alpha", "8");
+        assertThat(alone.exit()).as(alone.err()).isEqualTo(2);
+        assertThat(alone.err()).contains("--lora-alpha needs --lora-rank");
+        assertThat(out).doesNotExist();
+    }
+
+    @Test
+    void loraRankTrainsAnAdapterWrittenToOut() throws IOException {
+        Path data = DpoTestData.write(tmp.resolve("pairs.jsonl"), DpoTestData.copyOverReverse(8, 1));
+        Path out = tmp.resolve("adapter.gguf");
+        CliRun r = dpo(data, out, "--lr", "1e-2", "--max-steps", "2", "--batch-size", "4", "--lora-rank", "2", "--lora-targets", "q,v");
+        System.out.print(r.err());
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.err()).contains("reference: computed with llama.cpp on the base (adapter off)")
+                .contains("LoRA rank 2, alpha 2.0 on q,v").contains("dpo: wrote " + out);
+        try (org.align4j.gguf.GgufFile a = org.align4j.gguf.GgufFile.open(out)) {
+            assertThat(a.string("general.type")).isEqualTo("adapter");
+            assertThat(a.tensors()).extracting(org.align4j.gguf.GgufTensorInfo::name).contains("blk.0.attn_q.weight.lora_a", "blk.1.attn_v.weight.lora_b")
+                    .hasSize(2 * 2 * DpoTestData.SHAPE.layers());
+        }
+    }
 }

@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import org.align4j.data.BadRecordException;
 import org.align4j.data.JsonlReader;
 import org.align4j.data.PromptRecord;
+import org.align4j.engine.Adapters;
 import org.align4j.engine.ContinuousBatchSampler;
 import org.align4j.engine.EngineTimings;
 import org.align4j.engine.LlamaChatRenderer;
@@ -41,9 +42,10 @@ public final class SampleJob {
      * @param n        completions per prompt
      * @param engine   the sampler's capacity
      * @param sampling how tokens are chosen, when completions stop, and the run's seed
+     * @param adapters LoRA adapters applied to the model while sampling
      */
     public record Options(Path input, Path output, int n, ErrorPolicy onError, boolean resume, boolean quiet,
-                          SamplerOptions engine, SamplingParams sampling) {
+                          SamplerOptions engine, SamplingParams sampling, Adapters adapters) {
         public Options {
             if (n < 1) {
                 throw new IllegalArgumentException("-n must be positive, not " + n);
@@ -52,31 +54,35 @@ public final class SampleJob {
 
         /** Fail on a bad record, no resume, progress shown: set the rest with the withers. */
         public static Options of(Path input, Path output, int n, SamplerOptions engine, SamplingParams sampling) {
-            return new Options(input, output, n, ErrorPolicy.FAIL, false, false, engine, sampling);
+            return new Options(input, output, n, ErrorPolicy.FAIL, false, false, engine, sampling, Adapters.none());
         }
 
         public Options withFiles(Path input, Path output) {
-            return new Options(input, output, n, onError, resume, quiet, engine, sampling);
+            return new Options(input, output, n, onError, resume, quiet, engine, sampling, adapters);
         }
 
         public Options withN(int n) {
-            return new Options(input, output, n, onError, resume, quiet, engine, sampling);
+            return new Options(input, output, n, onError, resume, quiet, engine, sampling, adapters);
         }
 
         public Options withOnError(ErrorPolicy onError) {
-            return new Options(input, output, n, onError, resume, quiet, engine, sampling);
+            return new Options(input, output, n, onError, resume, quiet, engine, sampling, adapters);
         }
 
         public Options withResume(boolean resume) {
-            return new Options(input, output, n, onError, resume, quiet, engine, sampling);
+            return new Options(input, output, n, onError, resume, quiet, engine, sampling, adapters);
         }
 
         public Options withQuiet(boolean quiet) {
-            return new Options(input, output, n, onError, resume, quiet, engine, sampling);
+            return new Options(input, output, n, onError, resume, quiet, engine, sampling, adapters);
         }
 
         public Options withSampling(SamplingParams sampling) {
-            return new Options(input, output, n, onError, resume, quiet, engine, sampling);
+            return new Options(input, output, n, onError, resume, quiet, engine, sampling, adapters);
+        }
+
+        public Options withAdapters(Adapters adapters) {
+            return new Options(input, output, n, onError, resume, quiet, engine, sampling, adapters);
         }
     }
 
@@ -112,18 +118,20 @@ public final class SampleJob {
         });
     }
 
-    /** What makes a sampled output: the model, the input, N and the sampling parameters. */
+    /** What makes a sampled output: the model and its adapters, the input, N and the sampling parameters. */
     static RunFingerprint fingerprint(String command, Model model, Options o) {
-        return RunFingerprint.of(command, o.input()).withModel("policy", model.path())
+        return RunFingerprint.of(command, o.input()).withModel("policy", model.path()).withAdapters(o.adapters())
                 .withParameter("n", IntNode.valueOf(o.n())).withSampling(o.sampling());
     }
 
     /** Reads, samples and writes every record not done before, in input order. */
     static Result run(RunFingerprint run, Model model, Options o, RecordBuilder builder) {
         EngineTimings timings = new EngineTimings();
-        try (RecordOutput out = RecordOutput.open(run, o.output(), o.resume(), builder::resumed);
+        try (Adapters.Loaded lora = o.adapters().load(model);
+             RecordOutput out = RecordOutput.open(run, o.output(), o.resume(), builder::resumed);
              ContinuousBatchSampler sampler = new ContinuousBatchSampler(model, o.engine(), o.sampling());
              JsonlReader reader = JsonlReader.open(o.input())) {
+            sampler.useAdapters(lora);
             ProgressReporter progress = out.startProgress(run.command(), o.quiet());
             InputSegments segments = InputSegments.forSampler(o.engine().maxSeqs(), o.n());
             InputOrder<RecordOutput.Done> order = new InputOrder<>(4 * o.engine().maxSeqs() + 16, segments, o.onError(),

@@ -30,6 +30,7 @@ final class BonCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin SampleJobOptions job;
     @Mixin EngineOptions engine;
+    @Mixin LoraOptions lora;
     @Mixin SamplingOptions sampling;
     @Mixin RewardOptions reward;
 
@@ -37,7 +38,7 @@ final class BonCommand implements Callable<Integer> {
     public Integer call() {
         RewardSpec rewardSpec = reward.spec(spec);
         Duration rewardTimeout = reward.timeout(spec);
-        SampleJob.Options o = job.jobOptions(engine, sampling, spec);
+        SampleJob.Options o = job.jobOptions(engine, lora, sampling, spec);
         PrintWriter err = spec.commandLine().getErr();
         if (!engine.quiet) {
             err.println("align4j bon: llama.cpp " + Backend.describe() + (o.engine().flashAttention() ? ", flash attention on" : ""));

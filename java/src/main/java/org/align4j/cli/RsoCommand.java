@@ -38,12 +38,13 @@ import picocli.CommandLine.Spec;
 final class RsoCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin EngineOptions engine;
+    @Mixin LoraOptions lora;
     @Mixin SamplingOptions sampling = new SamplingOptions(0.7f, 40); // the paper's sampling
 
     @Option(names = {"-m", "--model"}, required = true, paramLabel = "SFT.gguf", description = "the SFT policy that samples")
     Path model;
 
-    @Option(names = {"-r", "--ref"}, paramLabel = "REF.gguf", description = "reference model for the ref_* columns (same vocabulary; default: the policy)")
+    @Option(names = {"-r", "--ref"}, paramLabel = "REF.gguf", description = "reference model for the ref_* columns (same vocabulary; default: the policy, without its --lora adapters)")
     Path reference;
 
     @Option(names = {"-i", "--input"}, required = true, paramLabel = "PROMPTS.jsonl")
@@ -114,7 +115,7 @@ final class RsoCommand implements Callable<Integer> {
             ContinuousBatchSampler.checkCompletions(candidates, params, "--candidates");
             options = new RsoJob.Options(input, output, keepCandidates,
                     rewardTimeout, candidates, accept, selector, pairs, onError,
-                    resume, engine.quiet, engine.gpuLayers, sampler, params);
+                    resume, engine.quiet, engine.gpuLayers, sampler, params, lora.adapters());
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }

@@ -20,11 +20,12 @@ final class SampleCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin SampleJobOptions job;
     @Mixin EngineOptions engine;
+    @Mixin LoraOptions lora;
     @Mixin SamplingOptions sampling;
 
     @Override
     public Integer call() {
-        SampleJob.Options o = job.jobOptions(engine, sampling, spec);
+        SampleJob.Options o = job.jobOptions(engine, lora, sampling, spec);
         if (!engine.quiet) {
             spec.commandLine().getErr().println("align4j sample: llama.cpp " + Backend.describe()
                     + (o.engine().flashAttention() ? ", flash attention on" : ""));

@@ -32,7 +32,7 @@ final class SampleJobOptions {
     boolean resume;
 
     /** The sample job's options; an out-of-range value is a usage error naming its option. */
-    SampleJob.Options jobOptions(EngineOptions engine, SamplingOptions sampling, CommandSpec spec) {
+    SampleJob.Options jobOptions(EngineOptions engine, LoraOptions lora, SamplingOptions sampling, CommandSpec spec) {
         if (n < 1) {
             throw new CommandLine.ParameterException(spec.commandLine(), "-n must be positive, not " + n);
         }
@@ -43,6 +43,6 @@ final class SampleJobOptions {
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
-        return new SampleJob.Options(input, output, n, onError, resume, engine.quiet, sampler, params);
+        return new SampleJob.Options(input, output, n, onError, resume, engine.quiet, sampler, params, lora.adapters());
     }
 }

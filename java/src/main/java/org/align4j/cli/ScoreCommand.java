@@ -23,11 +23,12 @@ import picocli.CommandLine.Model.CommandSpec;
 final class ScoreCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin EngineOptions engine;
+    @Mixin LoraOptions lora;
 
     @Option(names = {"-m", "--model"}, required = true, paramLabel = "POLICY.gguf")
     Path policy;
 
-    @Option(names = {"-r", "--ref"}, paramLabel = "REF.gguf", description = "reference model (same vocabulary)")
+    @Option(names = {"-r", "--ref"}, paramLabel = "REF.gguf", description = "reference model (same vocabulary; default with --lora: the policy without its adapters)")
     Path reference;
 
     @Option(names = {"-i", "--input"}, required = true, paramLabel = "IN.jsonl")
@@ -72,7 +73,8 @@ final class ScoreCommand implements Callable<Integer> {
             spec.commandLine().getErr().println("align4j score: llama.cpp " + Backend.describe());
         }
         ScoreJob.Options options = new ScoreJob.Options(input, output, perToken, onError, resume, engine.quiet,
-                new ScorerOptions(engine.ctx, engine.batchTokens, seqs, engine.threads, !noPrefixSharing, topK, flashAttention));
+                new ScorerOptions(engine.ctx, engine.batchTokens, seqs, engine.threads, !noPrefixSharing, topK, flashAttention),
+                lora.adapters());
         ScoreJob.Result result;
         try (Model p = engine.load(policy);
              Model r = engine.loadIfGiven(reference)) {

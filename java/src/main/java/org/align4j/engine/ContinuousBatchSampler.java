@@ -15,6 +15,7 @@ import org.align4j.llama.Batch;
 import org.align4j.llama.Context;
 import org.align4j.llama.ContextOptions;
 import org.align4j.llama.LogProbGather;
+import org.align4j.llama.LoraAdapter;
 import org.align4j.llama.Model;
 import org.align4j.llama.NonFiniteLogitsException;
 import org.align4j.llama.TokenSampler;
@@ -66,6 +67,7 @@ public final class ContinuousBatchSampler implements AutoCloseable {
     private final Deque<Work> inOrder = new ArrayDeque<>();       // requests not yet reported, in submission order
     private final List<PromptFeed> feeding = new ArrayList<>();   // prompts being decoded, oldest first
     private int unstartedCompletions;
+    private boolean used; // a request was submitted: the adapters are fixed
 
     // One step's draws, (n_draws <= maxSeqs,) each: the slot, the batch row it samples from, its seed,
     // the token, its raw log-prob; and its repetition window, drawWindow[drawWindowStart[k], drawWindowStart[k + 1]).
@@ -194,6 +196,25 @@ public final class ContinuousBatchSampler implements AutoCloseable {
         this.sampler = ts;
     }
 
+    /**
+     * Samples with {@code adapters} applied at {@code scales} (one each): llama.cpp's LoRA on this
+     * sampler's context. Only before the first request, so that no KV cell computed under another
+     * adapter set is ever shared.
+     */
+    public void useAdapters(List<LoraAdapter> adapters, float[] scales) {
+        if (used) {
+            throw new IllegalStateException("adapters are set before the first request is submitted");
+        }
+        ctx.setAdapters(adapters, scales);
+    }
+
+    /** As {@link #useAdapters(List, float[])}, for adapters loaded by {@link Adapters#load}; none: the base model. */
+    public void useAdapters(Adapters.Loaded adapters) {
+        if (!adapters.isEmpty()) {
+            useAdapters(adapters.adapters(), adapters.scales());
+        }
+    }
+
     /** Checks, before any model is loaded, that {@code params} can run in {@code options}; throws saying what to change. */
     public static void checkCapacity(SamplerOptions options, SamplingParams params) {
         if (params.maxTokens() >= options.maxSeqLen()) {
@@ -273,6 +294,7 @@ public final class ContinuousBatchSampler implements AutoCloseable {
         if (tooMany != null) {
             throw new Align4jException(tooMany);
         }
+        used = true;
         Work w = new Work(r, onDone);
         inOrder.add(w);
         unstarted.add(w);

@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Set;
 import org.align4j.Align4jException;
 import org.align4j.IoMessages;
+import org.align4j.engine.Adapters;
 import org.align4j.engine.SamplingParams;
 import org.align4j.reward.Reward;
 
@@ -78,6 +79,24 @@ public final class RunFingerprint {
             f = f.withModel(i == 0 ? "reward" : "reward." + (i + 1), reward.models().get(i));
         }
         return f;
+    }
+
+    /**
+     * With the policy's LoRA adapters: each file by content as the model {@code lora}, {@code lora.2}, ...,
+     * their scales as the {@code lora_scales} parameter. None: the fingerprint is unchanged.
+     */
+    public RunFingerprint withAdapters(Adapters adapters) {
+        if (adapters.isEmpty()) {
+            return this;
+        }
+        RunFingerprint f = this;
+        ArrayNode scales = RunManifest.object().arrayNode();
+        for (int i = 0; i < adapters.list().size(); i++) {
+            Adapters.Adapter a = adapters.list().get(i);
+            f = f.withModel(i == 0 ? "lora" : "lora." + (i + 1), a.file());
+            scales.add(a.scale());
+        }
+        return f.withParameter("lora_scales", scales);
     }
 
     /** The sampling parameters as a JSON object (for manifests too). */
@@ -184,7 +203,7 @@ public final class RunFingerprint {
         for (String role : roles) {
             String file = fileDifference(before.path("models").path(role), node.get("models").path(role));
             if (file != null) {
-                d.add("the " + role + " model " + file);
+                d.add("the " + role + (role.startsWith("lora") ? " adapter " : " model ") + file);
             }
         }
         String in = fileDifference(before.path("input"), node.get("input"));

@@ -1,6 +1,7 @@
 package org.align4j.job;
 
 import java.util.function.BiConsumer;
+import org.align4j.engine.Adapters;
 import org.align4j.engine.EngineTimings;
 import org.align4j.engine.PrefixSharingScorer;
 import org.align4j.engine.ScoreRequest;
@@ -11,7 +12,9 @@ import org.align4j.llama.Model;
 /**
  * The policy and reference scorers of a job that writes TRL's log-prob columns ({@code score}, {@code rso}):
  * one prefix-sharing scorer per model with the same capacity, each request submitted to both, and reported
- * once both have scored it, in submission order. Without a reference model only the policy scores.
+ * once both have scored it, in submission order. Without a reference model only the policy scores. The
+ * policy's LoRA adapters ({@link #usePolicyAdapters}) apply to its scorer alone: a reference that is the
+ * same model scores the base.
  */
 public final class ScorerPair implements AutoCloseable {
     private final PrefixSharingScorer policy;
@@ -25,6 +28,13 @@ public final class ScorerPair implements AutoCloseable {
         } catch (RuntimeException e) {
             this.policy.close();
             throw e;
+        }
+    }
+
+    /** Applies {@code adapters} to the policy's scorer; before the first request. */
+    public void usePolicyAdapters(Adapters.Loaded adapters) {
+        if (!adapters.isEmpty()) {
+            policy.useAdapters(adapters.adapters(), adapters.scales());
         }
     }
 

@@ -26,6 +26,7 @@ import org.align4j.bon.BonJob;
 import org.align4j.job.ErrorPolicy;
 import org.align4j.data.JsonlWriter;
 import org.align4j.job.LinePlot;
+import org.align4j.engine.Adapters;
 import org.align4j.engine.SamplingParams;
 import org.align4j.engine.VocabCompatibility;
 import org.align4j.gguf.GgmlType;
@@ -178,7 +179,7 @@ public final class LoopJob {
             if (o.pairs() == LoopOptions.PairScheme.RSO) {
                 RsoJob.Result rso = RsoJob.run(policy, ref, reward, new RsoJob.Options(slice, pairs, samplesFile,
                         o.rewardTimeout(), o.n(), o.accept(), RejectionSampler.rso(o.rsoBeta()), new Pairing(o.pairing(), Pairing.TieRule.SKIP),
-                        ErrorPolicy.FAIL, false, o.quiet(), o.gpuLayers(), o.engine(), sampling));
+                        ErrorPolicy.FAIL, false, o.quiet(), o.gpuLayers(), o.engine(), sampling, Adapters.none()));
                 acceptance = rso.observedRate();
                 expected = rso.expectedRate();
                 pairCount = rso.pairs();

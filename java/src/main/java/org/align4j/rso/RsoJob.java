@@ -41,6 +41,7 @@ import org.align4j.job.RunFingerprint;
 import org.align4j.job.RunManifest;
 import org.align4j.job.RunSummary;
 import org.align4j.engine.TokenizedRecord;
+import org.align4j.engine.Adapters;
 import org.align4j.engine.ContinuousBatchSampler;
 import org.align4j.engine.SampleRequest;
 import org.align4j.engine.SampleResult;
@@ -92,11 +93,13 @@ public final class RsoJob {
      * @param engine         the sampler's capacity; the scorers use the same batch, sequences and threads
      * @param gpuLayers      layers the models were loaded with on a GPU (for the manifest)
      * @param sampling       how candidates are drawn, and the run's seed
+     * @param adapters       LoRA adapters applied to the policy (sampling and its scores); with any and no
+     *                       reference model, the reference is the policy's base (the adapters off)
      */
     public record Options(Path input, Path output, Path keepCandidates,
                           Duration rewardTimeout, int candidates, int accept, RejectionSampler selector, Pairing pairing,
                           ErrorPolicy onError, boolean resume, boolean quiet, int gpuLayers, SamplerOptions engine,
-                          SamplingParams sampling) {
+                          SamplingParams sampling, Adapters adapters) {
         public Options {
             if (candidates < 1) {
                 throw new IllegalArgumentException("--candidates must be positive, not " + candidates);
@@ -118,12 +121,17 @@ public final class RsoJob {
 
         public Options withFiles(Path input, Path output, Path keepCandidates) {
             return new Options(input, output, keepCandidates, rewardTimeout, candidates, accept, selector, pairing, onError,
-                    resume, quiet, gpuLayers, engine, sampling);
+                    resume, quiet, gpuLayers, engine, sampling, adapters);
         }
 
         public Options withSampling(SamplingParams sampling) {
             return new Options(input, output, keepCandidates, rewardTimeout, candidates, accept, selector, pairing, onError,
-                    resume, quiet, gpuLayers, engine, sampling);
+                    resume, quiet, gpuLayers, engine, sampling, adapters);
+        }
+
+        public Options withAdapters(Adapters adapters) {
+            return new Options(input, output, keepCandidates, rewardTimeout, candidates, accept, selector, pairing, onError,
+                    resume, quiet, gpuLayers, engine, sampling, adapters);
         }
     }
 
@@ -474,24 +482,26 @@ public final class RsoJob {
 
     /**
      * Samples from {@code policy}, rewards with {@code reward}, and scores the pairs under {@code policy} and
-     * {@code reference} (null: the policy is its own reference, and the ref_* columns are the policy's).
+     * {@code reference} (null: the policy's base with adapters, else the policy is its own reference, and the
+     * ref_* columns are the policy's).
      */
     public static Result run(Model policy, Model reference, Reward reward, Options o) {
-        return new RsoJob(o).run(policy, reference, reward);
-    }
-
-    private Result run(Model policy, Model reference, Reward reward) {
         if (reference != null) {
             VocabCompatibility.check(policy.path(), reference.path());
         }
+        return new RsoJob(o).run(policy, reference != null || o.adapters().isEmpty() ? reference : policy, reward);
+    }
+
+    private Result run(Model policy, Model reference, Reward reward) {
         RsoManifest manifests = new RsoManifest(o, policy.path(), reference == null ? null : reference.path());
         RunFingerprint run = manifests.fingerprint(reward.identity());
-        try (OutputLock lock = run.claim(o.output(), o.resume())) {
+        try (Adapters.Loaded lora = o.adapters().load(policy);
+             OutputLock lock = run.claim(o.output(), o.resume())) {
             if (o.keepCandidates() != null && Files.exists(o.keepCandidates()) && !o.resume()) {
                 throw new Align4jException(o.keepCandidates() + " exists: pass --resume to continue the run, or remove it");
             }
             try {
-                return run(policy, reference, reward, manifests, manifests.head(RunManifest.pathFor(o.output()), run));
+                return run(policy, lora, reference, reward, manifests, manifests.head(RunManifest.pathFor(o.output()), run));
             } catch (RewardProtocolException e) {
                 RunFingerprint.markBroken(o.output(), e.getMessage()); // while the lock is held
                 throw e;
@@ -500,7 +510,7 @@ public final class RsoJob {
     }
 
     // The run, once it holds its output.
-    private Result run(Model policy, Model reference, Reward reward, RsoManifest manifests, ObjectNode manifest) {
+    private Result run(Model policy, Adapters.Loaded lora, Model reference, Reward reward, RsoManifest manifests, ObjectNode manifest) {
         Path acceptanceLog = acceptanceLogPath(o.output());
         Path manifestFile = RunManifest.pathFor(o.output());
         List<Path> group = new ArrayList<>(List.of(o.output(), acceptanceLog, RejectsWriter.pathFor(o.output())));
@@ -523,7 +533,7 @@ public final class RsoJob {
 
         RuntimeException failure = null;
         try {
-            RunSummary summary = process(policy, reference, reward, point);
+            RunSummary summary = process(policy, lora, reference, reward, point);
             return new Result(summary, timings, tally.prompts(), pairsWritten, tiesThisRun, tally.observedFirstPassRate(),
                     tally.meanExpectedRate(), o.output(), acceptanceLog, o.keepCandidates(), manifestFile);
         } catch (RuntimeException e) {
@@ -541,7 +551,7 @@ public final class RsoJob {
         }
     }
 
-    private RunSummary process(Model policy, Model reference, Reward reward, ResumePoint point) {
+    private RunSummary process(Model policy, Adapters.Loaded lora, Model reference, Reward reward, ResumePoint point) {
         boolean append = o.resume();
         try (ContinuousBatchSampler sampler = new ContinuousBatchSampler(policy, o.engine(), o.sampling());
              ScorerPair scorers = new ScorerPair(policy, reference, o.scorer());
@@ -551,6 +561,8 @@ public final class RsoJob {
              JsonlWriter candidates = o.keepCandidates() == null ? null
                      : append ? JsonlWriter.append(o.keepCandidates()) : JsonlWriter.create(o.keepCandidates());
              RejectsWriter rejects = append ? RejectsWriter.append(o.output()) : RejectsWriter.create(o.output())) {
+            sampler.useAdapters(lora);
+            scorers.usePolicyAdapters(lora);
             // The clock starts once the engines are made: the summary's rates are the job's.
             progress = ProgressReporter.toStderr("rso",
                     OptionalLong.of(JsonlReader.countNonBlankLinesAfter(o.input(), point.linesDone())), o.quiet());

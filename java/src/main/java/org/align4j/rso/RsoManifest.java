@@ -55,7 +55,7 @@ final class RsoManifest {
         params.put("pairing", o.pairing().scheme().cliName());
         params.put("ties", o.pairing().ties().cliName());
         params.put("keep_candidates", o.keepCandidates() != null); // where: outputs.candidates
-        RunFingerprint run = RunFingerprint.of("rso", o.input()).withModel("policy", policy)
+        RunFingerprint run = RunFingerprint.of("rso", o.input()).withModel("policy", policy).withAdapters(o.adapters())
                 .withModel("reference", reference != null ? reference : policy).withReward(reward);
         for (Map.Entry<String, JsonNode> p : params.properties()) {
             run = run.withParameter(p.getKey(), p.getValue());

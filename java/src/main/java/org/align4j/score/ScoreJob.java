@@ -22,6 +22,7 @@ import org.align4j.engine.TokenizedRecord;
 import org.align4j.data.TrlRecord;
 import org.align4j.job.ProgressReporter;
 import org.align4j.job.RecordLoop;
+import org.align4j.engine.Adapters;
 import org.align4j.engine.EngineTimings;
 import org.align4j.engine.ScoreRequest;
 import org.align4j.engine.ScoreResult;
@@ -41,28 +42,36 @@ import org.align4j.llama.Vocab;
  * finished part a resumed run replays, so a resumed run scores what the uninterrupted one did, to the bit.
  */
 public final class ScoreJob {
-    /** @param scorer sequences, batch and threads per model; {@code maxSeqLen} is the longest accepted sequence */
+    /**
+     * @param scorer   sequences, batch and threads per model; {@code maxSeqLen} is the longest accepted sequence
+     * @param adapters LoRA adapters applied to the policy; with any and no reference model, the reference is the
+     *                 policy's base (the adapters off)
+     */
     public record Options(Path input, Path output, boolean perToken, ErrorPolicy onError, boolean resume, boolean quiet,
-                          ScorerOptions scorer) {
+                          ScorerOptions scorer, Adapters adapters) {
         /** Fail on a bad record, no resume, progress shown, sums only: set the rest with the withers. */
         public static Options of(Path input, Path output, ScorerOptions scorer) {
-            return new Options(input, output, false, ErrorPolicy.FAIL, false, false, scorer);
+            return new Options(input, output, false, ErrorPolicy.FAIL, false, false, scorer, Adapters.none());
         }
 
         public Options withPerToken(boolean perToken) {
-            return new Options(input, output, perToken, onError, resume, quiet, scorer);
+            return new Options(input, output, perToken, onError, resume, quiet, scorer, adapters);
         }
 
         public Options withOnError(ErrorPolicy onError) {
-            return new Options(input, output, perToken, onError, resume, quiet, scorer);
+            return new Options(input, output, perToken, onError, resume, quiet, scorer, adapters);
         }
 
         public Options withResume(boolean resume) {
-            return new Options(input, output, perToken, onError, resume, quiet, scorer);
+            return new Options(input, output, perToken, onError, resume, quiet, scorer, adapters);
         }
 
         public Options withQuiet(boolean quiet) {
-            return new Options(input, output, perToken, onError, resume, quiet, scorer);
+            return new Options(input, output, perToken, onError, resume, quiet, scorer, adapters);
+        }
+
+        public Options withAdapters(Adapters adapters) {
+            return new Options(input, output, perToken, onError, resume, quiet, scorer, adapters);
         }
     }
 
@@ -78,21 +87,26 @@ public final class ScoreJob {
     /** A record and its tokens, waiting for its scores. */
     private record Pending(TrlRecord record, TokenizedRecord tokens, ScoreResult policy, ScoreResult reference) {}
 
-    /** Scores every record of the input under {@code policy} and, unless null, {@code reference}. */
+    /**
+     * Scores every record of the input under {@code policy} (with the options' adapters) and {@code reference};
+     * a null reference is none, or the policy's base when there are adapters.
+     */
     public static Result run(Model policy, Model reference, Options o) {
         if (reference != null) {
             VocabCompatibility.check(policy.path(), reference.path());
         }
-        return new ScoreJob(o).run(policy, reference);
+        return new ScoreJob(o).run(policy, reference != null || o.adapters().isEmpty() ? reference : policy);
     }
 
     private Result run(Model policy, Model reference) {
-        RunFingerprint run = RunFingerprint.of("score", o.input()).withModel("policy", policy.path())
+        RunFingerprint run = RunFingerprint.of("score", o.input()).withModel("policy", policy.path()).withAdapters(o.adapters())
                 .withModel("reference", reference != null ? reference.path() : policy.path())
                 .withParameter("per_token", BooleanNode.valueOf(o.perToken())).withParameter("top_k", IntNode.valueOf(o.scorer().topK()));
-        try (RecordOutput out = RecordOutput.open(run, o.output(), o.resume(), (where, record) -> {});
+        try (Adapters.Loaded lora = o.adapters().load(policy);
+             RecordOutput out = RecordOutput.open(run, o.output(), o.resume(), (where, record) -> {});
              ScorerPair scorers = new ScorerPair(policy, reference, o.scorer());
              JsonlReader reader = JsonlReader.open(o.input())) {
+            scorers.usePolicyAdapters(lora);
             ProgressReporter progress = out.startProgress("score", o.quiet());
             Vocab vocab = policy.vocab();
             ChatRenderer renderer = new LlamaChatRenderer(policy);

@@ -10,6 +10,7 @@ import java.util.List;
 import org.align4j.RepoFiles;
 import org.align4j.bon.BonJob;
 import org.align4j.bon.SampleJob;
+import org.align4j.engine.Adapters;
 import org.align4j.engine.SamplerOptions;
 import org.align4j.engine.SamplingParams;
 import org.align4j.engine.ScorerOptions;
@@ -58,7 +59,7 @@ class JobAsLibraryTest {
             BonJob.run(m, reward, o.withFiles(prompts, tmp.resolve("lib-bon.jsonl")));
             RsoJob.run(m, null, reward, new RsoJob.Options(prompts, tmp.resolve("lib-pairs.jsonl"), null,
                     Duration.ofSeconds(60), 6, 4, RejectionSampler.rso(1), new Pairing(Pairing.Scheme.TOURNAMENT, Pairing.TieRule.SKIP),
-                    ErrorPolicy.FAIL, false, true, 0, samplerOptions, params));
+                    ErrorPolicy.FAIL, false, true, 0, samplerOptions, params, Adapters.none()));
             ScoreJob.run(m, null, ScoreJob.Options.of(tmp.resolve("lib-pairs.jsonl"), tmp.resolve("lib-scored.jsonl"),
                     new ScorerOptions(64, 64, 16, 1, true, 0, true)).withQuiet(true));
         }

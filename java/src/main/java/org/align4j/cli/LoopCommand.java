@@ -25,12 +25,15 @@ import picocli.CommandLine.Spec;
         "current policy, rewards them (--reward), pairs them (--pairs rso|best-worst), scores the pairs",
         "under policy and reference, trains the policy with DPO against the fixed reference and reloads it.",
         "Writes OUT/round-K/ (prompts, samples, pairs, model.gguf, DPO metrics) and OUT/loop.jsonl with",
-        "each round's sample reward, KL to the reference and, with --eval, held-out greedy reward."})
+        "each round's sample reward, KL to the reference and, with --eval, held-out greedy reward.",
+        "With --lora-rank the policy stays the base: rounds sample with base + the previous round's adapter,",
+        "train it on (reference: the base) and write round-K/adapter.gguf instead of a model."})
 final class LoopCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin EngineOptions engine;
     @Mixin SamplingOptions sampling;
     @Mixin DpoTrainingOptions training;
+    @Mixin LoraTrainingOptions lora;
 
     @Option(names = "--policy", required = true, paramLabel = "M.gguf", description = "the starting policy")
     Path policy;
@@ -86,7 +89,8 @@ final class LoopCommand implements Callable<Integer> {
             SamplerOptions sampler = sampling.sampler(engine, params, spec);
             ContinuousBatchSampler.checkCompletions(n, params, "-n");
             DpoOptions dpo = training.applyTo(DpoOptions.builder(policy, input, out.resolve("model.gguf")))
-                    .seed(params.seed()).threads(trainThreads != null ? trainThreads : engine.threads).gpuLayers(engine.gpuLayers).quiet(engine.quiet).build();
+                    .seed(params.seed()).threads(trainThreads != null ? trainThreads : engine.threads).gpuLayers(engine.gpuLayers).quiet(engine.quiet)
+                    .lora(lora.config()).build();
             options = new LoopOptions(policy, reference, input, out, reward.reward, rewardTimeout, rounds, promptsPerRound, n, params, sampler,
                     LoopOptions.PairScheme.named(pairs), rsoBeta, accept, Pairing.Scheme.named(pairing), dpo, eval, evalSamples,
                     engine.gpuLayers, engine.quiet);

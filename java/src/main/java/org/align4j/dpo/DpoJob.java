@@ -74,7 +74,8 @@ import org.align4j.llama.ModelOptions;
  * <p>With {@code lora} set, the policy's weights stay frozen in their file type (mapped) and the run
  * trains only a LoRA adapter over them ({@link LoraParams}; B starts at zero, so the initial policy, and
  * the default reference, is the base); the same loop, optimizer and checkpoints act on the adapter's
- * tensors, and {@code out} is the adapter ({@link LoraExport}).
+ * tensors, and {@code out} is the adapter ({@link LoraExport}). With {@code initialAdapter} the adapter
+ * starts as that file's instead; the reference stays the base.
  */
 public final class DpoJob {
     private static final long PROGRESS_INTERVAL_NANOS = 1_000_000_000L;
@@ -235,7 +236,11 @@ public final class DpoJob {
         GgufFile base = GgufFile.open(o.policy());
         try {
             LoraConfig c = o.lora();
-            return new Adapter(base, LoraParams.create(LlamaWeights.frozen(base), c.targets(), c.rank(), c.alpha(), o.seed()));
+            LoraParams lora = LoraParams.create(LlamaWeights.frozen(base), c.targets(), c.rank(), c.alpha(), o.seed());
+            if (o.initialAdapter() != null) {
+                AdapterFile.readInto(lora, o.initialAdapter());
+            }
+            return new Adapter(base, lora);
         } catch (RuntimeException e) {
             base.close();
             throw e;
@@ -313,7 +318,8 @@ public final class DpoJob {
         @Override
         public String describe() {
             long trained = lora.tensors().stream().mapToLong(t -> t.data().length).sum();
-            return String.format(Locale.ROOT, "; %s (%d trained parameters) over %s", o.lora(), trained, o.policy());
+            return String.format(Locale.ROOT, "; %s (%d trained parameters) over %s%s", o.lora(), trained, o.policy(),
+                    o.initialAdapter() != null ? ", continuing from " + o.initialAdapter() : "");
         }
 
         @Override
@@ -360,7 +366,7 @@ public final class DpoJob {
         if (o.reference() != null) {
             VocabCompatibility.check(o.policy(), o.reference());
         }
-        // A LoRA run's B starts at zero: the initial policy is the base, the adapter off.
+        // A LoRA run's reference is the base, the adapter off (its initial policy too, unless it continues an adapter).
         String what = o.reference() != null ? "the reference " : o.lora() != null ? "the base (adapter off) " : "the initial policy ";
         return new Reference(data.scoreWith(model, o.threads(), o.gpuLayers()), "computed with llama.cpp on " + what + model);
     }
@@ -470,6 +476,9 @@ public final class DpoJob {
             m.put(DpoCheckpoint.LORA_RANK, Integer.toString(o.lora().rank()));
             m.put("lora_alpha", Float.toString(o.lora().alpha()));
             m.put("lora_targets", o.lora().targetNames());
+            if (o.initialAdapter() != null) {
+                m.put("lora_initial_adapter", o.initialAdapter().toString());
+            }
         }
         return m;
     }

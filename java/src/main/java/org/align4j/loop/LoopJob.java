@@ -42,11 +42,14 @@ import org.align4j.dpo.DpoJob;
  * RSO or best-vs-worst), scores the pairs under policy and reference with {@link ScoreJob} (TRL's four
  * log-prob columns, which the DPO step then reads instead of recomputing them), trains the policy on them
  * with {@link DpoJob} against the fixed reference (the starting policy unless another is given), and
- * reloads the result for the next round.
+ * reloads the result for the next round. With {@link org.align4j.dpo.DpoOptions#lora()} set ({@code --lora-rank})
+ * the policy file stays the base: each round samples, and scores, with base + the previous round's adapter
+ * (none in round 1), trains that adapter on (the reference stays the base, adapter off), and keeps the
+ * adapter; no merged model is written.
  *
  * <p>Everything goes to one run folder: {@code round-K/} holds the round's prompts, samples (with
  * rewards), pairs (scored), the model it ends with ({@code model.gguf}, F32 so that no update is lost to
- * rounding between rounds) and its DPO metrics and plot; {@code round-0/} the starting model's
+ * rounding between rounds; with LoRA the adapter, {@code adapter.gguf}) and its DPO metrics and plot; {@code round-0/} the starting model's
  * evaluation. {@code loop.jsonl} has one line per round (round 0: the start) and {@code loop.png} plots
  * them. Each round reports the mean reward of its samples and the KL divergence of the policy that drew
  * them from the reference, and, with eval prompts, the greedy mean reward (accuracy, for a 0/1 reward)
@@ -76,12 +79,14 @@ public final class LoopJob {
     /**
      * One round.
      *
+     * @param model           the model the round ends with (with LoRA: the base, which {@code adapter} acts on)
+     * @param adapter         the LoRA adapter the round ends with; null: none (full fine-tuning)
      * @param sampleReward    mean reward of the round's samples (drawn by the policy it started with)
      * @param sampleKl        KL from the reference of the policy the round started with, on those samples
      * @param acceptanceRate  RSO's observed first-pass acceptance rate; NaN for best-worst
      * @param eval            the evaluation of the model the round ends with
      */
-    public record Round(int round, Path model, long prompts, long pairs, double sampleReward,
+    public record Round(int round, Path model, Path adapter, long prompts, long pairs, double sampleReward,
                         double sampleKl, double acceptanceRate, double expectedAcceptanceRate, DpoJob.Result dpo,
                         Evaluation eval, double seconds, Model next) {}
 
@@ -95,7 +100,8 @@ public final class LoopJob {
         @Override
         public String toString() {
             Evaluation end = last().eval();
-            String s = String.format(Locale.ROOT, "loop: %d rounds in %s", rounds.size(), out);
+            String s = String.format(Locale.ROOT, "loop: %d rounds in %s", rounds.size(), out)
+                    + (last().adapter() == null ? "" : "; adapter " + last().adapter());
             if (!Double.isNaN(start.greedyReward())) {
                 s += String.format(Locale.ROOT, "; eval greedy reward %.4f -> %.4f", start.greedyReward(), end.greedyReward());
             }
@@ -132,15 +138,17 @@ public final class LoopJob {
              JsonlWriter lines = JsonlWriter.create(table)) {
             Model policy = o.reference() == null ? reference : load(o.policy());
             try {
-                Evaluation start = evaluate(policy, reference, o.out().resolve("round-0"));
+                Evaluation start = evaluate(policy, Adapters.none(), reference, o.out().resolve("round-0"));
                 lines.write(line(0, o.policy(), start, null));
                 say("loop: round 0 (start, " + o.policy() + ")" + start.describe().replaceFirst("^; ", ": "));
+                Path adapter = null; // the LoRA adapter the policy samples with
                 for (int r = 1; r <= o.rounds(); r++) {
-                    Round round = round(r, policy, reference, prompts);
-                    if (policy != reference) {
+                    Round round = round(r, policy, adapter, reference, prompts);
+                    if (round.next() != policy && policy != reference) {
                         policy.close();
                     }
                     policy = round.next();
+                    adapter = round.adapter();
                     rounds.add(round);
                     lines.write(line(r, round.model(), round.eval(), round));
                     say(String.format(Locale.ROOT, "loop: round %d: %d prompts, sample reward %.4f, KL %.4f; %d pairs%s; "
@@ -159,10 +167,11 @@ public final class LoopJob {
     }
 
     /**
-     * Round r on {@code policy}: sample, reward, pair, score, train; the model it ends with is loaded once,
-     * evaluated and handed back as the next round's policy ({@link Round#next()}, the caller closes it).
+     * Round r on {@code policy} (with {@code adapter} when not null): sample, reward, pair, score, train; the
+     * model it ends with is loaded once, evaluated and handed back as the next round's policy
+     * ({@link Round#next()}, the caller closes it). A LoRA round hands back {@code policy} itself and its adapter.
      */
-    private Round round(int r, Model policy, Model reference, List<String> prompts) {
+    private Round round(int r, Model policy, Path adapter, Model reference, List<String> prompts) {
         long t0 = System.nanoTime();
         Path dir = o.out().resolve("round-" + r);
         createDirectories(dir);
@@ -171,6 +180,7 @@ public final class LoopJob {
         Path samplesFile = dir.resolve("samples.jsonl");
         Path pairs = dir.resolve("pairs.jsonl");
         SamplingParams sampling = o.sampling().withSeed(o.sampling().seed() + r);
+        Adapters adapters = adapter == null ? Adapters.none() : Adapters.none().with(adapter, 1f);
         Model ref = o.reference() == null && r == 1 ? null : reference; // null: the policy is its own reference
         Path data; // the pairs with all four log-prob columns
         long pairCount;
@@ -179,18 +189,19 @@ public final class LoopJob {
             if (o.pairs() == LoopOptions.PairScheme.RSO) {
                 RsoJob.Result rso = RsoJob.run(policy, ref, reward, new RsoJob.Options(slice, pairs, samplesFile,
                         o.rewardTimeout(), o.n(), o.accept(), RejectionSampler.rso(o.rsoBeta()), new Pairing(o.pairing(), Pairing.TieRule.SKIP),
-                        ErrorPolicy.FAIL, false, o.quiet(), o.gpuLayers(), o.engine(), sampling, Adapters.none()));
+                        ErrorPolicy.FAIL, false, o.quiet(), o.gpuLayers(), o.engine(), sampling, adapters));
                 acceptance = rso.observedRate();
                 expected = rso.expectedRate();
                 pairCount = rso.pairs();
                 data = pairs;
             } else {
-                BonJob.run(policy, reward, SampleJob.Options.of(slice, samplesFile, o.n(), o.engine(), sampling).withQuiet(o.quiet()));
+                BonJob.run(policy, reward, SampleJob.Options.of(slice, samplesFile, o.n(), o.engine(), sampling)
+                        .withQuiet(o.quiet()).withAdapters(adapters));
                 pairCount = PreferencePairs.bestWorst(Samples.read(samplesFile), pairs).pairs();
                 data = dir.resolve("pairs.scored.jsonl");
                 if (pairCount > 0) {
                     ScoreJob.run(policy, reference, ScoreJob.Options.of(pairs, data,
-                            o.engine().scorer(o.engine().maxSeqLen() + o.sampling().maxTokens() + 1)).withQuiet(true));
+                            o.engine().scorer(o.engine().maxSeqLen() + o.sampling().maxTokens() + 1)).withQuiet(true).withAdapters(adapters));
                 }
             }
         }
@@ -200,14 +211,20 @@ public final class LoopJob {
         }
         Samples samples = Samples.read(samplesFile);
         double kl = samples.klTo(reference, o.engine());
-        Path modelFile = dir.resolve("model.gguf");
-        DpoJob.Result dpo = new DpoJob(o.dpo().toBuilder().policy(policy.path()).reference(o.referenceModel()).data(data).out(modelFile)
-                .metrics(null).checkpoint(null).outType(GgmlType.F32).saveEvery(0).build(), log).run();
-        deleteIfExists(dpo.checkpoint()); // the loop does not resume a round; the model is what it keeps
-        Model next = load(modelFile);
+        boolean lora = o.dpo().lora() != null;
+        Path outFile = dir.resolve(lora ? "adapter.gguf" : "model.gguf");
+        DpoJob.Result dpo = new DpoJob(o.dpo().toBuilder().policy(policy.path()).reference(o.referenceModel()).data(data).out(outFile)
+                .metrics(null).checkpoint(null).outType(lora ? null : GgmlType.F32).initialAdapter(adapter).saveEvery(0).build(), log).run();
+        deleteIfExists(dpo.checkpoint()); // the loop does not resume a round; the model (or adapter) is what it keeps
+        if (lora) {
+            Evaluation eval = evaluate(policy, Adapters.none().with(outFile, 1f), reference, dir);
+            return new Round(r, policy.path(), outFile, samples.prompts().size(), pairCount, samples.meanReward(), kl, acceptance, expected,
+                    dpo, eval, (System.nanoTime() - t0) / 1e9, policy);
+        }
+        Model next = load(outFile);
         try {
-            Evaluation eval = evaluate(next, reference, dir);
-            return new Round(r, modelFile, samples.prompts().size(), pairCount, samples.meanReward(), kl, acceptance, expected, dpo,
+            Evaluation eval = evaluate(next, Adapters.none(), reference, dir);
+            return new Round(r, outFile, null, samples.prompts().size(), pairCount, samples.meanReward(), kl, acceptance, expected, dpo,
                     eval, (System.nanoTime() - t0) / 1e9, next);
         } catch (RuntimeException e) {
             next.close();
@@ -215,15 +232,15 @@ public final class LoopJob {
         }
     }
 
-    /** Greedy, then sampled completions of the eval prompts with {@code model}; the sampling seed is the same every round. */
-    private Evaluation evaluate(Model model, Model reference, Path dir) {
+    /** Greedy, then sampled completions of the eval prompts with {@code model} and {@code adapters}; the sampling seed is the same every round. */
+    private Evaluation evaluate(Model model, Adapters adapters, Model reference, Path dir) {
         if (o.eval() == null) {
             return Evaluation.NONE;
         }
         createDirectories(dir);
         try (Reward reward = openReward(model)) {
             SampleJob.Options eval = SampleJob.Options.of(o.eval(), dir.resolve("eval-greedy.jsonl"), 1, o.engine(),
-                    o.sampling().withGreedy()).withQuiet(o.quiet());
+                    o.sampling().withGreedy()).withQuiet(o.quiet()).withAdapters(adapters);
             double greedyReward = BonJob.run(model, reward, eval).curve().points().getFirst().meanReward();
             if (o.evalSamples() == 0) {
                 return new Evaluation(greedyReward, Double.NaN, Double.NaN);
@@ -269,7 +286,7 @@ public final class LoopJob {
         return out;
     }
 
-    /** One line of loop.jsonl: the model a round ends with and its evaluation; round 0 is the start. */
+    /** One line of loop.jsonl: the model (and adapter) a round ends with and its evaluation; round 0 is the start. */
     private static ObjectNode line(int r, Path model, Evaluation e, Round round) {
         ObjectNode n = JsonNodeFactory.instance.objectNode();
         n.put("round", r);
@@ -277,6 +294,9 @@ public final class LoopJob {
         n.put("eval/greedy_reward", e.greedyReward());
         n.put("eval/sampled_reward", e.sampledReward());
         n.put("eval/kl", e.kl());
+        if (round != null && round.adapter() != null) {
+            n.put("adapter", round.adapter().toString());
+        }
         if (round != null) {
             n.put("train/prompts", round.prompts());
             n.put("train/sample_reward", round.sampleReward());

@@ -14,6 +14,12 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import org.align4j.RepoFiles;
+import org.align4j.bon.SampleJob;
+import org.align4j.engine.Adapters;
+import org.align4j.llama.LoraAdapter;
+import org.align4j.llama.Model;
+import org.align4j.llama.ModelOptions;
+import org.align4j.train.LoraConfig;
 import org.align4j.engine.SamplerOptions;
 import org.align4j.engine.SamplingParams;
 import org.align4j.reward.RewardContext;
@@ -26,7 +32,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The loop on the committed demo model (models/demo/demo.gguf, an adder of partial skill) with
  * {@code match:answer}, on a few prompts: every round's files and figures, the KL estimate (zero while the
- * policy is the reference), RSO and best-worst pairs, and prompt slices that move on each round.
+ * policy is the reference), RSO and best-worst pairs, prompt slices that move on each round, and the
+ * LoRA loop (rounds sample with base + the previous round's adapter).
  */
 class LoopJobTest {
     static final ObjectMapper JSON = new ObjectMapper();
@@ -141,5 +148,49 @@ class LoopJobTest {
         assertThat(Double.isNaN(r.last().acceptanceRate())).isTrue();
         assertThat(Double.isNaN(r.start().greedyReward())).as("no eval prompts, no evaluation").isTrue();
         assertThat(out.resolve("loop.png")).doesNotExist();
+    }
+
+    @Test
+    void loraRoundsSampleWithTheBasePlusThePreviousRoundsAdapterAndWriteNoModel() throws IOException {
+        Path out = tmp.resolve("lora");
+        LoopOptions full = options(out, LoopOptions.PairScheme.BEST_WORST, 2, heldout);
+        DpoOptions dpo = full.dpo().toBuilder().lora(LoraConfig.ofRank(4)).learningRate(5e-3).build();
+        LoopOptions o = new LoopOptions(model, null, train, out, full.reward(), full.rewardTimeout(), 2, 40, 8, full.sampling(), full.engine(),
+                full.pairs(), full.rsoBeta(), full.accept(), full.pairing(), dpo, heldout, 2, 0, true);
+        LoopJob.Result r = run(o);
+        System.out.println(r);
+        for (int k = 1; k <= 2; k++) {
+            Path d = out.resolve("round-" + k);
+            LoopJob.Round round = r.rounds().get(k - 1);
+            assertThat(round.model()).isEqualTo(model);
+            assertThat(round.adapter()).isEqualTo(d.resolve("adapter.gguf")).isNotEmptyFile();
+            assertThat(d.resolve("model.gguf")).as("no merged model between rounds").doesNotExist();
+            assertThat(d.resolve("adapter.gguf.ckpt")).doesNotExist();
+        }
+        assertThat(r.last().adapter()).isEqualTo(out.resolve("round-2/adapter.gguf"));
+        assertThat(records(out.resolve("loop.jsonl")).get(2).get("adapter").asText()).isEqualTo(r.last().adapter().toString());
+        double kl1 = r.rounds().get(0).sampleKl(), kl2 = r.rounds().get(1).sampleKl();
+        System.out.printf("lora loop: sample KL to the start %.4f (round 1, the base) -> %.4f (round 2, base + round 1's adapter); "
+                + "eval KL %.4f -> %.4f; round 2's first DPO step: chosen reward %.4f%n",
+                kl1, kl2, r.rounds().get(0).eval().kl(), r.last().eval().kl(), r.last().dpo().first().rewardsChosen());
+        // Round 1 samples with the base (the reference); round 2 with base + round 1's adapter, which moved away from it.
+        assertThat(kl1).isCloseTo(0, within(KL_TOLERANCE));
+        assertThat(kl2).isGreaterThan(KL_TOLERANCE).isGreaterThan(kl1);
+        assertThat(r.last().eval().kl()).as("eval with base + adapter").isGreaterThan(KL_TOLERANCE);
+        // Round 2's DPO continues from round 1's adapter: its first step's policy is not the reference.
+        assertThat(Math.abs(r.last().dpo().first().rewardsChosen())).isGreaterThan(1e-4);
+        try (Model base = Model.load(model, ModelOptions.inference(0))) {
+            // Round 2's samples are what `sample --lora round-1/adapter.gguf` draws with round 2's seed.
+            Path again = tmp.resolve("again.jsonl");
+            SampleJob.run(base, SampleJob.Options.of(out.resolve("round-2/prompts.jsonl"), again, 8, o.engine(),
+                    o.sampling().withSeed(o.sampling().seed() + 2)).withQuiet(true)
+                    .withAdapters(Adapters.none().with(r.rounds().get(0).adapter(), 1f)));
+            List<List<String>> loop = records(out.resolve("round-2/samples.jsonl")).stream().map(n -> n.get("completions").findValuesAsText("text")).toList();
+            assertThat(loop).hasSize(40).allSatisfy(texts -> assertThat(texts).hasSize(8));
+            assertThat(records(again)).extracting(n -> n.get("completions").findValuesAsText("text")).isEqualTo(loop);
+            try (LoraAdapter last = LoraAdapter.load(base, r.last().adapter())) {
+                assertThat(last.path()).isEqualTo(r.last().adapter());
+            }
+        }
     }
 }

@@ -28,7 +28,10 @@ class LoopCommandTest {
                 new Case(new String[] {"-n", "4", "--accept", "8"}, "--accept must be in [2, -n 4]"),
                 new Case(new String[] {"--rounds", "0"}, "--rounds must be at least 1"),
                 new Case(new String[] {"--pairing", "swiss"}, "unknown pairing 'swiss'"),
-                new Case(new String[] {"--loss", "nope"}, "unknown loss 'nope'")}) {
+                new Case(new String[] {"--loss", "nope"}, "unknown loss 'nope'"),
+                new Case(new String[] {"--lora-alpha", "8"}, "--lora-alpha needs --lora-rank"),
+                new Case(new String[] {"--lora-rank", "0"}, "--lora-rank must be at least 1"),
+                new Case(new String[] {"--lora-rank", "4", "--lora-targets", "q,x"}, "--lora-targets: unknown LoRA target 'x'")}) {
             CliRun r = loop(c.args());
             assertThat(r.exit()).as(String.join(" ", c.args())).isEqualTo(2);
             assertThat(r.err()).as(String.join(" ", c.args())).contains(c.message());
@@ -41,6 +44,6 @@ class LoopCommandTest {
         CliRun r = CliRun.of("help", "loop");
         assertThat(r.exit()).isZero();
         assertThat(r.out()).contains("--rounds", "--pairs", "--rso-beta", "--eval", "--rpo-alpha", "--lr", "--temperature",
-                "--train-threads");
+                "--train-threads", "--lora-rank", "--lora-alpha", "--lora-targets");
     }
 }

@@ -57,6 +57,9 @@ final class DpoCommand implements Callable<Integer> {
     @Option(names = "--lora-alpha", paramLabel = "A", description = "LoRA alpha: the adapter's delta is scaled by A/R (default: R, scale 1, as PEFT's r=8, lora_alpha=8)")
     Float loraAlpha;
 
+    @Option(names = "--peft", paramLabel = "DIR", description = "with --lora-rank: also write the adapter in PEFT's format (adapter_config.json, adapter_model.safetensors) into DIR")
+    Path peft;
+
     @Option(names = "--lora-targets", paramLabel = "q,k,v,o,gate,up,down", description = "the matrices of each block the adapter acts on (default: all seven)")
     String loraTargets;
 
@@ -105,6 +108,7 @@ final class DpoCommand implements Callable<Integer> {
                     .onError(onError)
                     .quiet(quiet)
                     .lora(lora())
+                    .peft(peft)
                     .build();
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
@@ -124,8 +128,8 @@ final class DpoCommand implements Callable<Integer> {
     // Each bad value is a message naming its option.
     private LoraConfig lora() {
         if (loraRank == null) {
-            if (loraAlpha != null || loraTargets != null) {
-                throw new IllegalArgumentException((loraAlpha != null ? "--lora-alpha" : "--lora-targets") + " needs --lora-rank");
+            if (loraAlpha != null || loraTargets != null || peft != null) {
+                throw new IllegalArgumentException((loraAlpha != null ? "--lora-alpha" : loraTargets != null ? "--lora-targets" : "--peft") + " needs --lora-rank");
             }
             return null;
         }

@@ -42,12 +42,14 @@ import org.align4j.llama.ContextOptions;
  * @param quiet       no progress lines
  * @param lora        null: train every parameter; else train only a LoRA adapter of these settings over the
  *                    policy's weights, frozen in their file type, and write the adapter to {@code out}
+ * @param peft        null, or (with {@code lora}) a directory that also gets the adapter in PEFT's format
+ *                    ({@link org.align4j.train.PeftAdapter})
  */
 public record DpoOptions(Path policy, Path reference, Path data, Path out, GgmlType outType, Path metrics, Path checkpoint,
                          PreferenceLoss loss, double rpoAlpha, double learningRate, double weightDecay, double maxGradNorm,
                          int batchSize, int gradAccum, int epochs, int maxSteps, int warmupSteps, double warmupRatio,
                          LrSchedule.Kind schedule, long seed, int maxLen, int saveEvery, int threads, int gpuLayers,
-                         boolean resume, ErrorPolicy onError, boolean quiet, LoraConfig lora) {
+                         boolean resume, ErrorPolicy onError, boolean quiet, LoraConfig lora, Path peft) {
 
     public static final double DEFAULT_LR = 1e-6;
     public static final int DEFAULT_BATCH_SIZE = 8;
@@ -66,6 +68,9 @@ public record DpoOptions(Path policy, Path reference, Path data, Path out, GgmlT
         checkpoint = checkpoint != null ? checkpoint : out.resolveSibling(out.getFileName() + ".ckpt");
         if (lora != null && outType != null) {
             throw new IllegalArgumentException("a LoRA run writes the adapter (f32), not a model of a type: leave out the out type");
+        }
+        if (peft != null && lora == null) {
+            throw new IllegalArgumentException("a PEFT adapter is written only by a LoRA run: add a LoRA rank");
         }
         if (outType != null && outType != GgmlType.F32 && outType != GgmlType.F16) {
             throw new IllegalArgumentException("the trained model is written as f32 or f16, not " + outType);
@@ -145,6 +150,7 @@ public record DpoOptions(Path policy, Path reference, Path data, Path out, GgmlT
         b.onError = onError;
         b.quiet = quiet;
         b.lora = lora;
+        b.peft = peft;
         return b;
     }
 
@@ -178,6 +184,7 @@ public record DpoOptions(Path policy, Path reference, Path data, Path out, GgmlT
         private ErrorPolicy onError = ErrorPolicy.FAIL;
         private boolean quiet;
         private LoraConfig lora;
+        private Path peft;
 
         private Builder(Path policy, Path data, Path out) {
             this.policy = policy;
@@ -213,12 +220,13 @@ public record DpoOptions(Path policy, Path reference, Path data, Path out, GgmlT
         public Builder onError(ErrorPolicy v) { onError = v; return this; }
         public Builder quiet(boolean v) { quiet = v; return this; }
         public Builder lora(LoraConfig v) { lora = v; return this; }
+        public Builder peft(Path v) { peft = v; return this; }
 
         /** @throws IllegalArgumentException naming the first value out of range */
         public DpoOptions build() {
             return new DpoOptions(policy, reference, data, out, outType, metrics, checkpoint, loss, rpoAlpha, learningRate,
                     weightDecay, maxGradNorm, batchSize, gradAccum, epochs, maxSteps, warmupSteps, warmupRatio, schedule,
-                    seed, maxLen, saveEvery, threads, gpuLayers, resume, onError, quiet, lora);
+                    seed, maxLen, saveEvery, threads, gpuLayers, resume, onError, quiet, lora, peft);
         }
     }
 }

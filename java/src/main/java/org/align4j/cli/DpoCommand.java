@@ -51,14 +51,10 @@ final class DpoCommand implements Callable<Integer> {
 
     @Mixin DpoTrainingOptions training;
 
-    @Option(names = "--lora-rank", paramLabel = "R", description = "train only a rank-R LoRA adapter over the policy, frozen in its file type; OUT is then the adapter GGUF (default: full fine-tuning)")
-    Integer loraRank;
+    @Mixin LoraTrainingOptions lora;
 
-    @Option(names = "--lora-alpha", paramLabel = "A", description = "LoRA alpha: the adapter's delta is scaled by A/R (default: R, scale 1, as PEFT's r=8, lora_alpha=8)")
-    Float loraAlpha;
-
-    @Option(names = "--lora-targets", paramLabel = "q,k,v,o,gate,up,down", description = "the matrices of each block the adapter acts on (default: all seven)")
-    String loraTargets;
+    @Option(names = "--peft", paramLabel = "DIR", description = "with --lora-rank: also write the adapter in PEFT's format (adapter_config.json, adapter_model.safetensors) into DIR")
+    Path peft;
 
     @Option(names = "--seed", paramLabel = "S", description = "data order (default: ${DEFAULT-VALUE})")
     long seed = DpoOptions.DEFAULT_SEED;
@@ -105,6 +101,7 @@ final class DpoCommand implements Callable<Integer> {
                     .onError(onError)
                     .quiet(quiet)
                     .lora(lora())
+                    .peft(peft)
                     .build();
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
@@ -121,30 +118,16 @@ final class DpoCommand implements Callable<Integer> {
         return 0;
     }
 
-    // Each bad value is a message naming its option.
+    // The adapter's settings, or null; each bad value is a message naming its option.
     private LoraConfig lora() {
-        if (loraRank == null) {
-            if (loraAlpha != null || loraTargets != null) {
-                throw new IllegalArgumentException((loraAlpha != null ? "--lora-alpha" : "--lora-targets") + " needs --lora-rank");
-            }
-            return null;
+        LoraConfig config = lora.config();
+        if (config == null && peft != null) {
+            throw new IllegalArgumentException("--peft needs --lora-rank");
         }
-        if (loraRank < 1) {
-            throw new IllegalArgumentException("--lora-rank must be at least 1, not " + loraRank);
-        }
-        if (loraAlpha != null && !(Float.isFinite(loraAlpha) && loraAlpha > 0)) {
-            throw new IllegalArgumentException("--lora-alpha must be positive, not " + loraAlpha);
-        }
-        if (outType != null) {
+        if (config != null && outType != null) {
             throw new IllegalArgumentException("--out-type does not apply with --lora-rank: OUT is the adapter, in f32");
         }
-        LoraConfig defaults = LoraConfig.ofRank(loraRank);
-        try {
-            return new LoraConfig(loraRank, loraAlpha != null ? loraAlpha : defaults.alpha(),
-                    loraTargets != null ? LoraConfig.targets(loraTargets) : defaults.targets());
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("--lora-targets: " + e.getMessage(), e);
-        }
+        return config;
     }
 
     private static GgmlType outType(String name) {

@@ -8,6 +8,7 @@ import org.align4j.train.LlamaTrainer;
 import org.align4j.train.LlamaWeights;
 import org.align4j.train.LoraConfig;
 import org.align4j.train.LoraExport;
+import org.align4j.train.PeftAdapter;
 import org.align4j.train.LoraParams;
 import org.align4j.train.LrSchedule;
 import org.align4j.train.OptimizerStep;
@@ -304,7 +305,13 @@ public final class DpoJob {
         @Override public int vocabSize() { return lora.base().vocabSize(); }
         @Override public LlamaTrainer trainer(int threads) { return new LlamaTrainer(lora, threads); }
         @Override public void checkpoint(DpoCheckpoint state, AdamW adam) { state.write(o.checkpoint(), lora, adam); }
-        @Override public void write() { LoraExport.write(lora, o.out()); }
+        @Override
+        public void write() {
+            LoraExport.write(lora, o.out());
+            if (o.peft() != null) {
+                PeftAdapter.write(o.out(), lora.shape(), base.has("general.name") ? base.string("general.name") : null, o.peft());
+            }
+        }
 
         @Override
         public void restore(DpoCheckpoint.Loaded resumed) {

@@ -4,6 +4,7 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.SequencedMap;
+import org.align4j.gguf.Architecture;
 import org.align4j.gguf.GgmlQuants;
 import org.align4j.gguf.GgmlType;
 import org.align4j.gguf.GgufValue;
@@ -19,8 +20,8 @@ import org.align4j.gguf.GgufWriter;
  *
  * <p>No row permutation: for arch llama, convert_hf_to_gguf.py permutes the rows of q and k (and the
  * LoRA converter those of B for q and k) from Hugging Face's order to GGUF's, but the trainer works on
- * the GGUF's weights directly, so its A and B are already in GGUF order. Only a PEFT export
- * (Hugging Face order) would have to un-permute B's q/k rows. The file appears atomically
+ * the GGUF's weights directly, so its A and B are already in GGUF order. The PEFT export
+ * ({@link PeftAdapter}, Hugging Face order) un-permutes B's q/k rows. The file appears atomically
  * ({@link GgufWriter}).
  */
 public final class LoraExport {
@@ -36,11 +37,16 @@ public final class LoraExport {
 
     /** The adapter file's key-value pairs (a checkpoint of the adapter carries them too). */
     public static SequencedMap<String, GgufValue> metadata(LoraParams adapter) {
+        return metadata(adapter.shape().architecture(), adapter.alpha());
+    }
+
+    /** The key-value pairs of an adapter with {@code alpha} for a base of {@code architecture}. */
+    public static SequencedMap<String, GgufValue> metadata(Architecture architecture, float alpha) {
         SequencedMap<String, GgufValue> metadata = new LinkedHashMap<>();
-        metadata.put("general.architecture", GgufValue.string(adapter.shape().architecture().ggufName()));
+        metadata.put("general.architecture", GgufValue.string(architecture.ggufName()));
         metadata.put("general.type", GgufValue.string("adapter"));
         metadata.put("adapter.type", GgufValue.string("lora"));
-        metadata.put("adapter.lora.alpha", GgufValue.float32(adapter.alpha()));
+        metadata.put("adapter.lora.alpha", GgufValue.float32(alpha));
         return metadata;
     }
 }

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -193,6 +194,9 @@ class DpoCommandTest {
         CliRun alone = dpo(data, out, "--lora-alpha", "8");
         assertThat(alone.exit()).as(alone.err()).isEqualTo(2);
         assertThat(alone.err()).contains("--lora-alpha needs --lora-rank");
+        CliRun peft = dpo(data, out, "--peft", tmp.resolve("peft").toString());
+        assertThat(peft.exit()).as(peft.err()).isEqualTo(2);
+        assertThat(peft.err()).contains("--peft needs --lora-rank");
         assertThat(out).doesNotExist();
     }
 
@@ -200,7 +204,9 @@ class DpoCommandTest {
     void loraRankTrainsAnAdapterWrittenToOut() throws IOException {
         Path data = DpoTestData.write(tmp.resolve("pairs.jsonl"), DpoTestData.copyOverReverse(8, 1));
         Path out = tmp.resolve("adapter.gguf");
-        CliRun r = dpo(data, out, "--lr", "1e-2", "--max-steps", "2", "--batch-size", "4", "--lora-rank", "2", "--lora-targets", "q,v");
+        Path peft = tmp.resolve("peft");
+        CliRun r = dpo(data, out, "--lr", "1e-2", "--max-steps", "2", "--batch-size", "4", "--lora-rank", "2", "--lora-targets", "q,v",
+                "--peft", peft.toString());
         System.out.print(r.err());
         assertThat(r.exit()).as(r.err()).isZero();
         assertThat(r.err()).contains("reference: computed with llama.cpp on the base (adapter off)")
@@ -210,5 +216,12 @@ class DpoCommandTest {
             assertThat(a.tensors()).extracting(org.align4j.gguf.GgufTensorInfo::name).contains("blk.0.attn_q.weight.lora_a", "blk.1.attn_v.weight.lora_b")
                     .hasSize(2 * 2 * DpoTestData.SHAPE.layers());
         }
+        // PEFT's two files, which read back as the same adapter GGUF.
+        JsonNode config = new ObjectMapper().readTree(peft.resolve("adapter_config.json").toFile());
+        assertThat(config.get("r").asInt()).isEqualTo(2);
+        assertThat(config.get("target_modules").toString()).isEqualTo("[\"q_proj\",\"v_proj\"]");
+        Path back = tmp.resolve("back.gguf");
+        org.align4j.train.PeftAdapter.toGguf(peft, DpoTestData.SHAPE, back);
+        assertThat(Files.readAllBytes(back)).isEqualTo(Files.readAllBytes(out));
     }
 }

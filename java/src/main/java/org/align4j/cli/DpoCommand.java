@@ -56,6 +56,10 @@ final class DpoCommand implements Callable<Integer> {
     @Option(names = "--peft", paramLabel = "DIR", description = "with --lora-rank: also write the adapter in PEFT's format (adapter_config.json, adapter_model.safetensors) into DIR")
     Path peft;
 
+    @Option(names = "--merge", paramLabel = "M2.gguf", description = "with --lora-rank: also write the policy with the adapter merged in"
+            + " (as llama-export-lora: merged matrices F32 if they were, else F16; other tensors as they are)")
+    Path merge;
+
     @Option(names = "--seed", paramLabel = "S", description = "data order (default: ${DEFAULT-VALUE})")
     long seed = DpoOptions.DEFAULT_SEED;
 
@@ -102,6 +106,7 @@ final class DpoCommand implements Callable<Integer> {
                     .quiet(quiet)
                     .lora(lora())
                     .peft(peft)
+                    .merge(merge)
                     .build();
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
@@ -113,7 +118,8 @@ final class DpoCommand implements Callable<Integer> {
             err.printf(Locale.ROOT, "dpo: %.2f s of training on %d thread%s: %s%n", result.seconds(), threads,
                     threads == 1 ? "" : "s", result.timings().describe(result.seconds()));
             err.println("dpo: wrote " + result.out() + ", metrics " + result.metrics()
-                    + (result.plot() != null ? ", plot " + result.plot() : "") + ", checkpoint " + result.checkpoint());
+                    + (result.plot() != null ? ", plot " + result.plot() : "") + ", checkpoint " + result.checkpoint()
+                    + (merge != null ? ", merged model " + merge : ""));
         }
         return 0;
     }
@@ -123,6 +129,9 @@ final class DpoCommand implements Callable<Integer> {
         LoraConfig config = lora.config();
         if (config == null && peft != null) {
             throw new IllegalArgumentException("--peft needs --lora-rank");
+        }
+        if (config == null && merge != null) {
+            throw new IllegalArgumentException("--merge needs --lora-rank");
         }
         if (config != null && outType != null) {
             throw new IllegalArgumentException("--out-type does not apply with --lora-rank: OUT is the adapter, in f32");

@@ -8,6 +8,7 @@ import org.align4j.train.LlamaTrainer;
 import org.align4j.train.LlamaWeights;
 import org.align4j.train.LoraConfig;
 import org.align4j.train.LoraExport;
+import org.align4j.train.LoraMerge;
 import org.align4j.train.PeftAdapter;
 import org.align4j.train.LoraParams;
 import org.align4j.train.LrSchedule;
@@ -310,6 +311,11 @@ public final class DpoJob {
             LoraExport.write(lora, o.out());
             if (o.peft() != null) {
                 PeftAdapter.write(o.out(), lora.shape(), base.has("general.name") ? base.string("general.name") : null, o.peft());
+            }
+            if (o.merge() != null) {
+                try (GgufFile adapter = GgufFile.open(o.out())) {
+                    LoraMerge.write(base, adapter, 1f, o.merge());
+                }
             }
         }
 

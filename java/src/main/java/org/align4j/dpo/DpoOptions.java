@@ -46,12 +46,14 @@ import org.align4j.llama.ContextOptions;
  *                    training from (the previous round's, in {@code loop --lora-rank}); null: B starts at zero
  * @param peft        null, or (with {@code lora}) a directory that also gets the adapter in PEFT's format
  *                    ({@link org.align4j.train.PeftAdapter})
+ * @param merge       null, or (with {@code lora}) a file that also gets the base with the adapter merged in
+ *                    ({@link org.align4j.train.LoraMerge})
  */
 public record DpoOptions(Path policy, Path reference, Path data, Path out, GgmlType outType, Path metrics, Path checkpoint,
                          PreferenceLoss loss, double rpoAlpha, double learningRate, double weightDecay, double maxGradNorm,
                          int batchSize, int gradAccum, int epochs, int maxSteps, int warmupSteps, double warmupRatio,
                          LrSchedule.Kind schedule, long seed, int maxLen, int saveEvery, int threads, int gpuLayers,
-                         boolean resume, ErrorPolicy onError, boolean quiet, LoraConfig lora, Path initialAdapter, Path peft) {
+                         boolean resume, ErrorPolicy onError, boolean quiet, LoraConfig lora, Path initialAdapter, Path peft, Path merge) {
 
     public static final double DEFAULT_LR = 1e-6;
     public static final int DEFAULT_BATCH_SIZE = 8;
@@ -76,6 +78,9 @@ public record DpoOptions(Path policy, Path reference, Path data, Path out, GgmlT
         }
         if (peft != null && lora == null) {
             throw new IllegalArgumentException("a PEFT adapter is written only by a LoRA run: add a LoRA rank");
+        }
+        if (merge != null && lora == null) {
+            throw new IllegalArgumentException("a merged model is written only by a LoRA run: add a LoRA rank");
         }
         if (outType != null && outType != GgmlType.F32 && outType != GgmlType.F16) {
             throw new IllegalArgumentException("the trained model is written as f32 or f16, not " + outType);
@@ -157,6 +162,7 @@ public record DpoOptions(Path policy, Path reference, Path data, Path out, GgmlT
         b.lora = lora;
         b.initialAdapter = initialAdapter;
         b.peft = peft;
+        b.merge = merge;
         return b;
     }
 
@@ -192,6 +198,7 @@ public record DpoOptions(Path policy, Path reference, Path data, Path out, GgmlT
         private LoraConfig lora;
         private Path initialAdapter;
         private Path peft;
+        private Path merge;
 
         private Builder(Path policy, Path data, Path out) {
             this.policy = policy;
@@ -229,12 +236,13 @@ public record DpoOptions(Path policy, Path reference, Path data, Path out, GgmlT
         public Builder lora(LoraConfig v) { lora = v; return this; }
         public Builder initialAdapter(Path v) { initialAdapter = v; return this; }
         public Builder peft(Path v) { peft = v; return this; }
+        public Builder merge(Path v) { merge = v; return this; }
 
         /** @throws IllegalArgumentException naming the first value out of range */
         public DpoOptions build() {
             return new DpoOptions(policy, reference, data, out, outType, metrics, checkpoint, loss, rpoAlpha, learningRate,
                     weightDecay, maxGradNorm, batchSize, gradAccum, epochs, maxSteps, warmupSteps, warmupRatio, schedule,
-                    seed, maxLen, saveEvery, threads, gpuLayers, resume, onError, quiet, lora, initialAdapter, peft);
+                    seed, maxLen, saveEvery, threads, gpuLayers, resume, onError, quiet, lora, initialAdapter, peft, merge);
         }
     }
 }

@@ -197,6 +197,10 @@ class DpoCommandTest {
         CliRun peft = dpo(data, out, "--peft", tmp.resolve("peft").toString());
         assertThat(peft.exit()).as(peft.err()).isEqualTo(2);
         assertThat(peft.err()).contains("--peft needs --lora-rank");
+        CliRun merge = dpo(data, out, "--merge", tmp.resolve("merged.gguf").toString());
+        assertThat(merge.exit()).as(merge.err()).isEqualTo(2);
+        assertThat(merge.err()).contains("--merge needs --lora-rank");
+        assertThat(tmp.resolve("merged.gguf")).doesNotExist();
         assertThat(out).doesNotExist();
     }
 
@@ -205,8 +209,9 @@ class DpoCommandTest {
         Path data = DpoTestData.write(tmp.resolve("pairs.jsonl"), DpoTestData.copyOverReverse(8, 1));
         Path out = tmp.resolve("adapter.gguf");
         Path peft = tmp.resolve("peft");
+        Path merged = tmp.resolve("merged.gguf");
         CliRun r = dpo(data, out, "--lr", "1e-2", "--max-steps", "2", "--batch-size", "4", "--lora-rank", "2", "--lora-targets", "q,v",
-                "--peft", peft.toString());
+                "--peft", peft.toString(), "--merge", merged.toString());
         System.out.print(r.err());
         assertThat(r.exit()).as(r.err()).isZero();
         assertThat(r.err()).contains("reference: computed with llama.cpp on the base (adapter off)")
@@ -223,5 +228,12 @@ class DpoCommandTest {
         Path back = tmp.resolve("back.gguf");
         org.align4j.train.PeftAdapter.toGguf(peft, DpoTestData.SHAPE, back);
         assertThat(Files.readAllBytes(back)).isEqualTo(Files.readAllBytes(out));
+        // The merged model: the policy's tensors, q and v changed by the adapter (LoraMergeTest checks the values).
+        try (org.align4j.gguf.GgufFile p = org.align4j.gguf.GgufFile.open(policy); org.align4j.gguf.GgufFile m = org.align4j.gguf.GgufFile.open(merged)) {
+            assertThat(m.tensors()).extracting(org.align4j.gguf.GgufTensorInfo::name)
+                    .isEqualTo(p.tensors().stream().map(org.align4j.gguf.GgufTensorInfo::name).toList());
+            assertThat(m.tensorData("blk.0.attn_q.weight").mismatch(p.tensorData("blk.0.attn_q.weight"))).isNotNegative();
+            assertThat(m.tensorData("blk.0.attn_k.weight").mismatch(p.tensorData("blk.0.attn_k.weight"))).isEqualTo(-1);
+        }
     }
 }

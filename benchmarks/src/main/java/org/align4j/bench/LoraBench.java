@@ -215,9 +215,12 @@ public final class LoraBench implements Callable<Integer> {
             }
             s.append("\n");
         }
-        s.append("\nThe machine is shared (2 cores, other jobs' tests running beside it): rates move by up to a third from round to"
-                + " round, and a steady figure over S steps of one short run is a single sample. Read the ratios as a range, not to"
-                + " two digits.\n");
+        s.append("\nNoise: the machine is shared (2 cores, other jobs' tests running beside it). In an earlier run of this harness"
+                + " beside such a load llama.cpp's rate on the Qwen shape was 49 tokens/s against 260-281 in a quiet one (LoRA 33"
+                + " against 46-51), so one round's ratio can be off several-fold; the steady figure is S steps of one short run, a"
+                + " single sample per round; and the baseline is prompt processing of short sequences in one batch, which llama.cpp"
+                + " runs faster per token than one long prompt. Take a ratio near 0.15 as at the target within noise, not above or"
+                + " below it.\n");
         s.reproduce("./align4j and this harness");
         List<List<String>> prep = new ArrayList<>();
         for (Cell c : cells) {

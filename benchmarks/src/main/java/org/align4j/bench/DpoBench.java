@@ -131,8 +131,8 @@ public final class DpoBench implements Callable<Integer> {
         for (int r = 0; r < bench.rounds; r++) {
             for (Cell c : cells) {
                 String name = c.preset + "-t" + c.threads + "-r" + r;
-                DpoRun shorter = DpoRun.parse(run(c.shortCommand, bench.work(name + "-w.log")));
-                DpoRun longer = DpoRun.parse(run(c.longCommand, bench.work(name + ".log")));
+                DpoRun shorter = DpoRun.parse(runFresh(c.shortCommand, bench.work(name + "-w.log")));
+                DpoRun longer = DpoRun.parse(runFresh(c.longCommand, bench.work(name + ".log")));
                 DpoRun steady = longer.minus(shorter);
                 c.whole.add(longer);
                 c.steady.add(steady);
@@ -152,8 +152,8 @@ public final class DpoBench implements Callable<Integer> {
                 "--threads", String.valueOf(threads));
     }
 
-    // A checkpoint left by the last round would make dpo ask for --resume.
-    private static ChildRun run(List<String> command, Path log) {
+    /** Runs an {@code align4j dpo} command, first removing the checkpoint a last round left (dpo would ask for --resume). */
+    static ChildRun runFresh(List<String> command, Path log) {
         try {
             Files.deleteIfExists(Path.of(command.get(command.indexOf("--out") + 1) + ".ckpt"));
         } catch (IOException e) {
@@ -162,13 +162,18 @@ public final class DpoBench implements Callable<Integer> {
         return ChildRun.run(command, log);
     }
 
-    private Report report(List<Cell> cells) {
-        long tokensPerStep = (long) batchSize * 2 * (promptTokens + completionTokens);
-        Report s = new Report(bench, "DPO trainer benchmark (issue 6)");
-        if (cells.stream().flatMap(c -> c.steady.stream()).anyMatch(r -> !r.consistent())) {
+    /** The report's warning when a steady figure is not to be used. */
+    static void warnIfInconsistent(Report s, Stream<DpoRun> steady) {
+        if (steady.anyMatch(r -> !r.consistent())) {
             s.append("**Warning: some steady figures are inconsistent (a longer run that took no longer, or a share that "
                     + "shrank): the machine was busy or W is too short for the JIT to settle. Do not use these numbers.**\n\n");
         }
+    }
+
+    private Report report(List<Cell> cells) {
+        long tokensPerStep = (long) batchSize * 2 * (promptTokens + completionTokens);
+        Report s = new Report(bench, "DPO trainer benchmark (issue 6)");
+        warnIfInconsistent(s, cells.stream().flatMap(c -> c.steady.stream()));
         s.format("`align4j dpo` (sigmoid loss, AdamW, gradient clipping at 1.0) with optimizer steps of %d pairs "
                         + "(one micro-batch: %d sequences, %d tokens) on %d synthetic preference pairs: prompts of %d tokens, "
                         + "chosen and rejected of %d tokens each (random whole-word tokens, exact lengths, BOS and EOS included). "

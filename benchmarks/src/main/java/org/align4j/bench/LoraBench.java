@@ -96,8 +96,8 @@ public final class LoraBench implements Callable<Integer> {
             for (Cell c : cells) {
                 String name = c.preset + "-r" + r;
                 c.cpp.add(ChildRun.run(c.cppCommand, bench.work("cpp-" + name + ".log")).figure("speed_pp"));
-                ChildRun shortRun = run(c.shortCommand, bench.work(name + "-w.log"));
-                ChildRun longRun = run(c.longCommand, bench.work(name + ".log"));
+                ChildRun shortRun = DpoBench.runFresh(c.shortCommand, bench.work(name + "-w.log"));
+                ChildRun longRun = DpoBench.runFresh(c.longCommand, bench.work(name + ".log"));
                 DpoRun shorter = DpoRun.parse(shortRun);
                 DpoRun longer = DpoRun.parse(longRun);
                 DpoRun steady = longer.minus(shorter);
@@ -144,15 +144,6 @@ public final class LoraBench implements Callable<Integer> {
                 "--threads", String.valueOf(threads));
     }
 
-    // A checkpoint left by the last round would make dpo ask for --resume.
-    private static ChildRun run(List<String> command, Path log) {
-        try {
-            Files.deleteIfExists(Path.of(command.get(command.indexOf("--out") + 1) + ".ckpt"));
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        return ChildRun.run(command, log);
-    }
 
     private double heapMib() {
         double n = Double.parseDouble(heap.replaceAll("[^0-9]", ""));
@@ -161,10 +152,7 @@ public final class LoraBench implements Callable<Integer> {
 
     private Report report(List<Cell> cells, int seqTokens, int stepTokens) throws IOException {
         Report s = new Report(bench, "LoRA DPO on frozen quantized weights (issue 15)");
-        if (cells.stream().flatMap(c -> c.steady.stream()).anyMatch(r -> !r.consistent())) {
-            s.append("**Warning: some steady figures are inconsistent (a longer run that took no longer, or a share that "
-                    + "shrank): the machine was busy or W is too short for the JIT to settle. Do not use these numbers.**\n\n");
-        }
+        DpoBench.warnIfInconsistent(s, cells.stream().flatMap(c -> c.steady.stream()));
         s.format("`align4j dpo --lora-rank %d --lora-targets %s` (sigmoid loss, AdamW on the adapter only, the base frozen in its"
                         + " file type) with optimizer steps of %d pairs (%d sequences of %d tokens: %d-token prompts, %d-token chosen"
                         + " and rejected, random whole-word tokens, BOS and EOS included; %d tokens a step) on %d pairs whose"

@@ -190,14 +190,7 @@ class FrozenForwardTest {
         if (type.llama == null) {
             Path source = TrainerTestModels.write(tmp, "frozen-" + c.shape().architecture().ggufName(), c.shape(), c.ropeFreqs(),
                     c.extra(), GgmlType.F32, 5);
-            LlamaParams params = LlamaParams.load(source);
-            TrainerTestModels.randomize(params, 3);
-            for (LlamaParams.Tensor t : params.tensors()) {
-                float[] x = t.data();
-                for (int i = 0; i < x.length; i++) {
-                    x[i] *= ArchitectureParityTest.GENERIC_SCALE;
-                }
-            }
+            LlamaParams params = TrainerTestModels.genericPoint(source);
             out = tmp.resolve(stem + "-F32.gguf");
             LlamaExport.write(params, out, GgmlType.F32);
         } else {

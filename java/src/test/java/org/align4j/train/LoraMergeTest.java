@@ -43,14 +43,7 @@ class LoraMergeTest {
     void theMergedModelScoresAsLlamaCppAppliesTheAdapter(ArchitectureParityTest.Case c) {
         String arch = c.shape().architecture().ggufName();
         Path source = TrainerTestModels.write(tmp, "merge-" + arch, c.shape(), c.ropeFreqs(), c.extra(), GgmlType.F32, 5);
-        LlamaParams params = LlamaParams.load(source);
-        TrainerTestModels.randomize(params, 3);
-        params.tensors().forEach(t -> {
-            float[] x = t.data();
-            for (int i = 0; i < x.length; i++) {
-                x[i] *= ArchitectureParityTest.GENERIC_SCALE;
-            }
-        });
+        LlamaParams params = TrainerTestModels.genericPoint(source);
         Path base = tmp.resolve("merge-base-" + arch + ".gguf");
         LlamaExport.write(params, base, GgmlType.F32);
         Path adapter = writeAdapter(base, "merge-adapter-" + arch);

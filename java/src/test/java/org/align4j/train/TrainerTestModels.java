@@ -81,6 +81,22 @@ final class TrainerTestModels {
         }
     }
 
+    /**
+     * The model at {@code source} moved to a generic point ({@link #randomize} with seed 3), scaled by
+     * {@value ArchitectureParityTest#GENERIC_SCALE} so that logits stay of size ~1.
+     */
+    static LlamaParams genericPoint(Path source) {
+        LlamaParams params = LlamaParams.load(source);
+        randomize(params, 3);
+        for (LlamaParams.Tensor t : params.tensors()) {
+            float[] x = t.data();
+            for (int i = 0; i < x.length; i++) {
+                x[i] *= ArchitectureParityTest.GENERIC_SCALE;
+            }
+        }
+        return params;
+    }
+
     /** {@code n} token ids in [3, vocab), seeded. */
     static int[] tokens(SplittableRandom rng, int n, int vocab) {
         int[] t = new int[n];

@@ -91,9 +91,7 @@ public final class GgmlMatMul {
             throw new IllegalArgumentException(GgmlQuantization.typeName(type) + ": W (" + out + ", " + in + ") and " + rows
                     + " rows: sizes must be positive and rows of W whole blocks of " + block);
         }
-        if (threads < 1 || threads > 512) {
-            throw new IllegalArgumentException("ggml threads must be 1 to 512, not " + threads);
-        }
+        ContextOptions.checkThreads(threads, "threads");
         long need = out * Ggml.ggml_row_size(type, in);
         if (w.byteSize() < need) {
             throw new IllegalArgumentException("W (" + out + ", " + in + ") of " + GgmlQuantization.typeName(type) + " needs "

@@ -7,10 +7,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.align4j.data.Jsonl;
+import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 
 /** What the Spark tests share: the demo model and its prompts, and the comparison of output records by id. */
@@ -46,9 +48,12 @@ final class SparkTests {
         return byId(Files.readAllLines(jsonl));
     }
 
-    /** The {@code value} column of rows ordered by (line, rank). */
-    static List<String> values(org.apache.spark.sql.Dataset<Row> rows) {
-        return rows.orderBy(Align4jSpark.LINE, Align4jSpark.RANK).select(Align4jSpark.VALUE).as(org.apache.spark.sql.Encoders.STRING()).collectAsList();
+    /** The {@code value} column of rows ordered by (line, rank), collected in one job. */
+    static List<String> values(Dataset<Row> rows) {
+        return rows.collectAsList().stream()
+                .sorted(Comparator.<Row>comparingLong(r -> r.getAs(Align4jSpark.LINE)).thenComparingInt(r -> r.getAs(Align4jSpark.RANK)))
+                .map(r -> r.<String>getAs(Align4jSpark.VALUE))
+                .toList();
     }
 
     static JsonNode parse(String json) {

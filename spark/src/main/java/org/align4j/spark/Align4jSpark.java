@@ -4,6 +4,7 @@ import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.floor;
 import static org.apache.spark.sql.functions.lit;
 
+import java.time.Duration;
 import org.align4j.bon.SampleJob;
 import org.align4j.score.ScoreJob;
 import org.apache.spark.sql.Dataset;
@@ -63,6 +64,12 @@ public final class Align4jSpark {
     /** {@code align4j sample} on {@code lines}; {@code source} names the input in messages. */
     public static JobRows sample(Dataset<Row> lines, String source, ModelFile model, SampleJob.Options options) {
         return run(lines, source, SparkJob.Sample.of(model, options));
+    }
+
+    /** {@code align4j bon} on {@code lines}, with the reward {@code reward} (a SPEC as for the CLI's --reward). */
+    public static JobRows bon(Dataset<Row> lines, String source, ModelFile model, String reward, Duration rewardTimeout,
+                              SampleJob.Options options) {
+        return run(lines, source, SparkJob.Bon.of(model, reward, rewardTimeout, options));
     }
 
     /** {@code align4j score} on {@code lines}; a null reference is none. */

@@ -2,7 +2,11 @@ package org.align4j.spark;
 
 import java.io.Serializable;
 import java.nio.file.Path;
+import java.time.Duration;
+import org.align4j.bon.BonJob;
 import org.align4j.bon.SampleJob;
+import org.align4j.job.RewardStage;
+import org.align4j.reward.Reward;
 import org.align4j.job.InputSegments;
 import org.align4j.llama.Model;
 import org.align4j.score.ScoreJob;
@@ -12,7 +16,7 @@ import org.align4j.score.ScoreJob;
  * this JVM's loaded models. Serializable, so that it travels with the task; the options go as JSON
  * ({@link OptionsJson}).
  */
-public sealed interface SparkJob extends Serializable permits SparkJob.Sample, SparkJob.Score {
+public sealed interface SparkJob extends Serializable permits SparkJob.Sample, SparkJob.Bon, SparkJob.Score {
     /** The CLI's segments for these options: a task restarts the engine where the CLI does, so it computes the same bits. */
     InputSegments segments();
 
@@ -45,6 +49,35 @@ public sealed interface SparkJob extends Serializable permits SparkJob.Sample, S
         public void run(Path input, Path output, String nativeDir) {
             Model m = ExecutorModels.get(model, nativeDir);
             SampleJob.run(m, options().withFiles(input, output).withResume(false).withQuiet(true));
+        }
+    }
+
+    /**
+     * {@code align4j bon}: the reward opened for each segment ({@link RewardStage#open}), from the model's path on
+     * this node. Its reward curve and plots are the segment's, and are not kept.
+     */
+    record Bon(ModelFile model, String reward, Duration rewardTimeout, String optionsJson) implements SparkJob {
+        public static Bon of(ModelFile model, String reward, Duration rewardTimeout, SampleJob.Options options) {
+            return new Bon(model, reward, rewardTimeout, OptionsJson.write(options));
+        }
+
+        public SampleJob.Options options() {
+            return OptionsJson.read(optionsJson, SampleJob.Options.class);
+        }
+
+        @Override
+        public InputSegments segments() {
+            SampleJob.Options o = options();
+            return InputSegments.forSampler(o.engine().maxSeqs(), o.n());
+        }
+
+        @Override
+        public void run(Path input, Path output, String nativeDir) {
+            Model m = ExecutorModels.get(model, nativeDir);
+            SampleJob.Options o = options().withFiles(input, output).withResume(false).withQuiet(true);
+            try (Reward r = RewardStage.open(reward, m.path(), o.engine(), model.gpuLayers(), rewardTimeout)) {
+                BonJob.run(m, r, o);
+            }
         }
     }
 

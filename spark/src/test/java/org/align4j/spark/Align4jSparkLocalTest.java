@@ -93,11 +93,10 @@ class Align4jSparkLocalTest {
         Map<String, String> got = SparkTests.byId(columns.toJSON().collectAsList());
         assertThat(columns.columns()).containsExactlyInAnyOrder("id", "prompt", "answer", "completions");
         assertThat(got.keySet()).containsExactlyInAnyOrderElementsOf(cli.keySet());
-        for (String id : cli.keySet()) { // floats come back as doubles of the same decimal text
+        for (String id : cli.keySet()) {
             JsonNode expected = SparkTests.parse(cli.get(id));
             JsonNode actual = SparkTests.parse(got.get(id));
-            assertThat(actual.equals((a, b) -> a.isNumber() && b.isNumber() ? Double.compare(a.doubleValue(), b.doubleValue())
-                    : a.equals(b) ? 0 : 1, expected)).as("record " + id + ": " + actual + " vs " + expected).isTrue();
+            assertThat(SparkTests.sameJson(actual, expected)).as("record " + id + ": " + actual + " vs " + expected).isTrue();
         }
         System.out.println("sample as columns: " + got.size() + " rows, columns " + String.join(", ", columns.columns()) + ", values equal");
     }

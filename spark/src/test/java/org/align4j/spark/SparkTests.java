@@ -56,6 +56,12 @@ final class SparkTests {
                 .toList();
     }
 
+    /** Equal JSON, numbers compared as doubles: Spark reads the CLI's floats back as doubles of the same decimal text. */
+    static boolean sameJson(JsonNode actual, JsonNode expected) {
+        return actual.equals((a, b) -> a.isNumber() && b.isNumber() ? Double.compare(a.doubleValue(), b.doubleValue())
+                : a.equals(b) ? 0 : 1, expected);
+    }
+
     static JsonNode parse(String json) {
         try {
             return Jsonl.MAPPER.readTree(json);

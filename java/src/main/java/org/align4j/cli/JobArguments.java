@@ -46,6 +46,9 @@ public final class JobArguments {
         if (sub == null) {
             throw new CommandLine.ParameterException(cli, "give a command: sample, bon or score");
         }
+        if (sub.isUsageHelpRequested()) {
+            throw new CommandLine.ParameterException(sub.commandSpec().commandLine(), sub.commandSpec().commandLine().getUsageMessage());
+        }
         String input = sub.matchedOption("-i").stringValues().getFirst();
         String output = sub.matchedOption("-o").stringValues().getFirst();
         return switch (sub.commandSpec().userObject()) {

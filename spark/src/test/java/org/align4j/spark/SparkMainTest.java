@@ -110,6 +110,9 @@ class SparkMainTest {
         Run usage = submit("sample", "-m", "x.gguf", "-i", "in.jsonl", "-o", "out.jsonl", "-n", "0");
         assertThat(usage.status()).isEqualTo(2);
         assertThat(usage.err()).contains("-n must be positive");
+        Run help = submit("sample", "--help");
+        assertThat(help.status()).isEqualTo(2);
+        assertThat(help.err()).contains("Usage: align4j sample");
 
         Path missing = tmp.resolve("missing.jsonl");
         Run run = submit(args("sample", missing, tmp.resolve("out.jsonl"), "-n", "2"));

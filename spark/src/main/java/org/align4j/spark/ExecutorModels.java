@@ -2,6 +2,7 @@ package org.align4j.spark;
 
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.align4j.llama.Model;
 
 /**
@@ -11,6 +12,7 @@ import org.align4j.llama.Model;
 final class ExecutorModels {
     private static final String NATIVE_DIR = "align4j.native.dir";
     private static final Map<ModelFile, Model> LOADED = new ConcurrentHashMap<>();
+    private static final AtomicInteger LOADS = new AtomicInteger();
 
     static {
         Runtime.getRuntime().addShutdownHook(new Thread(ExecutorModels::closeAll, "align4j-models"));
@@ -23,7 +25,15 @@ final class ExecutorModels {
         if (nativeDir != null && System.getProperty(NATIVE_DIR) == null) {
             System.setProperty(NATIVE_DIR, nativeDir);
         }
-        return LOADED.computeIfAbsent(file, f -> Model.load(f.resolve(), f.options()));
+        return LOADED.computeIfAbsent(file, f -> {
+            LOADS.incrementAndGet();
+            return Model.load(f.resolve(), f.options());
+        });
+    }
+
+    /** How many models this JVM has loaded: one per {@link ModelFile}, however many tasks ran here. */
+    static int loads() {
+        return LOADS.get();
     }
 
     private static void closeAll() {

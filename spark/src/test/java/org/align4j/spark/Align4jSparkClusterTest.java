@@ -12,8 +12,10 @@ import java.util.NoSuchElementException;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.align4j.bon.SampleJob;
 import org.align4j.llama.Model;
+import org.apache.spark.SparkEnv;
 import org.apache.spark.Success$;
 import org.apache.spark.TaskContext;
+import org.apache.spark.api.java.function.MapFunction;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.scheduler.SparkListener;
 import org.apache.spark.scheduler.SparkListenerTaskEnd;
@@ -81,6 +83,19 @@ class Align4jSparkClusterTest {
     void twoExecutorJvmsWriteTheCliRecords() {
         List<String> rows = SparkTests.values(sample().records());
         assertThat(SparkTests.assertSameRecords("sample, local-cluster[2,1,1024]", cli, rows)).isEqualTo(70);
+    }
+
+    @Test
+    void eachExecutorJvmLoadsTheModelOnceForAllItsTasks() {
+        SparkTests.values(sample().records()); // a task per partition, some of several segments, after the other tests' tasks
+
+        List<String> loads = spark.range(0, 8, 1, 8)
+                .map((MapFunction<Long, String>) i -> SparkEnv.get().executorId() + "=" + ExecutorModels.loads(), Encoders.STRING())
+                .distinct().collectAsList();
+
+        System.out.println("model loads per executor JVM (executor=loads), after every task of this class: " + loads);
+        assertThat(loads).as("executor=loads").isNotEmpty().allSatisfy(l -> assertThat(l).matches("[0-9]+=[01]"));
+        assertThat(loads).anySatisfy(l -> assertThat(l).endsWith("=1"));
     }
 
     @Test

@@ -2,7 +2,6 @@ package org.align4j.spark;
 
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.floor;
-import static org.apache.spark.sql.functions.lit;
 
 import java.time.Duration;
 import org.align4j.bon.SampleJob;
@@ -83,10 +82,7 @@ public final class Align4jSpark {
      */
     public static JobRows run(Dataset<Row> lines, String source, SparkJob job) {
         SparkSession spark = lines.sparkSession();
-        int segmentLines = job.segments().lines();
-        Dataset<Row> bySegment = segmentLines == 0 ? lines.withColumn(SEGMENT, lit(0L))
-                : lines.withColumn(SEGMENT, floor(col(LINE).minus(1).divide(segmentLines)));
-        Dataset<Row> tasks = bySegment
+        Dataset<Row> tasks = lines.withColumn(SEGMENT, floor(col(LINE).minus(1).divide(job.segments().lines())))
                 .repartition(spark.sparkContext().defaultParallelism(), col(SEGMENT))
                 .sortWithinPartitions(LINE);
         String nativeDir = spark.conf().get(NATIVE_DIR_CONF, null);

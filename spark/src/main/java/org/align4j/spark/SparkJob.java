@@ -17,7 +17,10 @@ import org.align4j.score.ScoreJob;
  * ({@link OptionsJson}).
  */
 public sealed interface SparkJob extends Serializable permits SparkJob.Sample, SparkJob.Bon, SparkJob.Score {
-    /** The CLI's segments for these options: a task restarts the engine where the CLI does, so it computes the same bits. */
+    /**
+     * The CLI's segments for these options (never {@link InputSegments#NONE}): a task restarts the engine where
+     * the CLI does, so it computes the same bits, and holds one segment at a time.
+     */
     InputSegments segments();
 
     /** The output field that holds the id of the input record an output record came from. */

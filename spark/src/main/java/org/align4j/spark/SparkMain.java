@@ -1,5 +1,6 @@
 package org.align4j.spark;
 
+import java.io.IOException;
 import java.io.PrintStream;
 import org.align4j.Align4jException;
 import org.align4j.cli.JobArguments;
@@ -43,6 +44,14 @@ public final class SparkMain {
             return 2;
         }
         try {
+            if (!exists(spark, job.input())) {
+                err.println("align4j-spark: " + job.input() + ": no such file");
+                return 1;
+            }
+            if (exists(spark, job.output())) { // checked before the job runs, not when its rows are written
+                err.println("align4j-spark: " + job.output() + ": exists already; give a new output folder");
+                return 1;
+            }
             Dataset<Row> lines = isParquet(job.input()) ? Align4jSpark.fromTable(spark.read().parquet(job.input()))
                     : Align4jSpark.readJsonl(spark, job.input());
             JobRows rows = switch (job) {
@@ -68,7 +77,7 @@ public final class SparkMain {
             err.println("align4j-spark: " + records.count() + " record(s) in " + job.output());
             return 0;
         } catch (Exception e) { // Scala's AnalysisException is checked in Java's terms, though no signature says so
-            if (e instanceof AnalysisException) { // an input that is not there, or not of its format
+            if (e instanceof AnalysisException) { // an input not of its format
                 err.println("align4j-spark: " + e.getMessage());
                 return 1;
             }
@@ -83,6 +92,12 @@ public final class SparkMain {
 
     private static ModelFile modelFile(Path model, int gpuLayers) {
         return new ModelFile(model.toString(), gpuLayers);
+    }
+
+    /** Whether {@code path} exists on its file system (local, HDFS, an object store). */
+    private static boolean exists(SparkSession spark, String path) throws IOException {
+        org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(path);
+        return p.getFileSystem(spark.sparkContext().hadoopConfiguration()).exists(p);
     }
 
     private static boolean isParquet(String path) {

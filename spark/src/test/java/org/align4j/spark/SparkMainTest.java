@@ -106,7 +106,7 @@ class SparkMainTest {
     }
 
     @Test
-    void usageErrorsExit2AndAMissingInputExits1NamingIt() {
+    void usageErrorsExit2AndAMissingInputOrAnExistingOutputExits1NamingIt() {
         Run usage = submit("sample", "-m", "x.gguf", "-i", "in.jsonl", "-o", "out.jsonl", "-n", "0");
         assertThat(usage.status()).isEqualTo(2);
         assertThat(usage.err()).contains("-n must be positive");
@@ -117,6 +117,10 @@ class SparkMainTest {
         Path missing = tmp.resolve("missing.jsonl");
         Run run = submit(args("sample", missing, tmp.resolve("out.jsonl"), "-n", "2"));
         assertThat(run.status()).isEqualTo(1);
-        assertThat(run.err()).contains(missing.toString()).doesNotContain("\tat ");
+        assertThat(run.err()).isEqualTo("align4j-spark: " + missing + ": no such file" + System.lineSeparator());
+
+        Run again = submit(args("sample", SparkTests.demoDir().resolve("heldout.jsonl"), tmp, "-n", "2"));
+        assertThat(again.status()).isEqualTo(1);
+        assertThat(again.err()).isEqualTo("align4j-spark: " + tmp + ": exists already; give a new output folder" + System.lineSeparator());
     }
 }

@@ -2,6 +2,7 @@ package org.align4j.dpo;
 
 import org.align4j.train.LoraConfig;
 
+import java.nio.file.Path;
 import org.align4j.gguf.GgmlType;
 import org.align4j.llama.ContextOptions;
 
@@ -10,7 +11,7 @@ final class TrainerChecks {
     private TrainerChecks() {}
 
     /** What is trained and written: a LoRA run writes an f32 adapter, and only it has an initial adapter, PEFT or merged output. */
-    static void outputs(LoraConfig lora, GgmlType outType, Object initialAdapter, Object peft, Object merge) {
+    static void outputs(LoraConfig lora, GgmlType outType, Path initialAdapter, Path peft, Path merge) {
         if (lora != null && outType != null) {
             throw new IllegalArgumentException("a LoRA run writes the adapter (f32), not a model of a type: leave out the out type");
         }

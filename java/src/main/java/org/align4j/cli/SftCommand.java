@@ -23,12 +23,13 @@ import picocli.CommandLine.Spec;
  * Java trainer's sequence bound is {@code --max-len}.
  */
 @Command(name = "sft", sortOptions = false, description = {
-        "Fine-tune a model on completions (the NLL of each completion, prompts not scored) and write it as GGUF.",
-        "DATA is prompt-completion records (text or chat messages), or bon output: each record's best",
-        "completion is trained on (rejection-sampling fine-tuning).",
-        "With --lora-rank only a LoRA adapter is trained (the model stays frozen) and OUT is that adapter.",
-        "Writes OUT, OUT.metrics.jsonl (per step) and a PNG plot beside it, and checkpoints to OUT.ckpt",
-        "(every --save-every steps and at the end) for --resume."})
+        "Fine-tune a model on completions (their NLL; prompts not scored), write GGUF.",
+        "DATA: prompt-completion records (text or chat messages), or bon output, whose",
+        "best completion per record is trained on (rejection-sampling fine-tuning).",
+        "With --lora-rank only a LoRA adapter is trained (the model stays frozen),",
+        "and OUT is that adapter. Writes OUT, OUT.metrics.jsonl and a PNG plot beside",
+        "it, and checkpoints to OUT.ckpt (every --save-every steps and at the end)",
+        "for --resume."})
 final class SftCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 

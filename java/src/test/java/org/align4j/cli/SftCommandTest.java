@@ -15,9 +15,12 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
 import org.align4j.RepoFiles;
+import org.align4j.gguf.GgmlType;
 import org.align4j.gguf.GgufFile;
+import org.align4j.gguf.GgufValue;
 import org.align4j.llama.Model;
 import org.align4j.llama.ModelOptions;
+import org.align4j.train.DpoTestData;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -191,6 +194,27 @@ class SftCommandTest {
                 meanRise, leastRise);
         assertThat(leastRise).isGreaterThan(0);
         assertThat(meanRise).isGreaterThan(0.5);
+    }
+
+    /**
+     * After a chat prompt, a bon record's best text is the assistant's message, so the chat template closes
+     * the turn and the loss covers that too (character tokenizer: one token per character, no EOS).
+     */
+    @Test
+    void aBonRecordAfterAChatPromptTrainsOnTheAssistantTurnTheTemplateCloses() throws IOException {
+        Path policy = DpoTestData.model(tmp, "policy", GgmlType.F32, 1);
+        Path chat = DpoTestData.rewrite(policy, tmp.resolve("chat.gguf"), keys -> keys.put("tokenizer.chat_template",
+                GgufValue.string("{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"
+                        + "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")), -1);
+        Path data = JsonlFiles.write(tmp.resolve("bon.jsonl"), List.of("{\"prompt\": [{\"role\": \"user\", \"content\": \"abc\"}],"
+                + " \"completions\": [{\"text\": \"x\", \"reward\": 0}, {\"text\": \"abc\", \"reward\": 1}], \"best\": 1}"));
+        CliRun r = CliRun.of("sft", "-m", chat.toString(), "--data", data.toString(), "--out", tmp.resolve("m2.gguf").toString(),
+                "--max-steps", "1", "--quiet", "--threads", "2");
+        assertThat(r.exit()).as(r.err()).isZero();
+        JsonNode step = read(tmp.resolve("m2.gguf.metrics.jsonl")).getFirst();
+        int prompt = 1 + "<|im_start|>user\nabc<|im_end|>\n<|im_start|>assistant\n".length();
+        assertThat(step.get("scored_tokens").asLong()).isEqualTo("abc<|im_end|>\n".length());
+        assertThat(step.get("tokens").asLong()).isEqualTo(prompt + "abc<|im_end|>\n".length());
     }
 
     static Stream<Arguments> badRecords() {

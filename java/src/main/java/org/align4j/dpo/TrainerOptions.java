@@ -80,7 +80,7 @@ public interface TrainerOptions {
 
     /**
      * The setters of these options that both jobs' builders have, so that one set of command-line
-     * options fills either.
+     * options (the optimizer's, the adapter's) fills either.
      */
     interface Builder<B extends Builder<B>> {
         B learningRate(double v);
@@ -104,5 +104,13 @@ public interface TrainerOptions {
         B schedule(LrSchedule.Kind v);
 
         B maxLen(int v);
+
+        B lora(LoraConfig v);
+
+        B initialAdapter(Path v);
+
+        B peft(Path v);
+
+        B merge(Path v);
     }
 }

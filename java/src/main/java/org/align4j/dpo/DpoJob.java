@@ -7,6 +7,7 @@ import org.align4j.train.LlamaParams;
 import org.align4j.train.LlamaTrainer;
 import org.align4j.train.LlamaWeights;
 import org.align4j.train.LoraConfig;
+import org.align4j.train.LoraDropout;
 import org.align4j.train.LoraExport;
 import org.align4j.train.LoraMerge;
 import org.align4j.train.PeftAdapter;
@@ -238,7 +239,7 @@ public final class DpoJob {
         GgufFile base = GgufFile.open(o.policy());
         try {
             LoraConfig c = o.lora();
-            LoraParams lora = LoraParams.create(LlamaWeights.frozen(base), c.targets(), c.rank(), c.alpha(), o.seed());
+            LoraParams lora = LoraParams.create(LlamaWeights.frozen(base), c, o.seed());
             if (o.initialAdapter() != null) {
                 AdapterFile.readInto(lora, o.initialAdapter());
             }
@@ -310,7 +311,7 @@ public final class DpoJob {
         public void write() {
             LoraExport.write(lora, o.out());
             if (o.peft() != null) {
-                PeftAdapter.write(o.out(), lora.shape(), base.has("general.name") ? base.string("general.name") : null, o.peft());
+                PeftAdapter.write(o.out(), lora.shape(), base.has("general.name") ? base.string("general.name") : null, lora.dropout(), o.peft());
             }
             if (o.merge() != null) {
                 try (GgufFile adapter = GgufFile.open(o.out())) {
@@ -428,7 +429,7 @@ public final class DpoJob {
                     batch.add(p.rejectedSequence());
                     tokens += p.tokens();
                 }
-                double[] sums = trainer.forward(batch).sums(); // (2m,): chosen, rejected of each pair
+                double[] sums = trainer.forward(batch, LoraDropout.passKey(o.seed(), s, (mb - from) / o.batchSize())).sums(); // (2m,): chosen, rejected of each pair
                 double[] dLossDSum = new double[2 * m];
                 for (int j = 0; j < m; j++) {
                     int i = order[mb + j];
@@ -489,6 +490,7 @@ public final class DpoJob {
             m.put(DpoCheckpoint.LORA_RANK, Integer.toString(o.lora().rank()));
             m.put("lora_alpha", Float.toString(o.lora().alpha()));
             m.put("lora_targets", o.lora().targetNames());
+            m.put("lora_dropout", Float.toString(o.lora().dropout()));
             if (o.initialAdapter() != null) {
                 m.put("lora_initial_adapter", o.initialAdapter().toString());
             }

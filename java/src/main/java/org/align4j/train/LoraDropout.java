@@ -11,11 +11,13 @@ import org.align4j.gguf.LlamaTensor;
  *
  * <p>The mask is a function of {@code key} alone, recomputed wherever it is needed rather than stored:
  * element (row, col) is kept iff SplitMix64 of (key, row, col), as a fraction in [0, 1) of its top 53
- * bits, is at least p. Backward then costs a hash per element instead of keeping R * I values per
- * adapted matrix per block (as much again as the activations a pass keeps), any number of threads
- * computes the same mask, and a resumed run draws the masks an uninterrupted one drew, since the key
- * is a function of the run's seed, the optimizer step and the micro-batch ({@link #passKey}), and of
- * the block and matrix ({@link #of}): q, k and v share their input but not their masks.
+ * bits, is at least p. So a pass carries no mask from forward to backward (nor the dropped inputs, R * I
+ * values per adapted matrix per block), at the price of a hash per input element three times a step
+ * (forward, dX, the A and B gradients), small beside the I * O multiply-adds of each row's product; any
+ * number of threads computes the same mask; and a resumed run draws the masks an uninterrupted one
+ * drew, since the key is a function of the run's seed, the optimizer step and the micro-batch
+ * ({@link #passKey}), and of the block and matrix ({@link #of}): q, k and v share their input but not
+ * their masks.
  *
  * @param p   the probability of dropping an element, 0 <= p < 1; 0 is no dropout
  * @param key the mask's key

@@ -1,6 +1,7 @@
 package org.align4j.train;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -169,7 +170,7 @@ class LoraGradientTest {
     /**
      * A trainer's log-probs and A and B gradients: with dropout 0 and a pass key, bit for bit those of the
      * same adapter without dropout; with dropout 0.3, the same bits on 1 and 2 threads for one key, and
-     * other gradients for the next step's key (other masks).
+     * other gradients for the next step's key (other masks); and a forward without a key is refused.
      */
     @Test
     void dropoutZeroChangesNothingAndMasksDoNotDependOnTheThreadCount() {
@@ -193,6 +194,10 @@ class LoraGradientTest {
             assertThat(one.same(two)).isEqualTo("identical");
             assertThat(two.same(nextStep)).isEqualTo("different");
             assertThat(two.same(plain)).isEqualTo("different");
+            try (LlamaTrainer keyless = new LlamaTrainer(LoraParams.create(base, config.withDropout(0.3f), 7), 1)) {
+                assertThatThrownBy(() -> keyless.forward(batch)).isInstanceOf(IllegalStateException.class)
+                        .hasMessageContaining("each forward needs its key");
+            }
         }
     }
 

@@ -4,6 +4,7 @@ import org.align4j.train.AdamW;
 import org.align4j.train.GradClip;
 import org.align4j.train.LlamaParams;
 import org.align4j.train.LlamaTrainer;
+import org.align4j.train.LoraDropout;
 import org.align4j.train.LoraExport;
 import org.align4j.train.LoraParams;
 import org.align4j.train.LrSchedule;
@@ -224,7 +225,7 @@ public final class DpoJob {
                     batch.add(p.rejectedSequence());
                     tokens += p.tokens();
                 }
-                double[] sums = trainer.forward(batch).sums(); // (2m,): chosen, rejected of each pair
+                double[] sums = trainer.forward(batch, LoraDropout.passKey(o.seed(), s, mb / o.batchSize())).sums(); // (2m,): chosen, rejected of each pair
                 double[] dLossDSum = new double[2 * m];
                 for (int j = 0; j < m; j++) {
                     int i = taken[mb + j];

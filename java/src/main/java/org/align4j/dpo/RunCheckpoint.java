@@ -10,7 +10,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Locale;
+import java.util.LinkedHashSet;
 import java.util.Map;
+import java.util.Set;
 import java.util.SequencedMap;
 import org.align4j.Align4jException;
 import org.align4j.gguf.GgufValue;
@@ -121,12 +123,15 @@ record RunCheckpoint(String job, int step, long optimizerSteps, String dataFinge
             throw new Align4jException(file + " was trained on other " + records + " than " + data
                     + " gives now (different records, skips or tokenization): cannot resume it with this data");
         }
-        for (Map.Entry<String, String> e : settings.entrySet()) {
-            String was = this.settings.get(e.getKey());
-            if (!e.getValue().equals(was)) {
-                String what = e.getKey().equals("total_steps")
-                        ? " is from a run of " + was + " steps in all (--epochs, --max-steps), and this one has " + e.getValue()
-                        : " was trained with " + e.getKey() + " " + was + ", not " + e.getValue();
+        Set<String> keys = new LinkedHashSet<>(settings.keySet()); // both ways: a setting only one run has differs too
+        keys.addAll(this.settings.keySet());
+        for (String key : keys) {
+            String was = this.settings.getOrDefault(key, "(none)");
+            String now = settings.getOrDefault(key, "(none)");
+            if (!now.equals(was)) {
+                String what = key.equals("total_steps")
+                        ? " is from a run of " + was + " steps in all (--epochs, --max-steps), and this one has " + now
+                        : " was trained with " + key + " " + was + ", not " + now;
                 throw new Align4jException(file + what + ": resume with the same settings");
             }
         }

@@ -1,6 +1,7 @@
 package org.align4j.dpo;
 
 import org.align4j.train.LlamaTrainer;
+import org.align4j.train.LoraDropout;
 import org.align4j.train.LoraExport;
 import org.align4j.train.OptimizerStep;
 import org.align4j.train.Sequence;
@@ -159,7 +160,7 @@ public final class SftJob {
                     dLossDSum[i] = -perToken;
                 }
                 return nll * perToken;
-            }).loss();
+            }, LoraDropout.passKey(o.seed(), s, mb / o.batchSize())).loss();
         }
         long optimizerStart = System.nanoTime();
         OptimizerStep.Update u = update.apply(s);

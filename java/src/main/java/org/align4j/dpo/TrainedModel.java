@@ -63,7 +63,7 @@ sealed interface TrainedModel extends AutoCloseable permits TrainedModel.FullMod
         GgufFile base = GgufFile.open(o.policy());
         try {
             LoraConfig c = o.lora();
-            LoraParams lora = LoraParams.create(LlamaWeights.frozen(base), c.targets(), c.rank(), c.alpha(), o.seed());
+            LoraParams lora = LoraParams.create(LlamaWeights.frozen(base), c, o.seed());
             if (o.initialAdapter() != null) {
                 AdapterFile.readInto(lora, o.initialAdapter());
             }
@@ -126,7 +126,7 @@ sealed interface TrainedModel extends AutoCloseable permits TrainedModel.FullMod
         public void write() {
             LoraExport.write(lora, o.out());
             if (o.peft() != null) {
-                PeftAdapter.write(o.out(), lora.shape(), base.has("general.name") ? base.string("general.name") : null, o.peft());
+                PeftAdapter.write(o.out(), lora.shape(), base.has("general.name") ? base.string("general.name") : null, lora.dropout(), o.peft());
             }
             if (o.merge() != null) {
                 try (GgufFile adapter = GgufFile.open(o.out())) {

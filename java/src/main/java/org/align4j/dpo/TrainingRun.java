@@ -139,6 +139,9 @@ final class TrainingRun {
             m.put(RunCheckpoint.LORA_RANK, Integer.toString(o.lora().rank()));
             m.put("lora_alpha", Float.toString(o.lora().alpha()));
             m.put("lora_targets", o.lora().targetNames());
+            if (o.lora().dropout() > 0) { // absent at 0, as in checkpoints from before --lora-dropout
+                m.put("lora_dropout", Float.toString(o.lora().dropout()));
+            }
             if (o.initialAdapter() != null) {
                 m.put("lora_initial_adapter", o.initialAdapter().toString());
             }

@@ -98,14 +98,15 @@ public final class PeftAdapter {
     /**
      * Writes the GGUF adapter {@code adapterGguf} over a base of shape {@code base} (its heads decide the
      * q/k permutation) as PEFT's two files in {@code dir}, created if needed; {@code baseModelName} (the
-     * base GGUF's general.name) or null goes to base_model_name_or_path.
+     * base GGUF's general.name) or null goes to base_model_name_or_path, and {@code dropout}, the p the
+     * adapter was trained with ({@link LoraDropout}), to lora_dropout.
      */
-    public static void write(Path adapterGguf, LlamaShape base, String baseModelName, Path dir) {
+    public static void write(Path adapterGguf, LlamaShape base, String baseModelName, float dropout, Path dir) {
         PeftAdapter adapter = readGguf(adapterGguf, base);
         try {
             Files.createDirectories(dir);
             AtomicFile.write(dir.resolve(WEIGHTS), tmp -> Files.write(tmp, adapter.safetensors(base)));
-            AtomicFile.write(dir.resolve(CONFIG), tmp -> Files.write(tmp, adapter.config(baseModelName)));
+            AtomicFile.write(dir.resolve(CONFIG), tmp -> Files.write(tmp, adapter.config(baseModelName, dropout)));
         } catch (IOException e) {
             throw new Align4jException(dir + ": cannot write the PEFT adapter: " + IoMessages.describe(e), e);
         }
@@ -301,7 +302,7 @@ public final class PeftAdapter {
 
     // adapter_config.json as PEFT's LoraConfig saves itself (sorted keys, indent 2), with the values that
     // give plain LoRA with scale lora_alpha / r.
-    private byte[] config(String baseModelName) {
+    private byte[] config(String baseModelName, float dropout) {
         ObjectNode c = JSON.createObjectNode();
         c.putObject("alpha_pattern");
         c.putNull("auto_mapping");
@@ -321,7 +322,7 @@ public final class PeftAdapter {
             c.put("lora_alpha", alpha);
         }
         c.put("lora_bias", false);
-        c.put("lora_dropout", 0.0);
+        c.put("lora_dropout", dropout);
         c.putNull("modules_to_save");
         c.put("peft_type", "LORA");
         c.put("r", rank);

@@ -204,6 +204,23 @@ class DpoCommandTest {
         assertThat(out).doesNotExist();
     }
 
+    /** --lora-dropout outside [0, 1) or without --lora-rank exits 2 naming the option. */
+    @Test
+    void badLoraDropoutIsAUsageError() {
+        Path data = DpoTestData.write(tmp.resolve("pairs.jsonl"), List.of(GOOD, GOOD2));
+        Path out = tmp.resolve("lora.gguf");
+        for (String[] args : new String[][] {{"--lora-rank", "4", "--lora-dropout", "1"}, {"--lora-rank", "4", "--lora-dropout", "-0.1"},
+                {"--lora-dropout", "0.1"}}) {
+            CliRun r = dpo(data, out, args);
+            assertThat(r.exit()).as(r.err()).isEqualTo(2);
+            assertThat(r.err()).as(String.join(" ", args)).contains(args.length == 2
+                    ? "--lora-dropout needs --lora-rank"
+                    : "--lora-dropout must be at least 0 and below 1, not " + Float.parseFloat(args[3]));
+            assertThat(r.err()).doesNotContain("Exception");
+        }
+        assertThat(out).doesNotExist();
+    }
+
     @Test
     void loraRankTrainsAnAdapterWrittenToOut() throws IOException {
         Path data = DpoTestData.write(tmp.resolve("pairs.jsonl"), DpoTestData.copyOverReverse(8, 1));

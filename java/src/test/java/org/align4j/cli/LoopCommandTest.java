@@ -31,6 +31,7 @@ class LoopCommandTest {
                 new Case(new String[] {"--loss", "nope"}, "unknown loss 'nope'"),
                 new Case(new String[] {"--lora-alpha", "8"}, "--lora-alpha needs --lora-rank"),
                 new Case(new String[] {"--lora-rank", "0"}, "--lora-rank must be at least 1"),
+                new Case(new String[] {"--lora-rank", "4", "--lora-dropout", "1"}, "--lora-dropout must be at least 0 and below 1"),
                 new Case(new String[] {"--lora-rank", "4", "--lora-targets", "q,x"}, "--lora-targets: unknown LoRA target 'x'")}) {
             CliRun r = loop(c.args());
             assertThat(r.exit()).as(String.join(" ", c.args())).isEqualTo(2);

@@ -18,6 +18,7 @@ import java.util.List;
  * step and writes a line after each; its final checkpoint (which the loop deletes) and then the model or
  * adapter follow. Seconds:
  *
+ * @param pairs       the round's preference pairs, and {@code steps} its DPO steps, as loop.jsonl says
  * @param seconds     the round, as loop.jsonl says
  * @param sampling    RSO's sampling and rewarding of the candidates
  * @param refScoring  RSO's reference log-probs of the kept completions
@@ -28,7 +29,7 @@ import java.util.List;
  * @param rest        the remainder: RSO's writing, the DPO plot, the next round's policy loaded (full
  *                    fine-tuning; a LoRA round keeps the base loaded)
  */
-record LoopRoundSplit(double seconds, double sampling, double refScoring, double klAndSetup, double training, double export,
+record LoopRoundSplit(long pairs, int steps, double seconds, double sampling, double refScoring, double klAndSetup, double training, double export,
                       double rest) {
     /** How many figures {@link #figures()} has. */
     static final int FIGURES = 7;
@@ -63,7 +64,7 @@ record LoopRoundSplit(double seconds, double sampling, double refScoring, double
                 throw new IllegalStateException(d + ": its files' times are out of order (a file system without creation times?)");
             }
             double rest = seconds - (sampling + refScoring + klAndSetup + training + export);
-            return new LoopRoundSplit(seconds, sampling, refScoring, klAndSetup, training, export, rest);
+            return new LoopRoundSplit(line.get("pairs").asLong(), line.get("dpo/steps").asInt(), seconds, sampling, refScoring, klAndSetup, training, export, rest);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

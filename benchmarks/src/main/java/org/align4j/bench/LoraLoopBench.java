@@ -41,6 +41,9 @@ public final class LoraLoopBench implements Callable<Integer> {
     /** The full-weight or the adapter loop: its command, run folder, the file its rounds end with, and each run's rounds. */
     private record Variant(String name, List<String> command, Path out, String trained, List<List<LoopRoundSplit>> runs) {}
 
+    /** The load average before each loop run and at the end. */
+    private final List<Double> loadAverages = new ArrayList<>();
+
     public static void main(String[] args) {
         System.exit(new CommandLine(new LoraLoopBench()).execute(args));
     }
@@ -60,6 +63,7 @@ public final class LoraLoopBench implements Callable<Integer> {
             for (int i = 0; i < variants.size(); i++) {
                 Variant v = variants.get((i + r) % variants.size()); // alternate which loop runs first
                 deleteTree(v.out);
+                loadAverages.add(loadAverage());
                 ChildRun.run(v.command, bench.work(v.out.getFileName() + "-r" + r + ".log"));
                 List<LoopRoundSplit> run = new ArrayList<>();
                 for (int k = 1; k <= loopRounds; k++) {
@@ -69,8 +73,18 @@ public final class LoraLoopBench implements Callable<Integer> {
                 System.err.printf(Locale.ROOT, "round %d, %s loop: %s s per round%n", r + 1, v.name, seconds(run));
             }
         }
+        loadAverages.add(loadAverage());
         report(variants).write();
         return 0;
+    }
+
+    /** The machine's 1-minute load average (/proc/loadavg), NaN where there is none. */
+    private static double loadAverage() {
+        try {
+            return Double.parseDouble(Files.readString(Path.of("/proc/loadavg")).split(" ")[0]);
+        } catch (IOException | RuntimeException e) {
+            return Double.NaN;
+        }
     }
 
     private Variant variant(String name, Path model, Path promptFile, boolean lora) {
@@ -97,6 +111,20 @@ public final class LoraLoopBench implements Callable<Integer> {
         }
     }
 
+    /** The largest ratio, over both loops and every round, of a round's longest time over the runs to its shortest. */
+    private double spread(List<Variant> variants) {
+        double max = 1;
+        for (Variant v : variants) {
+            for (int k = 0; k < loopRounds; k++) {
+                int round = k;
+                double hi = v.runs.stream().mapToDouble(run -> run.get(round).seconds()).max().orElse(1);
+                double lo = v.runs.stream().mapToDouble(run -> run.get(round).seconds()).min().orElse(1);
+                max = Math.max(max, hi / lo);
+            }
+        }
+        return max;
+    }
+
     private static List<String> seconds(List<LoopRoundSplit> run) {
         return run.stream().map(x -> String.format(Locale.ROOT, "%.1f", x.seconds())).toList();
     }
@@ -118,12 +146,13 @@ public final class LoraLoopBench implements Callable<Integer> {
                 + " step (the KL of the samples to the reference, which llama.cpp scores, reading the pairs, opening the"
                 + " trainer), DPO's steps, the final checkpoint and the model or adapter written, and the remainder (RSO's"
                 + " writing, the DPO plot, the full loop's reload of its new model).\n\n");
-        s.append("| loop | round | round s | sampling + reward s | reference scoring s | KL + trainer setup s | training s |"
-                + " checkpoint + export s | rest (reload) s |\n|---|---|---|---|---|---|---|---|---|\n");
+        s.append("| loop | round | pairs (DPO steps) | round s | sampling + reward s | reference scoring s | KL + trainer setup s |"
+                + " training s | checkpoint + export s | rest (reload) s |\n|---|---|---|---|---|---|---|---|---|---|\n");
         for (Variant v : variants) {
             for (int k = 0; k < loopRounds; k++) {
                 int round = k;
-                s.format("| %s | %d |", v.name, k + 1);
+                s.format("| %s | %d | %s |", v.name, k + 1, v.runs.stream()
+                        .map(run -> run.get(round).pairs() + " (" + run.get(round).steps() + ")").distinct().toList());
                 for (int f = 0; f < LoopRoundSplit.FIGURES; f++) {
                     int figure = f;
                     s.format(" %.2f |", mean(v.runs, run -> run.get(round).figures().get(figure)));
@@ -140,6 +169,12 @@ public final class LoraLoopBench implements Callable<Integer> {
             s.format("round %d: round time %.2f (%.1f / %.1f s), training %.2f (%.2f / %.2f s), checkpoint + export %.2f (%.2f / %.2f s)%s",
                     k + 1, a / b, a, b, ta / tb, ta, tb, ea / eb, ea, eb, k + 1 < loopRounds ? "; " : ".\n");
         }
+        s.format("%nRound 1 of every run includes the trainer's JIT warm-up (each loop is a fresh JVM), so its training time is"
+                + " mostly that; round 2 is the steady one. From round 2 the two loops train on different samples (their"
+                + " policies differ), so their pair counts differ too.%n%nNoise: the machine is shared (2 cores; other jobs"
+                + " ran beside this one): the 1-minute load average before each run and at the end was %s, and the same"
+                + " round of the same loop took up to %.1f times as long in one run as in another (below), so take the"
+                + " ratios as rough.%n", loadAverages.stream().map(x -> String.format(Locale.ROOT, "%.1f", x)).toList(), spread(variants));
         s.append("\nEach run's round times (s):\n\n");
         for (Variant v : variants) {
             s.format("- %s:", v.name);

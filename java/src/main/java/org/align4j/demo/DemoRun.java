@@ -67,7 +67,7 @@ public record DemoRun(String name, int heldout, int bonN, int rounds, int prompt
 
     static final String REWARD = "match:answer";
     static final int MAX_TOKENS = 8;
-    /** llama.cpp's capacity for every job of the demo: one thread (the model is too small for a second to pay). */
+    /** llama.cpp's capacity for every job of the demo, on one thread: on a model this small a second costs more in synchronisation than it saves. */
     static final SamplerOptions ENGINE = new SamplerOptions(32, 2048, 256, 1);
 
     /** What the run measured; the report is written from it. */

@@ -314,7 +314,7 @@ public final class DpoJob {
             }
             if (o.merge() != null) {
                 try (GgufFile adapter = GgufFile.open(o.out())) {
-                    LoraMerge.write(base, adapter, 1f, o.merge());
+                    LoraMerge.write(base, adapter, 1f, o.merge(), o.mergeType(), o.threads());
                 }
             }
         }

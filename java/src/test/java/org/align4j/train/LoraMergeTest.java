@@ -73,7 +73,7 @@ class LoraMergeTest {
         assertThat(diff).isLessThan(TOLERANCE);
     }
 
-    /** A quantized base: merged matrices become F16 (general.file_type MOSTLY_F16), the rest is copied as it is. */
+    /** A quantized base: merged matrices become F16 (general.file_type MOSTLY_F16), or F32 when asked; the rest is copied as it is. */
     @Test
     void aQuantizedBaseMergesIntoF16Matrices() {
         LlamaShape shape = new LlamaShape(2, 32, 4, 2, 64, 64, 10_000f, 1e-5f, false);
@@ -93,6 +93,19 @@ class LoraMergeTest {
             assertThat(m.tensor("blk.0.attn_q.weight").type()).isEqualTo(GgmlType.F16);
             assertThat(m.tensor("token_embd.weight").type()).isEqualTo(GgmlType.Q8_0);
             assertThat(m.integer("general.file_type")).isEqualTo(1);
+        }
+        // --merge-type f32: the merged matrices in F32 (general.file_type ALL_F32), as close to the float64 loop as an F32 base's.
+        Path mergedF32 = tmp.resolve("merge-q8-merged-f32.gguf");
+        try (GgufFile b = GgufFile.open(base); GgufFile a = GgufFile.open(adapter)) {
+            LoraMerge.write(b, a, 0.5f, mergedF32, LoraMerge.Type.F32, 1);
+        }
+        double relErrF32 = assertMergedAsTheFloat64Loop(base, adapter, 0.5, mergedF32);
+        System.out.printf("Q8_0 base, scale 0.5, merge type f32: merged F32 tensors vs the float64 loop, max relative diff %.3g (tolerance %.0e)%n",
+                relErrF32, RTOL);
+        try (GgufFile m = GgufFile.open(mergedF32)) {
+            assertThat(m.tensor("blk.0.attn_q.weight").type()).isEqualTo(GgmlType.F32);
+            assertThat(m.tensor("token_embd.weight").type()).isEqualTo(GgmlType.Q8_0);
+            assertThat(m.integer("general.file_type")).isEqualTo(0);
         }
     }
 

@@ -11,6 +11,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.EnumSet;
 import java.util.List;
+import java.util.SequencedMap;
+import java.util.LinkedHashMap;
 import java.util.Objects;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
@@ -20,6 +22,7 @@ import org.align4j.gguf.GgmlQuants;
 import org.align4j.gguf.GgmlType;
 import org.align4j.gguf.GgufFile;
 import org.align4j.gguf.GgufTensorInfo;
+import org.align4j.gguf.GgufValue;
 import org.align4j.gguf.GgufWriter;
 import org.align4j.gguf.LlamaShape;
 import org.align4j.llama.LlamaFileType;
@@ -153,11 +156,12 @@ class LoraMergeTest {
 
     /**
      * The same merge by llama.cpp's own {@code llama-export-lora} (built with the tests, from the pinned
-     * source): the same tensors, types, shapes and keys (general.file_type aside, which export-lora sets to
-     * MOSTLY_F16 even over an F32 base); tensors the adapter does not touch byte for byte;
+     * source): the same tensors (export-lora sorts them by name), types, shapes and keys (general.file_type
+     * aside, which export-lora sets to MOSTLY_F16 even over an F32 base); tensors the adapter does not touch byte for byte;
      * merged ones as close as their arithmetic allows. export-lora sums B A in f32 in ggml's order (the
-     * merge here in f64), so an F32 result may differ in its last bits (tolerance {@value #RTOL} of the
-     * largest |W'|), and an F16 one by one F16 step where that sum falls next to a rounding boundary.
+     * merge here in f64), so an F32 result differs in its last bits (tolerance {@value #RTOL} of the
+     * largest |W'|), and an F16 one by one F16 step where that sum falls next to a rounding boundary (in
+     * under 1% of the elements).
      */
     @ParameterizedTest(name = "{0} base")
     @EnumSource(value = GgmlType.class, names = {"F32", "F16", "Q8_0"})
@@ -167,7 +171,13 @@ class LoraMergeTest {
         LlamaParams params = LlamaParams.load(TrainerTestModels.write(tmp, name + "-source", shape, GgmlType.F32, 17));
         TrainerTestModels.randomize(params, 5);
         Path base = tmp.resolve(name + ".gguf");
-        GgufWriter.write(base, params.metadata(), params.fileTensors().stream().map(t -> {
+        SequencedMap<String, GgufValue> metadata = new LinkedHashMap<>(params.metadata());
+        metadata.put(LoraMerge.FILE_TYPE_KEY, GgufValue.uint32(switch (baseType) { // LLAMA_FTYPE_ALL_F32, MOSTLY_F16, MOSTLY_Q8_0
+            case F16 -> 1;
+            case Q8_0 -> 7;
+            default -> 0;
+        }));
+        GgufWriter.write(base, metadata, params.fileTensors().stream().map(t -> {
             GgmlType stored = t.dims().length == 1 ? GgmlType.F32 : baseType;
             return new GgufWriter.Tensor(t.name(), stored, t.dims(), dst -> GgmlQuants.quantize(stored, t.data(), dst));
         }).toList());
@@ -182,14 +192,13 @@ class LoraMergeTest {
             List<String> keys = a.metadata().keySet().stream().filter(k -> !k.equals(LoraMerge.FILE_TYPE_KEY)).toList();
             assertThat(keys).containsExactlyElementsOf(b.metadata().keySet().stream().filter(k -> !k.equals(LoraMerge.FILE_TYPE_KEY)).toList());
             assertThat(b.integer(LoraMerge.FILE_TYPE_KEY)).isEqualTo(1);
-            if (baseType != GgmlType.F32) {
-                assertThat(a.integer(LoraMerge.FILE_TYPE_KEY)).isEqualTo(1);
-            }
+            assertThat(a.integer(LoraMerge.FILE_TYPE_KEY)).isEqualTo(baseType == GgmlType.F32 ? 0 : 1);
             for (String key : keys) {
                 assertThat(a.metadata().get(key).type()).as(key).isEqualTo(b.metadata().get(key).type());
                 assertThat(Objects.deepEquals(a.metadata().get(key).value(), b.metadata().get(key).value())).as(key).isTrue();
             }
-            assertThat(a.tensors()).extracting(GgufTensorInfo::name).containsExactlyElementsOf(b.tensors().stream().map(GgufTensorInfo::name).toList());
+            // export-lora writes the tensors sorted by name; LoraMerge keeps the base's order.
+            assertThat(a.tensors()).extracting(GgufTensorInfo::name).containsExactlyInAnyOrderElementsOf(b.tensors().stream().map(GgufTensorInfo::name).toList());
             int copied = 0, merged = 0;
             long elements = 0, differing = 0;
             int maxF16Steps = 0;
@@ -234,7 +243,9 @@ class LoraMergeTest {
             assertThat(copied).isPositive();
             assertThat(maxF16Steps).isLessThanOrEqualTo(1);
             assertThat(maxRel).isLessThan(RTOL);
-            assertThat(differing).as("elements differing").isLessThan(elements / 100);
+            if (baseType != GgmlType.F32) {
+                assertThat(differing).as("F16 elements a step apart").isLessThan(elements / 100);
+            }
         }
     }
 

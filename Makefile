@@ -68,8 +68,9 @@ launcher: java
 	@chmod +x align4j
 	@echo "align4j: built ./align4j"
 
-# The llama.cpp tools the tests compare against (llama-export-lora), from the same pinned source.
-test-baselines: $(NATIVE_BUILD)/CMakeCache.txt
+# The llama.cpp tools the tests compare against (llama-export-lora), from the same pinned source; after
+# `native`, so that `make -j` never runs two builds in one build folder.
+test-baselines: native
 	cmake --build $(NATIVE_BUILD) --target test_baselines -j $(JOBS)
 
 test: jdk native test-baselines

@@ -5,7 +5,6 @@ import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.align4j.job.ErrorPolicy;
-import org.align4j.gguf.GgmlType;
 import org.align4j.dpo.DpoJob;
 import org.align4j.dpo.DpoOptions;
 import org.align4j.llama.ContextOptions;
@@ -90,7 +89,7 @@ final class DpoCommand implements Callable<Integer> {
             LoraConfig config = lora();
             options = loraOutputs.applyTo(training.applyTo(DpoOptions.builder(policy, data, out)), config)
                     .reference(reference)
-                    .outType(outType == null ? null : outType(outType))
+                    .outType(outType == null ? null : TrainingOptions.outType(outType))
                     .metrics(metrics)
                     .checkpoint(checkpoint)
                     .seed(seed)
@@ -126,13 +125,5 @@ final class DpoCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--out-type does not apply with --lora-rank: OUT is the adapter, in f32");
         }
         return config;
-    }
-
-    private static GgmlType outType(String name) {
-        return switch (name.toLowerCase(Locale.ROOT)) {
-            case "f32" -> GgmlType.F32;
-            case "f16" -> GgmlType.F16;
-            default -> throw new IllegalArgumentException("--out-type must be f32 or f16, not " + name);
-        };
     }
 }

@@ -1,7 +1,7 @@
 package org.align4j.cli;
 
 import java.nio.file.Path;
-import org.align4j.dpo.DpoOptions;
+import org.align4j.dpo.TrainerOptions;
 import org.align4j.train.LoraConfig;
 import org.align4j.train.LoraMerge;
 import picocli.CommandLine.Option;
@@ -26,7 +26,7 @@ final class LoraOutputOptions {
      *
      * @throws IllegalArgumentException naming the option that does not apply or has a bad value
      */
-    DpoOptions.Builder applyTo(DpoOptions.Builder options, LoraConfig lora) {
+    <B extends TrainerOptions.Builder<B>> B applyTo(B options, LoraConfig lora) {
         if (lora == null && peft != null) {
             throw new IllegalArgumentException("--peft needs --lora-rank");
         }

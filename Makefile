@@ -4,7 +4,7 @@
 #   make demo     the main job on the default model
 #   make models   regenerate the demo model (models/demo/demo.gguf) from its recipe
 #   make cuda     the same native build with GGML_CUDA=ON (needs nvcc and cuBLAS)
-#   make baselines  llama.cpp's llama-batched-bench and llama-perplexity from the pinned source
+#   make baselines  llama.cpp's llama-batched-bench, llama-perplexity and llama-export-lora from the pinned source
 #   make bench    the end-to-end benchmarks (reports in benchmarks/results/); make bench-score, bench-bon, bench-rso, bench-dpo run one;
 #                 make bench-train-archs: the trainer forward on frozen quantized weights vs llama.cpp; make bench-lora:
 #                 LoRA DPO training on them vs llama.cpp's prompt processing, peak RSS, time split; make bench-lora-loop:
@@ -34,7 +34,7 @@ JDK := $(shell for d in "$$JAVA_HOME" /usr/lib/jvm/*; do j="$$d/bin/java"; [ -x 
          [ "$${v%%.*}" -ge 25 ] 2>/dev/null && { echo "$$d"; break; }; done)
 MVN := JAVA_HOME=$(JDK) MAVEN_OPTS="--sun-misc-unsafe-memory-access=allow $${MAVEN_OPTS:-}" mvn -B -ntp -Dalign4j.native.dir=$(NATIVE_DIR)
 
-.PHONY: all jdk native java launcher test demo models cuda baselines bench bench-score bench-bon bench-rso bench-dpo \
+.PHONY: all jdk native java launcher test test-baselines demo models cuda baselines bench bench-score bench-bon bench-rso bench-dpo \
   bench-kernels bench-frozen-matmul bench-train-archs bench-lora bench-lora-loop clean distclean
 
 all: launcher
@@ -69,7 +69,12 @@ launcher: java
 	@chmod +x align4j
 	@echo "align4j: built ./align4j"
 
-test: jdk native
+# The llama.cpp tools the tests compare against (llama-export-lora), from the same pinned source; after
+# `native`, so that `make -j` never runs two builds in one build folder.
+test-baselines: native
+	cmake --build $(NATIVE_BUILD) --target test_baselines -j $(JOBS)
+
+test: jdk native test-baselines
 	$(MVN) test -Dalign4j.llama.src=$$(cat $(NATIVE_BUILD)/llama-source-dir.txt)
 
 # Best-of-N, RSO, scoring and rounds of DPO on the committed demo model, into runs/demo-<date>-<time>/

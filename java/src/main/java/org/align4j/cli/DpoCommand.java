@@ -26,8 +26,8 @@ import picocli.CommandLine.Model.CommandSpec;
         "Train a policy on preference pairs with DPO or a variant and write it as GGUF.",
         "Reference log-probs: the data's ref_chosen_logps/ref_rejected_logps when every pair has them,",
         "else computed once with llama.cpp on --ref, or on the initial policy without one.",
-        "With --lora-rank only a LoRA adapter is trained (the policy stays frozen, the reference is the base)",
-        "and OUT is that adapter.",
+        "With --lora-rank (or --lora-init) only a LoRA adapter is trained (the policy stays frozen, the reference",
+        "is the base) and OUT is that adapter.",
         "Writes OUT, OUT.metrics.jsonl (TRL metric names per step) and a PNG plot beside it, and",
         "checkpoints to OUT.ckpt (every --save-every steps and at the end) for --resume."})
 final class DpoCommand implements Callable<Integer> {
@@ -52,12 +52,7 @@ final class DpoCommand implements Callable<Integer> {
 
     @Mixin LoraTrainingOptions lora;
 
-    @Option(names = "--peft", paramLabel = "DIR", description = "with --lora-rank: also write the adapter in PEFT's format (adapter_config.json, adapter_model.safetensors) into DIR")
-    Path peft;
-
-    @Option(names = "--merge", paramLabel = "M2.gguf", description = "with --lora-rank: also write the policy with the adapter merged in"
-            + " (as llama-export-lora: merged matrices F32 if they were, else F16; other tensors as they are)")
-    Path merge;
+    @Mixin LoraOutputOptions loraOutputs;
 
     @Option(names = "--seed", paramLabel = "S", description = "data order (default: ${DEFAULT-VALUE})")
     long seed = DpoOptions.DEFAULT_SEED;
@@ -91,7 +86,8 @@ final class DpoCommand implements Callable<Integer> {
     public Integer call() {
         DpoOptions options;
         try {
-            options = training.applyTo(DpoOptions.builder(policy, data, out))
+            LoraConfig config = lora();
+            options = loraOutputs.applyTo(training.applyTo(DpoOptions.builder(policy, data, out)), config)
                     .reference(reference)
                     .outType(outType == null ? null : TrainingOptions.outType(outType))
                     .metrics(metrics)
@@ -103,9 +99,8 @@ final class DpoCommand implements Callable<Integer> {
                     .resume(resume)
                     .onError(onError)
                     .quiet(quiet)
-                    .lora(lora())
-                    .peft(peft)
-                    .merge(merge)
+                    .lora(config)
+                    .initialAdapter(lora.initialAdapter())
                     .build();
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
@@ -118,7 +113,7 @@ final class DpoCommand implements Callable<Integer> {
                     threads == 1 ? "" : "s", result.timings().describe(result.seconds()));
             err.println("dpo: wrote " + result.out() + ", metrics " + result.metrics()
                     + (result.plot() != null ? ", plot " + result.plot() : "") + ", checkpoint " + result.checkpoint()
-                    + (merge != null ? ", merged model " + merge : ""));
+                    + (options.merge() != null ? ", merged model " + options.merge() : ""));
         }
         return 0;
     }
@@ -126,12 +121,6 @@ final class DpoCommand implements Callable<Integer> {
     // The adapter's settings, or null; each bad value is a message naming its option.
     private LoraConfig lora() {
         LoraConfig config = lora.config();
-        if (config == null && peft != null) {
-            throw new IllegalArgumentException("--peft needs --lora-rank");
-        }
-        if (config == null && merge != null) {
-            throw new IllegalArgumentException("--merge needs --lora-rank");
-        }
         if (config != null && outType != null) {
             throw new IllegalArgumentException("--out-type does not apply with --lora-rank: OUT is the adapter, in f32");
         }

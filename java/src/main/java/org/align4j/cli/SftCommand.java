@@ -9,6 +9,7 @@ import org.align4j.dpo.SftOptions;
 import org.align4j.dpo.TrainerOptions;
 import org.align4j.job.ErrorPolicy;
 import org.align4j.llama.ContextOptions;
+import org.align4j.train.LoraConfig;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -26,7 +27,7 @@ import picocli.CommandLine.Spec;
         "Fine-tune a model on completions (their NLL; prompts not scored), write GGUF.",
         "DATA: prompt-completion records (text or chat messages), or bon output, whose",
         "best completion per record is trained on (rejection-sampling fine-tuning).",
-        "With --lora-rank only a LoRA adapter is trained (the model stays frozen),",
+        "With --lora-rank (or --lora-init) only a LoRA adapter is trained (the model stays frozen),",
         "and OUT is that adapter. Writes OUT, OUT.metrics.jsonl and a PNG plot beside",
         "it, and checkpoints to OUT.ckpt (every --save-every steps and at the end)",
         "for --resume."})
@@ -55,12 +56,7 @@ final class SftCommand implements Callable<Integer> {
 
     @Mixin LoraTrainingOptions lora;
 
-    @Option(names = "--peft", paramLabel = "DIR", description = "with --lora-rank: also write the adapter in PEFT's format (adapter_config.json, adapter_model.safetensors) into DIR")
-    Path peft;
-
-    @Option(names = "--merge", paramLabel = "M2.gguf", description = "with --lora-rank: also write the model with the adapter merged in"
-            + " (as llama-export-lora: merged matrices F32 if they were, else F16; other tensors as they are)")
-    Path merge;
+    @Mixin LoraOutputOptions loraOutputs;
 
     @Option(names = "--seed", paramLabel = "S", description = "data order, and the adapter's initial A (default: ${DEFAULT-VALUE})")
     long seed = TrainerOptions.DEFAULT_SEED;
@@ -91,13 +87,13 @@ final class SftCommand implements Callable<Integer> {
     public Integer call() {
         SftOptions options;
         try {
-            options = training.applyTo(SftOptions.builder(model, data, out))
+            LoraConfig config = lora.config();
+            options = loraOutputs.applyTo(training.applyTo(SftOptions.builder(model, data, out)), config)
                     .learningRate(lr)
                     .outType(outType == null ? null : TrainingOptions.outType(outType))
                     .minReward(minReward)
-                    .lora(lora.config())
-                    .peft(peft)
-                    .merge(merge)
+                    .lora(config)
+                    .initialAdapter(lora.initialAdapter())
                     .seed(seed)
                     .metrics(metrics)
                     .checkpoint(checkpoint)
@@ -118,7 +114,8 @@ final class SftCommand implements Callable<Integer> {
                     threads == 1 ? "" : "s", result.timings().describe(result.seconds()));
             err.println("sft: wrote " + result.out() + ", metrics " + result.metrics()
                     + (result.plot() != null ? ", plot " + result.plot() : "") + ", checkpoint " + result.checkpoint()
-                    + (peft != null ? ", PEFT adapter " + peft : "") + (merge != null ? ", merged model " + merge : ""));
+                    + (options.peft() != null ? ", PEFT adapter " + options.peft() : "")
+                    + (options.merge() != null ? ", merged model " + options.merge() : ""));
         }
         return 0;
     }

@@ -2,6 +2,7 @@ package org.align4j.dpo;
 
 import org.align4j.train.GradClip;
 import org.align4j.train.LoraConfig;
+import org.align4j.train.LoraMerge;
 import org.align4j.train.LrSchedule;
 import org.align4j.train.PreferenceLoss;
 
@@ -42,18 +43,21 @@ import org.align4j.llama.ContextOptions;
  * @param quiet       no progress lines
  * @param lora        null: train every parameter; else train only a LoRA adapter of these settings over the
  *                    policy's weights, frozen in their file type, and write the adapter to {@code out}
- * @param initialAdapter with {@code lora}: a LoRA GGUF of the same settings over the same base to continue
- *                    training from (the previous round's, in {@code loop --lora-rank}); null: B starts at zero
+ * @param initialAdapter with {@code lora}: a LoRA adapter of the same settings over the same base to continue
+ *                    training from, a GGUF or a PEFT directory ({@link AdapterFile}; the previous round's, in
+ *                    {@code loop --lora-rank}); null: B starts at zero
  * @param peft        null, or (with {@code lora}) a directory that also gets the adapter in PEFT's format
  *                    ({@link org.align4j.train.PeftAdapter})
  * @param merge       null, or (with {@code lora}) a file that also gets the base with the adapter merged in
  *                    ({@link org.align4j.train.LoraMerge})
+ * @param mergeType   the type {@code merge} is written as (F16: as llama-export-lora); unused without {@code merge}
  */
 public record DpoOptions(Path policy, Path reference, Path data, Path out, GgmlType outType, Path metrics, Path checkpoint,
                          PreferenceLoss loss, double rpoAlpha, double learningRate, double weightDecay, double maxGradNorm,
                          int batchSize, int gradAccum, int epochs, int maxSteps, int warmupSteps, double warmupRatio,
                          LrSchedule.Kind schedule, long seed, int maxLen, int saveEvery, int threads, int gpuLayers,
-                         boolean resume, ErrorPolicy onError, boolean quiet, LoraConfig lora, Path initialAdapter, Path peft, Path merge)
+                         boolean resume, ErrorPolicy onError, boolean quiet, LoraConfig lora, Path initialAdapter, Path peft, Path merge,
+                         LoraMerge.Type mergeType)
         implements TrainerOptions {
 
     public static final double DEFAULT_LR = 1e-6;
@@ -65,6 +69,7 @@ public record DpoOptions(Path policy, Path reference, Path data, Path out, GgmlT
         Objects.requireNonNull(loss, "loss");
         Objects.requireNonNull(schedule, "schedule");
         Objects.requireNonNull(onError, "onError");
+        Objects.requireNonNull(mergeType, "mergeType");
         metrics = metrics != null ? metrics : out.resolveSibling(out.getFileName() + ".metrics.jsonl");
         checkpoint = checkpoint != null ? checkpoint : out.resolveSibling(out.getFileName() + ".ckpt");
         TrainerChecks.outputs(lora, outType, initialAdapter, peft, merge);
@@ -109,6 +114,7 @@ public record DpoOptions(Path policy, Path reference, Path data, Path out, GgmlT
         b.initialAdapter = initialAdapter;
         b.peft = peft;
         b.merge = merge;
+        b.mergeType = mergeType;
         return b;
     }
 
@@ -145,6 +151,7 @@ public record DpoOptions(Path policy, Path reference, Path data, Path out, GgmlT
         private Path initialAdapter;
         private Path peft;
         private Path merge;
+        private LoraMerge.Type mergeType = LoraMerge.Type.F16;
 
         private Builder(Path policy, Path data, Path out) {
             this.policy = policy;
@@ -183,12 +190,13 @@ public record DpoOptions(Path policy, Path reference, Path data, Path out, GgmlT
         public Builder initialAdapter(Path v) { initialAdapter = v; return this; }
         public Builder peft(Path v) { peft = v; return this; }
         public Builder merge(Path v) { merge = v; return this; }
+        public Builder mergeType(LoraMerge.Type v) { mergeType = v; return this; }
 
         /** @throws IllegalArgumentException naming the first value out of range */
         public DpoOptions build() {
             return new DpoOptions(policy, reference, data, out, outType, metrics, checkpoint, loss, rpoAlpha, learningRate,
                     weightDecay, maxGradNorm, batchSize, gradAccum, epochs, maxSteps, warmupSteps, warmupRatio, schedule,
-                    seed, maxLen, saveEvery, threads, gpuLayers, resume, onError, quiet, lora, initialAdapter, peft, merge);
+                    seed, maxLen, saveEvery, threads, gpuLayers, resume, onError, quiet, lora, initialAdapter, peft, merge, mergeType);
         }
     }
 }

@@ -2,6 +2,7 @@ package org.align4j.dpo;
 
 import org.align4j.train.GradClip;
 import org.align4j.train.LoraConfig;
+import org.align4j.train.LoraMerge;
 import org.align4j.train.LrSchedule;
 
 import java.nio.file.Path;
@@ -36,9 +37,10 @@ import org.align4j.llama.ContextOptions;
  * @param threads     trainer threads
  * @param quiet       no progress lines
  * @param lora        null: train every parameter; else only a LoRA adapter of these settings, written to {@code out}
- * @param initialAdapter with {@code lora}: a LoRA GGUF of the same settings over the same base to continue from
+ * @param initialAdapter with {@code lora}: a LoRA adapter (GGUF or PEFT directory, {@link AdapterFile}) of the same settings over the same base to continue from
  * @param peft        null, or (with {@code lora}) a directory that also gets the adapter in PEFT's format
  * @param merge       null, or (with {@code lora}) a file that also gets the base with the adapter merged in
+ * @param mergeType   the type {@code merge} is written as (F16: as llama-export-lora); unused without {@code merge}
  * @param minReward   null, or: a {@code bon} record whose best completion's reward is below this is left out
  *                    (counted, not an error)
  */
@@ -46,7 +48,7 @@ public record SftOptions(Path policy, Path data, Path out, GgmlType outType, Pat
                          double learningRate, double weightDecay, double maxGradNorm, int batchSize, int gradAccum,
                          int epochs, int maxSteps, int warmupSteps, double warmupRatio, LrSchedule.Kind schedule, long seed,
                          int maxLen, int saveEvery, int threads, boolean resume, ErrorPolicy onError, boolean quiet,
-                         LoraConfig lora, Path initialAdapter, Path peft, Path merge, Double minReward)
+                         LoraConfig lora, Path initialAdapter, Path peft, Path merge, LoraMerge.Type mergeType, Double minReward)
         implements TrainerOptions {
 
     /** Hugging Face TrainingArguments' learning rate. */
@@ -58,6 +60,7 @@ public record SftOptions(Path policy, Path data, Path out, GgmlType outType, Pat
         Objects.requireNonNull(out, "out");
         Objects.requireNonNull(schedule, "schedule");
         Objects.requireNonNull(onError, "onError");
+        Objects.requireNonNull(mergeType, "mergeType");
         metrics = metrics != null ? metrics : out.resolveSibling(out.getFileName() + ".metrics.jsonl");
         checkpoint = checkpoint != null ? checkpoint : out.resolveSibling(out.getFileName() + ".ckpt");
         TrainerChecks.outputs(lora, outType, initialAdapter, peft, merge);
@@ -99,6 +102,7 @@ public record SftOptions(Path policy, Path data, Path out, GgmlType outType, Pat
         b.initialAdapter = initialAdapter;
         b.peft = peft;
         b.merge = merge;
+        b.mergeType = mergeType;
         b.minReward = minReward;
         return b;
     }
@@ -132,6 +136,7 @@ public record SftOptions(Path policy, Path data, Path out, GgmlType outType, Pat
         private Path initialAdapter;
         private Path peft;
         private Path merge;
+        private LoraMerge.Type mergeType = LoraMerge.Type.F16;
         private Double minReward;
 
         private Builder(Path policy, Path data, Path out) {
@@ -165,13 +170,14 @@ public record SftOptions(Path policy, Path data, Path out, GgmlType outType, Pat
         public Builder initialAdapter(Path v) { initialAdapter = v; return this; }
         public Builder peft(Path v) { peft = v; return this; }
         public Builder merge(Path v) { merge = v; return this; }
+        public Builder mergeType(LoraMerge.Type v) { mergeType = v; return this; }
         public Builder minReward(Double v) { minReward = v; return this; }
 
         /** @throws IllegalArgumentException naming the first value out of range */
         public SftOptions build() {
             return new SftOptions(policy, data, out, outType, metrics, checkpoint, learningRate, weightDecay, maxGradNorm,
                     batchSize, gradAccum, epochs, maxSteps, warmupSteps, warmupRatio, schedule, seed, maxLen, saveEvery,
-                    threads, resume, onError, quiet, lora, initialAdapter, peft, merge, minReward);
+                    threads, resume, onError, quiet, lora, initialAdapter, peft, merge, mergeType, minReward);
         }
     }
 }

@@ -130,7 +130,7 @@ sealed interface TrainedModel extends AutoCloseable permits TrainedModel.FullMod
             }
             if (o.merge() != null) {
                 try (GgufFile adapter = GgufFile.open(o.out())) {
-                    LoraMerge.write(base, adapter, 1f, o.merge());
+                    LoraMerge.write(base, adapter, 1f, o.merge(), o.mergeType(), o.threads());
                 }
             }
         }

@@ -1,6 +1,7 @@
 package org.align4j.dpo;
 
 import org.align4j.train.LoraConfig;
+import org.align4j.train.LoraMerge;
 import org.align4j.train.LrSchedule;
 
 import java.nio.file.Path;
@@ -73,6 +74,9 @@ public interface TrainerOptions {
 
     Path merge();
 
+    /** The type {@link #merge()} is written as. */
+    LoraMerge.Type mergeType();
+
     /** Records (pairs, sequences) per optimizer step: batch size times gradient accumulation. */
     default int perStep() {
         return Math.multiplyExact(batchSize(), gradAccum());
@@ -112,5 +116,7 @@ public interface TrainerOptions {
         B peft(Path v);
 
         B merge(Path v);
+
+        B mergeType(LoraMerge.Type v);
     }
 }

@@ -12,14 +12,22 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.List;
+import java.util.SplittableRandom;
 import org.align4j.RepoFiles;
 import org.align4j.bon.SampleJob;
 import org.align4j.engine.Adapters;
 import org.align4j.llama.LoraAdapter;
 import org.align4j.llama.Model;
 import org.align4j.llama.ModelOptions;
+import org.align4j.gguf.GgufFile;
+import org.align4j.train.LlamaWeights;
 import org.align4j.train.LoraConfig;
+import org.align4j.train.LoraExport;
+import org.align4j.train.LoraMerge;
+import org.align4j.train.LoraParams;
+import org.align4j.train.PeftAdapter;
 import org.align4j.engine.SamplerOptions;
 import org.align4j.engine.SamplingParams;
 import org.align4j.reward.RewardContext;
@@ -204,6 +212,55 @@ class LoopJobTest {
             try (LoraAdapter last = LoraAdapter.load(base, r.last().adapter())) {
                 assertThat(last.path()).isEqualTo(r.last().adapter());
             }
+        }
+    }
+
+    /**
+     * {@code --lora-init} (here a PEFT directory) is the adapter round 1 samples with and trains on, and
+     * {@code --merge} with {@code --merge-type q8_0} writes the base with the last round's adapter merged in:
+     * byte for byte what {@link LoraMerge} makes of that adapter.
+     */
+    @Test
+    void aLoraLoopStartsFromTheInitialAdapterAndMergesTheLastOne() throws IOException {
+        Path start = tmp.resolve("start.gguf");
+        Path startPeft = tmp.resolve("start-peft");
+        LoraConfig config = new LoraConfig(4, 8f, EnumSet.allOf(LoraParams.Target.class));
+        try (GgufFile f = GgufFile.open(model)) {
+            LlamaWeights frozen = LlamaWeights.frozen(f);
+            LoraParams lora = LoraParams.create(frozen, config.targets(), config.rank(), config.alpha(), 7);
+            SplittableRandom rng = new SplittableRandom(5);
+            lora.adapters().forEach(a -> {
+                float[] b = a.matrix().b();
+                for (int i = 0; i < b.length; i++) {
+                    b[i] = (float) (0.02 * rng.nextGaussian());
+                }
+            });
+            LoraExport.write(lora, start);
+            PeftAdapter.write(start, frozen.shape(), null, 0f, startPeft);
+        }
+        Path out = tmp.resolve("lora-init");
+        Path merged = tmp.resolve("merged-q8_0.gguf");
+        LoopOptions base = options(out, LoopOptions.PairScheme.BEST_WORST, 1, null);
+        DpoOptions dpo = base.dpo().toBuilder().lora(config).initialAdapter(startPeft).merge(merged).mergeType(LoraMerge.Type.Q8_0)
+                .learningRate(5e-3).build();
+        LoopOptions o = new LoopOptions(model, null, train, out, base.reward(), base.rewardTimeout(), 1, 16, 8, base.sampling(), base.engine(),
+                base.pairs(), base.rsoBeta(), base.accept(), base.pairing(), dpo, null, 0, 0, true);
+        LoopJob.Result r = run(o);
+        System.out.println(r);
+        double kl = r.last().sampleKl();
+        System.out.printf("lora loop from a PEFT adapter: round 1's samples (base + it) have KL %.4f to the base (tolerance %.0e);"
+                + " its first DPO step's chosen reward %.4f%n", kl, KL_TOLERANCE, r.last().dpo().first().rewardsChosen());
+        assertThat(Files.readAllBytes(out.resolve("round-0/adapter.gguf"))).as("the PEFT directory read back").isEqualTo(Files.readAllBytes(start));
+        assertThat(kl).as("round 1 samples with base + the initial adapter").isGreaterThan(KL_TOLERANCE);
+        assertThat(Math.abs(r.last().dpo().first().rewardsChosen())).as("round 1 trains from the initial adapter").isGreaterThan(1e-4);
+        assertThat(r.merged()).isEqualTo(merged);
+        Path expected = tmp.resolve("expected-q8_0.gguf");
+        try (GgufFile b = GgufFile.open(model); GgufFile a = GgufFile.open(r.last().adapter())) {
+            LoraMerge.write(b, a, 1f, expected, LoraMerge.Type.Q8_0, 2);
+        }
+        assertThat(Files.readAllBytes(merged)).as("the last adapter merged, Q8_0").isEqualTo(Files.readAllBytes(expected));
+        try (GgufFile m = GgufFile.open(merged)) {
+            assertThat(m.integer("general.file_type")).isEqualTo(org.align4j.llama.LlamaFileType.MOSTLY_Q8_0.id());
         }
     }
 }

@@ -2,7 +2,8 @@
 #
 # Only what a target depends on is built: the whole tree is EXCLUDE_FROM_ALL, so `all` builds
 # libllama + libggml* (through align4j_native) and nothing else. The baseline tools
-# llama-batched-bench and llama-perplexity are built on request (target `baselines`).
+# llama-batched-bench, llama-perplexity and llama-export-lora are built on request (target `baselines`);
+# the tests compare against llama-export-lora (target `test_baselines`, which `make test` builds).
 
 set(BUILD_SHARED_LIBS ON CACHE BOOL "" FORCE)
 set(GGML_NATIVE ON CACHE BOOL "")
@@ -18,4 +19,5 @@ set(GGML_CCACHE          OFF CACHE BOOL "")
 
 add_subdirectory("${LLAMA_CPP_SOURCE_DIR}" llama.cpp EXCLUDE_FROM_ALL)
 
-add_custom_target(baselines DEPENDS llama-batched-bench llama-perplexity)
+add_custom_target(baselines DEPENDS llama-batched-bench llama-perplexity llama-export-lora)
+add_custom_target(test_baselines DEPENDS llama-export-lora)

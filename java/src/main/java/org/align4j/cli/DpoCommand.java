@@ -5,7 +5,6 @@ import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.align4j.job.ErrorPolicy;
-import org.align4j.gguf.GgmlType;
 import org.align4j.dpo.DpoJob;
 import org.align4j.dpo.DpoOptions;
 import org.align4j.llama.ContextOptions;
@@ -27,8 +26,8 @@ import picocli.CommandLine.Model.CommandSpec;
         "Train a policy on preference pairs with DPO or a variant and write it as GGUF.",
         "Reference log-probs: the data's ref_chosen_logps/ref_rejected_logps when every pair has them,",
         "else computed once with llama.cpp on --ref, or on the initial policy without one.",
-        "With --lora-rank only a LoRA adapter is trained (the policy stays frozen, the reference is the base)",
-        "and OUT is that adapter.",
+        "With --lora-rank (or --lora-init) only a LoRA adapter is trained (the policy stays frozen, the reference",
+        "is the base) and OUT is that adapter.",
         "Writes OUT, OUT.metrics.jsonl (TRL metric names per step) and a PNG plot beside it, and",
         "checkpoints to OUT.ckpt (every --save-every steps and at the end) for --resume."})
 final class DpoCommand implements Callable<Integer> {
@@ -53,12 +52,7 @@ final class DpoCommand implements Callable<Integer> {
 
     @Mixin LoraTrainingOptions lora;
 
-    @Option(names = "--peft", paramLabel = "DIR", description = "with --lora-rank: also write the adapter in PEFT's format (adapter_config.json, adapter_model.safetensors) into DIR")
-    Path peft;
-
-    @Option(names = "--merge", paramLabel = "M2.gguf", description = "with --lora-rank: also write the policy with the adapter merged in"
-            + " (as llama-export-lora: merged matrices F32 if they were, else F16; other tensors as they are)")
-    Path merge;
+    @Mixin LoraOutputOptions loraOutputs;
 
     @Option(names = "--seed", paramLabel = "S", description = "data order (default: ${DEFAULT-VALUE})")
     long seed = DpoOptions.DEFAULT_SEED;
@@ -92,9 +86,10 @@ final class DpoCommand implements Callable<Integer> {
     public Integer call() {
         DpoOptions options;
         try {
-            options = training.applyTo(DpoOptions.builder(policy, data, out))
+            LoraConfig config = lora();
+            options = loraOutputs.applyTo(training.applyTo(DpoOptions.builder(policy, data, out)), config)
                     .reference(reference)
-                    .outType(outType == null ? null : outType(outType))
+                    .outType(outType == null ? null : TrainingOptions.outType(outType))
                     .metrics(metrics)
                     .checkpoint(checkpoint)
                     .seed(seed)
@@ -104,9 +99,8 @@ final class DpoCommand implements Callable<Integer> {
                     .resume(resume)
                     .onError(onError)
                     .quiet(quiet)
-                    .lora(lora())
-                    .peft(peft)
-                    .merge(merge)
+                    .lora(config)
+                    .initialAdapter(lora.initialAdapter())
                     .build();
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
@@ -119,7 +113,7 @@ final class DpoCommand implements Callable<Integer> {
                     threads == 1 ? "" : "s", result.timings().describe(result.seconds()));
             err.println("dpo: wrote " + result.out() + ", metrics " + result.metrics()
                     + (result.plot() != null ? ", plot " + result.plot() : "") + ", checkpoint " + result.checkpoint()
-                    + (merge != null ? ", merged model " + merge : ""));
+                    + (options.merge() != null ? ", merged model " + options.merge() : ""));
         }
         return 0;
     }
@@ -127,23 +121,9 @@ final class DpoCommand implements Callable<Integer> {
     // The adapter's settings, or null; each bad value is a message naming its option.
     private LoraConfig lora() {
         LoraConfig config = lora.config();
-        if (config == null && peft != null) {
-            throw new IllegalArgumentException("--peft needs --lora-rank");
-        }
-        if (config == null && merge != null) {
-            throw new IllegalArgumentException("--merge needs --lora-rank");
-        }
         if (config != null && outType != null) {
             throw new IllegalArgumentException("--out-type does not apply with --lora-rank: OUT is the adapter, in f32");
         }
         return config;
-    }
-
-    private static GgmlType outType(String name) {
-        return switch (name.toLowerCase(Locale.ROOT)) {
-            case "f32" -> GgmlType.F32;
-            case "f16" -> GgmlType.F16;
-            default -> throw new IllegalArgumentException("--out-type must be f32 or f16, not " + name);
-        };
     }
 }

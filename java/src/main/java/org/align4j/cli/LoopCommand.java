@@ -12,6 +12,7 @@ import org.align4j.loop.LoopJob;
 import org.align4j.loop.LoopOptions;
 import org.align4j.rso.Pairing;
 import org.align4j.dpo.DpoOptions;
+import org.align4j.train.LoraConfig;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -26,14 +27,16 @@ import picocli.CommandLine.Spec;
         "under policy and reference, trains the policy with DPO against the fixed reference and reloads it.",
         "Writes OUT/round-K/ (prompts, samples, pairs, model.gguf, DPO metrics) and OUT/loop.jsonl with",
         "each round's sample reward, KL to the reference and, with --eval, held-out greedy reward.",
-        "With --lora-rank the policy stays the base: rounds sample with base + the previous round's adapter,",
-        "train it on (reference: the base) and write round-K/adapter.gguf instead of a model."})
+        "With --lora-rank the policy stays the base: rounds sample with base + the previous round's adapter",
+        "(round 1: --lora-init's, if given, else none), train it on (reference: the base) and write",
+        "round-K/adapter.gguf instead of a model; --merge and --peft write the last round's adapter."})
 final class LoopCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin EngineOptions engine;
     @Mixin SamplingOptions sampling;
     @Mixin DpoTrainingOptions training;
     @Mixin LoraTrainingOptions lora;
+    @Mixin LoraOutputOptions loraOutputs;
 
     @Option(names = "--policy", required = true, paramLabel = "M.gguf", description = "the starting policy")
     Path policy;
@@ -88,9 +91,10 @@ final class LoopCommand implements Callable<Integer> {
             SamplingParams params = sampling.params(spec);
             SamplerOptions sampler = sampling.sampler(engine, params, spec);
             ContinuousBatchSampler.checkCompletions(n, params, "-n");
-            DpoOptions dpo = training.applyTo(DpoOptions.builder(policy, input, out.resolve("model.gguf")))
+            LoraConfig config = lora.config();
+            DpoOptions dpo = loraOutputs.applyTo(training.applyTo(DpoOptions.builder(policy, input, out.resolve("model.gguf"))), config)
                     .seed(params.seed()).threads(trainThreads != null ? trainThreads : engine.threads).gpuLayers(engine.gpuLayers).quiet(engine.quiet)
-                    .lora(lora.config()).build();
+                    .lora(config).initialAdapter(lora.initialAdapter()).build();
             options = new LoopOptions(policy, reference, input, out, reward.reward, rewardTimeout, rounds, promptsPerRound, n, params, sampler,
                     LoopOptions.PairScheme.named(pairs), rsoBeta, accept, Pairing.Scheme.named(pairing), dpo, eval, evalSamples,
                     engine.gpuLayers, engine.quiet);

@@ -84,8 +84,11 @@ public record DemoModelRecipe(String name, long seed, int steps, int batchSize, 
             Path start = work.resolve(name + "-init.gguf");
             SynthPreset preset = SynthPreset.named(PRESET);
             SyntheticLlama.write(start, PRESET, preset.shape(), preset.tokenizer(), GgmlType.F32, seed);
+            Path checkpoint = work.resolve(name + ".sft.ckpt"); // scratch: the recipe always starts afresh
+            Files.deleteIfExists(checkpoint);
             SftJob.Result sft = new SftJob(SftOptions.builder(start, sets.resolve(DemoSets.SFT_FILE), model)
-                    .metrics(work.resolve(name + ".sft.metrics.jsonl")).outType(GgmlType.F16).learningRate(learningRate)
+                    .metrics(work.resolve(name + ".sft.metrics.jsonl")).checkpoint(checkpoint).saveEvery(0)
+                    .outType(GgmlType.F16).learningRate(learningRate)
                     .batchSize(batchSize).maxSteps(steps).warmupSteps(warmupSteps).schedule(schedule)
                     .seed(seed).threads(threads).build(), log).run();
             log.println(sft);

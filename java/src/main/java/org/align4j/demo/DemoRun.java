@@ -67,6 +67,8 @@ public record DemoRun(String name, int heldout, int bonN, int rounds, int prompt
 
     static final String REWARD = "match:answer";
     static final int MAX_TOKENS = 8;
+    /** llama.cpp's capacity for every job of the demo, on one thread: on a model this small a second costs more in synchronisation than it saves. */
+    static final SamplerOptions ENGINE = new SamplerOptions(32, 2048, 256, 1);
 
     /** What the run measured; the report is written from it. */
     public record Result(Path dir, RewardCurve curve, LoopJob.Result loop, double scoreMaxDiff, double seconds) {
@@ -90,29 +92,20 @@ public record DemoRun(String name, int heldout, int bonN, int rounds, int prompt
             throw new Align4jException(dir + " exists: the demo writes a new run folder");
         }
         Path model = demoDir.resolve("demo.gguf");
-        SamplerOptions engine = new SamplerOptions(32, 2048, 256, 1);
         try {
             Files.createDirectories(dir);
-            Path heldoutFile = dir.resolve("heldout.jsonl");
-            List<String> lines = Files.readAllLines(demoDir.resolve(DemoSets.HELDOUT_FILE), StandardCharsets.UTF_8);
-            Files.write(heldoutFile, lines.subList(0, Math.min(heldout, lines.size())), StandardCharsets.UTF_8);
+            Path heldoutFile = heldoutPrompts(demoDir, dir.resolve("heldout.jsonl"));
 
             // 1. Best-of-N on the held-out prompts.
-            SamplingParams sampling = new SamplingParams(temperature, 0, 1f, 0f, 1f, 64, MAX_TOKENS, List.of(), seed);
             BonJob.Result bon;
             try (Model m = Model.load(model, ModelOptions.inference(0));
-                 Reward reward = RewardStage.open(REWARD, model, engine, 0, RewardContext.DEFAULT_TIMEOUT)) {
-                bon = BonJob.run(m, reward, SampleJob.Options.of(heldoutFile, dir.resolve("bon.jsonl"), bonN, engine, sampling)
+                 Reward reward = RewardStage.open(REWARD, model, ENGINE, 0, RewardContext.DEFAULT_TIMEOUT)) {
+                bon = BonJob.run(m, reward, SampleJob.Options.of(heldoutFile, dir.resolve("bon.jsonl"), bonN, ENGINE, sampling())
                         .withQuiet(quiet));
             }
 
             // 2. The loop: RSO pairs from the train prompts, DPO against the start, K rounds.
-            DpoOptions dpo = DpoOptions.builder(model, dir, dir.resolve("unused.gguf")).loss(loss).rpoAlpha(rpoAlpha).learningRate(learningRate)
-                    .epochs(epochs).batchSize(batchSize).schedule(LrSchedule.Kind.LINEAR).seed(seed).threads(trainThreads)
-                    .quiet(quiet).build();
-            LoopOptions lo = new LoopOptions(model, null, demoDir.resolve(DemoSets.TRAIN_FILE), dir.resolve("loop"), REWARD, RewardContext.DEFAULT_TIMEOUT, rounds,
-                    promptsPerRound, candidates, sampling, engine, LoopOptions.PairScheme.RSO, rsoBeta, accept, pairing, dpo,
-                    heldoutFile, evalSamples, 0, quiet);
+            LoopOptions lo = loop(demoDir, dir.resolve("loop"), heldoutFile, dpo(model, dir, trainThreads, quiet), quiet);
             LoopJob.Result loop = new LoopJob(lo, new java.io.PrintWriter(out, true)).run();
 
             // 3. score recomputes round 1's reference columns.
@@ -133,6 +126,35 @@ public record DemoRun(String name, int heldout, int bonN, int rounds, int prompt
         } catch (IOException e) {
             throw new Align4jException(dir + ": " + IoMessages.describe(e), e);
         }
+    }
+
+    /** Writes the first {@code heldout} held-out prompts of {@code demoDir} to {@code file}, and returns it. */
+    public Path heldoutPrompts(Path demoDir, Path file) throws IOException {
+        List<String> lines = Files.readAllLines(demoDir.resolve(DemoSets.HELDOUT_FILE), StandardCharsets.UTF_8);
+        Files.write(file, lines.subList(0, Math.min(heldout, lines.size())), StandardCharsets.UTF_8);
+        return file;
+    }
+
+    /** Step 2's DPO settings (its policy, data and out are the loop's to replace); {@code dir} is the run folder. */
+    public DpoOptions dpo(Path model, Path dir, int trainThreads, boolean quiet) {
+        return DpoOptions.builder(model, dir, dir.resolve("unused.gguf")).loss(loss).rpoAlpha(rpoAlpha).learningRate(learningRate)
+                .epochs(epochs).batchSize(batchSize).schedule(LrSchedule.Kind.LINEAR).seed(seed).threads(trainThreads)
+                .quiet(quiet).build();
+    }
+
+    /**
+     * Step 2, {@code align4j loop} from the demo's train prompts into {@code out}: RSO pairs, {@code dpo}'s training
+     * against the starting model, the greedy and sampled evaluation on {@code heldoutFile}.
+     */
+    public LoopOptions loop(Path demoDir, Path out, Path heldoutFile, DpoOptions dpo, boolean quiet) {
+        return new LoopOptions(demoDir.resolve("demo.gguf"), null, demoDir.resolve(DemoSets.TRAIN_FILE), out, REWARD,
+                RewardContext.DEFAULT_TIMEOUT, rounds, promptsPerRound, candidates, sampling(), ENGINE, LoopOptions.PairScheme.RSO, rsoBeta,
+                accept, pairing, dpo, heldoutFile, evalSamples, 0, quiet);
+    }
+
+    /** How Best-of-N and the loop sample: temperature {@code temperature}, up to {@value #MAX_TOKENS} tokens, seed {@code seed}. */
+    SamplingParams sampling() {
+        return new SamplingParams(temperature, 0, 1f, 0f, 1f, 64, MAX_TOKENS, List.of(), seed);
     }
 
     /** The largest |ref_*_logps (rso) - *_logps (score on the reference)| over both completions of every pair. */

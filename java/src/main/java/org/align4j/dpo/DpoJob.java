@@ -2,14 +2,10 @@ package org.align4j.dpo;
 
 import org.align4j.train.AdamW;
 import org.align4j.train.GradClip;
-import org.align4j.train.LlamaExport;
 import org.align4j.train.LlamaParams;
 import org.align4j.train.LlamaTrainer;
-import org.align4j.train.LlamaWeights;
-import org.align4j.train.LoraConfig;
+import org.align4j.train.LoraDropout;
 import org.align4j.train.LoraExport;
-import org.align4j.train.LoraMerge;
-import org.align4j.train.PeftAdapter;
 import org.align4j.train.LoraParams;
 import org.align4j.train.LrSchedule;
 import org.align4j.train.OptimizerStep;
@@ -17,12 +13,7 @@ import org.align4j.train.PreferenceLoss;
 import org.align4j.train.Sequence;
 import org.align4j.train.TrainerTimings;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -32,18 +23,10 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.function.Consumer;
 import org.align4j.Align4jException;
-import org.align4j.IoMessages;
-import org.align4j.AtomicFile;
-import org.align4j.data.JsonlWriter;
 import org.align4j.job.LinePlot;
 import org.align4j.engine.LlamaChatRenderer;
-import org.align4j.job.OutputLock;
 import org.align4j.job.RejectsWriter;
 import org.align4j.engine.VocabCompatibility;
-import org.align4j.gguf.GgmlType;
-import org.align4j.gguf.GgufFile;
-import org.align4j.gguf.GgufTensorInfo;
-import org.align4j.gguf.LlamaShape;
 import org.align4j.llama.Model;
 import org.align4j.llama.ModelOptions;
 
@@ -68,7 +51,7 @@ import org.align4j.llama.ModelOptions;
  *
  * <p>Each step appends a metrics line ({@link DpoStep}, TRL's names) to {@code metrics}; progress goes
  * to {@code log} at most once a second. Every {@code saveEvery} steps and at the end a
- * {@link DpoCheckpoint} is written; {@code resume} continues from it and gives the same weights, bit for
+ * {@link RunCheckpoint} is written; {@code resume} continues from it and gives the same weights, bit for
  * bit, as a run that was never stopped (everything a step computes is a function of the checkpoint, the
  * pairs and the seed; the trainer's sums do not depend on the thread count). At the end: the model
  * ({@code out}), the plot (loss, margin and accuracy against step, beside the metrics).
@@ -80,8 +63,7 @@ import org.align4j.llama.ModelOptions;
  * starts as that file's instead; the reference stays the base.
  */
 public final class DpoJob {
-    private static final long PROGRESS_INTERVAL_NANOS = 1_000_000_000L;
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String JOB = "dpo";
 
     /**
      * What a run did.
@@ -135,209 +117,34 @@ public final class DpoJob {
      * last checkpoint stays, and {@code resume} continues from it.
      */
     public Result run(Consumer<DpoStep> onStep) {
-        if (Files.isDirectory(o.out())) {
-            throw new Align4jException(o.out() + " is a directory: --out names the model file to write, such as "
-                    + o.out().resolve("model.gguf"));
-        }
-        try (OutputLock lock = OutputLock.take(o.out(), "dpo")) {
-            return train(onStep);
-        }
+        return TrainingRun.run(JOB, o, log, run -> train(run, onStep));
     }
 
-    // The run, once it holds its output.
-    private Result train(Consumer<DpoStep> onStep) {
-        if (!o.resume() && Files.exists(o.checkpoint())) {
-            throw new Align4jException("a checkpoint of an earlier run is at " + o.checkpoint()
-                    + ": pass --resume to continue that run, or remove it");
-        }
-        DpoCheckpoint.Loaded resumed = o.resume() ? DpoCheckpoint.read(o.checkpoint()) : null;
-        try (Trained trained = open(resumed)) {
-            return train(trained, resumed, onStep);
-        }
-    }
-
-    private Result train(Trained trained, DpoCheckpoint.Loaded resumed, Consumer<DpoStep> onStep) {
-        int maxLen = o.maxLen() > 0 ? o.maxLen() : trained.shape().ctx();
+    private Result train(TrainingRun run, Consumer<DpoStep> onStep) {
+        TrainedModel trained = run.trained();
+        int maxLen = run.maxLen();
         PreferenceLoss loss = o.loss();
         DpoData data = readData(maxLen, trained.vocabSize());
 
         int n = data.size();
-        int stepsPerEpoch = (int) ((n + (long) o.pairsPerStep() - 1) / o.pairsPerStep());
-        int total = o.maxSteps() > 0 ? o.maxSteps() : Math.multiplyExact(o.epochs(), stepsPerEpoch);
-        int warmup = o.warmupSteps() > 0 ? o.warmupSteps() : (int) Math.ceil(o.warmupRatio() * total);
-        LrSchedule schedule = new LrSchedule(o.schedule(), o.learningRate(), Math.min(warmup, total), total);
-        Map<String, String> settings = settings(loss, warmup, maxLen, total);
+        StepOrder order = new StepOrder(n, o.perStep(), o.seed());
+        TrainingRun.Plan plan = run.plan(order);
+        int total = plan.total();
+        Map<String, String> settings = settings(loss, o.rpoAlpha(), run.settings(plan, maxLen));
         String fingerprint = data.fingerprint();
-        int start = resumed != null ? checkResumable(resumed.state(), fingerprint, settings) : 0;
-        if (resumed != null) {
-            trained.restore(resumed);
-        }
-        Reference ref = reference(data, resumed);
-        if (!o.quiet()) {
-            log.printf(Locale.ROOT, "dpo: %d pairs (%d skipped), %d steps of %d pairs (%d per epoch), loss %s beta %s, reference: %s%s%n",
-                    n, data.skipped(), total, o.pairsPerStep(), stepsPerEpoch, loss.kind().cliName(), loss.beta(), ref.source(),
-                    trained.describe());
-            if (start > 0) {
-                log.println("dpo: resuming at step " + start + " from " + o.checkpoint());
-            }
-            log.flush();
-        }
+        int start = run.start(fingerprint, settings, "pairs");
+        Reference ref = reference(data, run.resumed());
+        run.logStart(String.format(Locale.ROOT, "dpo: %d pairs (%d skipped), %d steps of %d pairs (%d per epoch), loss %s beta %s, reference: %s",
+                n, data.skipped(), total, o.perStep(), order.stepsPerEpoch(), loss.kind().cliName(), loss.beta(), ref.source()), start);
         double[][] reference = ref.logps();
 
         try (LlamaTrainer trainer = trained.trainer(o.threads())) {
-            OptimizerStep update = new OptimizerStep(trainer, schedule, o.weightDecay(), o.maxGradNorm());
-            AdamW adam = update.adam();
-            if (resumed != null) {
-                adam.loadState(resumed.state().optimizerSteps(), resumed.optimizerState());
-            }
-            Training t = new Training(data, reference, loss, trainer, update, stepsPerEpoch, total);
-            long startNanos = System.nanoTime();
-            long lastPrint = startNanos;
-            DpoStep first = null;
-            DpoStep last = null;
-            long tokens = 0;
-            try (JsonlWriter metrics = openMetrics(start)) {
-                for (int s = start; s < total; s++) {
-                    DpoStep step = t.step(s);
-                    tokens += step.tokens();
-                    first = first == null ? step : first;
-                    last = step;
-                    metrics.write(step.toJson());
-                    if (o.saveEvery() > 0 && step.step() % o.saveEvery() == 0 && step.step() < total) {
-                        trained.checkpoint(new DpoCheckpoint(step.step(), adam.steps(), fingerprint, settings, reference), adam);
-                    }
-                    long now = System.nanoTime();
-                    if (!o.quiet() && (now - lastPrint >= PROGRESS_INTERVAL_NANOS || step.step() == total)) {
-                        lastPrint = now;
-                        log.println(progressLine(step, total, tokens, (now - startNanos) / 1e9, step.step() - start));
-                        log.flush();
-                    }
-                    onStep.accept(step);
-                }
-            }
-            double seconds = (System.nanoTime() - startNanos) / 1e9;
-            trained.checkpoint(new DpoCheckpoint(total, adam.steps(), fingerprint, settings, reference), adam);
-            trained.write();
-            Path plot = plot();
-            return new Result(total, total - start, n, data.skipped(), tokens, seconds, ref.source(), trainer.timings(),
-                    first, last, o.out(), o.metrics(), plot, o.checkpoint());
-        }
-    }
-
-    // A LoRA checkpoint resumes only as a LoRA run and a full one only as a full run.
-    private Trained open(DpoCheckpoint.Loaded resumed) {
-        if (resumed != null && (resumed.adapter() != null) != (o.lora() != null)) {
-            throw new Align4jException(o.checkpoint() + (resumed.adapter() != null
-                    ? " is of a LoRA run: resume it with the same --lora-rank, --lora-alpha and --lora-targets"
-                    : " is of a full fine-tuning run: resume it without --lora-rank"));
-        }
-        if (o.lora() == null) {
-            LlamaParams params = resumed != null ? resumed.params() : LlamaParams.load(o.policy());
-            return new FullModel(params, o.outType() != null ? o.outType() : defaultOutType(o.policy()));
-        }
-        GgufFile base = GgufFile.open(o.policy());
-        try {
-            LoraConfig c = o.lora();
-            LoraParams lora = LoraParams.create(LlamaWeights.frozen(base), c.targets(), c.rank(), c.alpha(), o.seed());
-            if (o.initialAdapter() != null) {
-                AdapterFile.readInto(lora, o.initialAdapter());
-            }
-            return new Adapter(base, lora);
-        } catch (RuntimeException e) {
-            base.close();
-            throw e;
-        }
-    }
-
-    /** What a run trains: every parameter of the policy in f32, or a LoRA adapter over its frozen weights. */
-    private sealed interface Trained extends AutoCloseable permits FullModel, Adapter {
-        LlamaShape shape();
-
-        int vocabSize();
-
-        LlamaTrainer trainer(int threads);
-
-        /** Takes the trained tensors of a checkpoint whose settings were checked. */
-        void restore(DpoCheckpoint.Loaded resumed);
-
-        void checkpoint(DpoCheckpoint state, AdamW adam);
-
-        /** Writes the result to --out. */
-        void write();
-
-        /** For the first log line: "" or "; LoRA ...". */
-        String describe();
-
-        @Override
-        void close();
-    }
-
-    // The policy loaded into f32 (or the checkpoint's parameters), all of it trained and written as a model.
-    private final class FullModel implements Trained {
-        final LlamaParams params;
-        final GgmlType outType;
-
-        FullModel(LlamaParams params, GgmlType outType) {
-            this.params = params;
-            this.outType = outType;
-        }
-
-        @Override public LlamaShape shape() { return params.shape(); }
-        @Override public int vocabSize() { return params.vocabSize(); }
-        @Override public LlamaTrainer trainer(int threads) { return new LlamaTrainer(params, threads); }
-        @Override public void restore(DpoCheckpoint.Loaded resumed) {} // loaded from it
-        @Override public void checkpoint(DpoCheckpoint state, AdamW adam) { state.write(o.checkpoint(), params, adam); }
-        @Override public void write() { LlamaExport.write(params, o.out(), outType); }
-        @Override public String describe() { return ""; }
-        @Override public void close() {}
-    }
-
-    // An adapter over the policy file's weights as they are in the file (mapped, never written), written as a LoRA GGUF.
-    private final class Adapter implements Trained {
-        final GgufFile base;
-        final LoraParams lora;
-
-        Adapter(GgufFile base, LoraParams lora) {
-            this.base = base;
-            this.lora = lora;
-        }
-
-        @Override public LlamaShape shape() { return lora.shape(); }
-        @Override public int vocabSize() { return lora.base().vocabSize(); }
-        @Override public LlamaTrainer trainer(int threads) { return new LlamaTrainer(lora, threads); }
-        @Override public void checkpoint(DpoCheckpoint state, AdamW adam) { state.write(o.checkpoint(), lora, adam); }
-        @Override
-        public void write() {
-            LoraExport.write(lora, o.out());
-            if (o.peft() != null) {
-                PeftAdapter.write(o.out(), lora.shape(), base.has("general.name") ? base.string("general.name") : null, o.peft());
-            }
-            if (o.merge() != null) {
-                try (GgufFile adapter = GgufFile.open(o.out())) {
-                    LoraMerge.write(base, adapter, 1f, o.merge());
-                }
-            }
-        }
-
-        @Override
-        public void restore(DpoCheckpoint.Loaded resumed) {
-            try {
-                lora.set(resumed.adapter()::get);
-            } catch (IllegalArgumentException e) {
-                throw new Align4jException(o.checkpoint() + ": not an adapter of these settings: " + e.getMessage(), e);
-            }
-        }
-
-        @Override
-        public String describe() {
-            long trained = lora.tensors().stream().mapToLong(t -> t.data().length).sum();
-            return String.format(Locale.ROOT, "; %s (%d trained parameters) over %s%s", o.lora(), trained, o.policy(),
-                    o.initialAdapter() != null ? ", continuing from " + o.initialAdapter() : "");
-        }
-
-        @Override
-        public void close() {
-            base.close();
+            Training t = new Training(data, order, reference, loss, trainer, run.optimizer(trainer, plan.schedule()));
+            TrainingRun.Outcome<DpoStep> done = run.steps(t.update, new RunCheckpoint(JOB, 0, 0, fingerprint, settings, reference),
+                    start, total, t::step, DpoJob::figures, onStep);
+            Path plot = plot(run);
+            return new Result(total, total - start, n, data.skipped(), done.tokens(), done.seconds(), ref.source(),
+                    trainer.timings(), done.first(), done.last(), o.out(), o.metrics(), plot, o.checkpoint());
         }
     }
 
@@ -359,7 +166,7 @@ public final class DpoJob {
 
     // Reference-free: none. Resumed: the checkpoint's, as first obtained. Else the columns when every pair
     // has them, else llama.cpp on --ref or the initial policy.
-    private Reference reference(DpoData data, DpoCheckpoint.Loaded resumed) {
+    private Reference reference(DpoData data, RunCheckpoint.Loaded resumed) {
         PreferenceLoss.Kind kind = o.loss().kind();
         if (!kind.usesReference()) {
             return new Reference(null, "none (" + kind.cliName() + " is reference-free" + (o.reference() != null ? "; --ref is not used)" : ")"));
@@ -384,54 +191,44 @@ public final class DpoJob {
         return new Reference(data.scoreWith(model, o.threads(), o.gpuLayers()), "computed with llama.cpp on " + what + model);
     }
 
-    /** The optimizer-step loop's state: the pairs, reference and trainer, and the current epoch's order. */
+    /** The optimizer-step loop's state: the pairs, their order, the reference and the trainer. */
     private final class Training {
         final DpoData data;
+        final StepOrder order;
         final double[][] reference; // (2, N), null for reference-free losses
         final PreferenceLoss loss;
         final LlamaTrainer trainer;
         final OptimizerStep update;
-        final int stepsPerEpoch;
-        final int total;
-        int epoch = -1;
-        int[] order; // (N,) this epoch's pair indices
 
-        Training(DpoData data, double[][] reference, PreferenceLoss loss, LlamaTrainer trainer, OptimizerStep update,
-                 int stepsPerEpoch, int total) {
+        Training(DpoData data, StepOrder order, double[][] reference, PreferenceLoss loss, LlamaTrainer trainer,
+                 OptimizerStep update) {
             this.data = data;
+            this.order = order;
             this.reference = reference;
             this.loss = loss;
             this.trainer = trainer;
             this.update = update;
-            this.stepsPerEpoch = stepsPerEpoch;
-            this.total = total;
         }
 
         /** Optimizer step s (0-based): the pairs it covers, forward and backward, clip, update. */
         DpoStep step(int s) {
-            int e = s / stepsPerEpoch;
-            if (e != epoch) {
-                epoch = e;
-                order = OptimizerStep.shuffled(data.size(), o.seed(), e);
-            }
-            int from = (s % stepsPerEpoch) * o.pairsPerStep();
-            int to = Math.min(data.size(), from + o.pairsPerStep());
-            int pairs = to - from;
+            int[] taken = order.step(s);
+            int pairs = taken.length;
             double lossSum = 0, chosenReward = 0, rejectedReward = 0, correct = 0, chosenLogp = 0, rejectedLogp = 0;
             long tokens = 0;
-            for (int mb = from; mb < to; mb += o.batchSize()) {
-                int m = Math.min(to, mb + o.batchSize()) - mb;
+            for (int mb = 0; mb < pairs; mb += o.batchSize()) {
+                int m = Math.min(pairs, mb + o.batchSize()) - mb;
                 List<Sequence> batch = new ArrayList<>(2 * m);
                 for (int j = 0; j < m; j++) {
-                    DpoData.Pair p = data.pairs().get(order[mb + j]);
+                    DpoData.Pair p = data.pairs().get(taken[mb + j]);
                     batch.add(p.chosenSequence());
                     batch.add(p.rejectedSequence());
                     tokens += p.tokens();
                 }
-                double[] sums = trainer.forward(batch).sums(); // (2m,): chosen, rejected of each pair
+                double[] sums = trainer.forward(batch, LoraDropout.passKey(o.seed(), s, mb / o.batchSize())).sums(); // (2m,): chosen, rejected of each pair
                 double[] dLossDSum = new double[2 * m];
                 for (int j = 0; j < m; j++) {
-                    int i = order[mb + j];
+                    int i = taken[mb + j];
                     DpoData.Pair p = data.pairs().get(i);
                     PreferenceLoss.Result r = compute(p, sums[2 * j], sums[2 * j + 1], i);
                     // RPO's term: rpoAlpha * the chosen completion's NLL per token, -logp_c / L_c.
@@ -449,7 +246,7 @@ public final class DpoJob {
             long optimizerStart = System.nanoTime();
             OptimizerStep.Update u = update.apply(s);
             trainer.timings().addOptimizer(System.nanoTime() - optimizerStart);
-            return new DpoStep(s + 1, (double) (s + 1) / stepsPerEpoch, lossSum / pairs, chosenReward / pairs,
+            return new DpoStep(s + 1, order.epochs(s + 1), lossSum / pairs, chosenReward / pairs,
                     rejectedReward / pairs, correct / pairs, chosenLogp / pairs, rejectedLogp / pairs, u.gradNorm(),
                     u.learningRate(), pairs, tokens);
         }
@@ -466,104 +263,25 @@ public final class DpoJob {
         }
     }
 
-    // The settings a resumed run must share with the run it continues; total_steps (from --epochs or
-    // --max-steps) among them, since the learning-rate schedule is laid out over it.
-    private Map<String, String> settings(PreferenceLoss loss, int warmup, int maxLen, int total) {
+    // The settings a resumed run must share with the run it continues: the loss's, then the run's.
+    private static Map<String, String> settings(PreferenceLoss loss, double rpoAlpha, Map<String, String> run) {
         Map<String, String> m = new LinkedHashMap<>();
         m.put("loss", loss.kind().cliName());
         m.put("beta", Double.toString(loss.beta()));
         m.put("label_smoothing", Double.toString(loss.labelSmoothing()));
-        m.put("rpo_alpha", Double.toString(o.rpoAlpha()));
+        m.put("rpo_alpha", Double.toString(rpoAlpha));
         m.put("simpo_gamma", Double.toString(loss.simpoGamma()));
-        m.put("learning_rate", Double.toString(o.learningRate()));
-        m.put("weight_decay", Double.toString(o.weightDecay()));
-        m.put("max_grad_norm", Double.toString(o.maxGradNorm()));
-        m.put("batch_size", Integer.toString(o.batchSize()));
-        m.put("grad_accum", Integer.toString(o.gradAccum()));
-        m.put("schedule", o.schedule().cliName());
-        m.put("warmup_steps", Integer.toString(warmup));
-        m.put("seed", Long.toString(o.seed()));
-        m.put("max_len", Integer.toString(maxLen));
-        m.put("total_steps", Integer.toString(total));
-        if (o.lora() != null) {
-            m.put(DpoCheckpoint.LORA_RANK, Integer.toString(o.lora().rank()));
-            m.put("lora_alpha", Float.toString(o.lora().alpha()));
-            m.put("lora_targets", o.lora().targetNames());
-            if (o.initialAdapter() != null) {
-                m.put("lora_initial_adapter", o.initialAdapter().toString());
-            }
-        }
+        m.putAll(run);
         return m;
     }
 
-    // The step to go on from; the checkpoint must be of this data and these settings.
-    private int checkResumable(DpoCheckpoint c, String fingerprint, Map<String, String> settings) {
-        if (!c.dataFingerprint().equals(fingerprint)) {
-            throw new Align4jException(o.checkpoint() + " was trained on other pairs than " + o.data()
-                    + " gives now (different records, skips or tokenization): cannot resume it with this data");
-        }
-        for (Map.Entry<String, String> e : settings.entrySet()) {
-            String was = c.settings().get(e.getKey());
-            if (!e.getValue().equals(was)) {
-                String what = e.getKey().equals("total_steps")
-                        ? " is from a run of " + was + " steps in all (--epochs, --max-steps), and this one has " + e.getValue()
-                        : " was trained with " + e.getKey() + " " + was + ", not " + e.getValue();
-                throw new Align4jException(o.checkpoint() + what + ": resume with the same settings");
-            }
-        }
-        return c.step();
-    }
-
-    // Fresh: a new file. Resumed at step k: the lines of steps <= k kept (a crash may have left later ones), then appended to.
-    private JsonlWriter openMetrics(int start) {
-        if (start == 0) {
-            return JsonlWriter.create(o.metrics());
-        }
-        List<String> kept = new ArrayList<>();
-        for (JsonNode line : readMetrics()) {
-            if (line.get("step").asInt() <= start) {
-                kept.add(line.toString());
-            }
-        }
-        try {
-            AtomicFile.write(o.metrics(), tmp -> Files.write(tmp, kept, StandardCharsets.UTF_8));
-        } catch (IOException e) {
-            throw new Align4jException(o.metrics() + ": cannot rewrite for --resume: " + IoMessages.describe(e), e);
-        }
-        return JsonlWriter.append(o.metrics());
-    }
-
-    // Every complete line of the metrics file (a torn last line is left out).
-    private List<JsonNode> readMetrics() {
-        List<JsonNode> out = new ArrayList<>();
-        if (!Files.exists(o.metrics())) {
-            return out;
-        }
-        try {
-            for (String l : Files.readAllLines(o.metrics(), StandardCharsets.UTF_8)) {
-                try {
-                    JsonNode n = JSON.readTree(l);
-                    if (n != null && n.has("step")) {
-                        out.add(n);
-                    }
-                } catch (IOException torn) {
-                    // the line a crash cut short
-                }
-            }
-        } catch (IOException e) {
-            throw new Align4jException(o.metrics() + ": cannot read: " + IoMessages.describe(e), e);
-        }
-        return out;
-    }
-
     // Loss, margin and accuracy against step, from the metrics file (so a resumed run's plot has every step).
-    private Path plot() {
-        List<DpoStep> steps = readMetrics().stream().map(DpoStep::fromJson).toList();
-        String name = o.metrics().getFileName().toString();
-        Path png = o.metrics().resolveSibling((name.endsWith(".jsonl") ? name.substring(0, name.length() - 6) : name) + ".png");
+    private Path plot(TrainingRun run) {
+        List<DpoStep> steps = run.metrics(DpoStep::fromJson);
         if (steps.isEmpty()) {
             return null;
         }
+        Path png = run.plotFile();
         double[] x = steps.stream().mapToDouble(DpoStep::step).toArray();
         new LinePlot("dpo: " + o.loss().kind().cliName() + " on " + o.data().getFileName(), "step", "")
                 .series("loss", x, steps.stream().mapToDouble(DpoStep::loss).toArray())
@@ -573,19 +291,7 @@ public final class DpoJob {
         return png;
     }
 
-    private static String progressLine(DpoStep s, int total, long tokens, double seconds, int stepsRun) {
-        long eta = stepsRun > 0 ? Math.round((total - s.step()) * seconds / stepsRun) : 0;
-        return String.format(Locale.ROOT, "dpo: step %d/%d (epoch %.2f), loss %.4f, accuracy %.3f, margin %.4f, %.0f tokens/s, ETA %d:%02d:%02d",
-                s.step(), total, s.epoch(), s.loss(), s.accuracy(), s.margin(), seconds > 0 ? tokens / seconds : 0.0,
-                eta / 3600, eta / 60 % 60, eta % 60);
-    }
-
-    /** F32 when every matrix of the policy file is F32, else F16. */
-    static GgmlType defaultOutType(Path policy) {
-        try (GgufFile f = GgufFile.open(policy)) {
-            boolean allF32 = f.tensors().stream().filter(t -> t.dims().length > 1).map(GgufTensorInfo::type)
-                    .allMatch(t -> t == GgmlType.F32);
-            return allF32 ? GgmlType.F32 : GgmlType.F16;
-        }
+    private static String figures(DpoStep s) {
+        return String.format(Locale.ROOT, "loss %.4f, accuracy %.3f, margin %.4f", s.loss(), s.accuracy(), s.margin());
     }
 }

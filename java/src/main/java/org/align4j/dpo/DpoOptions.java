@@ -2,6 +2,7 @@ package org.align4j.dpo;
 
 import org.align4j.train.GradClip;
 import org.align4j.train.LoraConfig;
+import org.align4j.train.LoraMerge;
 import org.align4j.train.LrSchedule;
 import org.align4j.train.PreferenceLoss;
 
@@ -42,24 +43,24 @@ import org.align4j.llama.ContextOptions;
  * @param quiet       no progress lines
  * @param lora        null: train every parameter; else train only a LoRA adapter of these settings over the
  *                    policy's weights, frozen in their file type, and write the adapter to {@code out}
- * @param initialAdapter with {@code lora}: a LoRA GGUF of the same settings over the same base to continue
- *                    training from (the previous round's, in {@code loop --lora-rank}); null: B starts at zero
+ * @param initialAdapter with {@code lora}: a LoRA adapter of the same settings over the same base to continue
+ *                    training from, a GGUF or a PEFT directory ({@link AdapterFile}; the previous round's, in
+ *                    {@code loop --lora-rank}); null: B starts at zero
  * @param peft        null, or (with {@code lora}) a directory that also gets the adapter in PEFT's format
  *                    ({@link org.align4j.train.PeftAdapter})
  * @param merge       null, or (with {@code lora}) a file that also gets the base with the adapter merged in
  *                    ({@link org.align4j.train.LoraMerge})
+ * @param mergeType   the type {@code merge} is written as (F16: as llama-export-lora); unused without {@code merge}
  */
 public record DpoOptions(Path policy, Path reference, Path data, Path out, GgmlType outType, Path metrics, Path checkpoint,
                          PreferenceLoss loss, double rpoAlpha, double learningRate, double weightDecay, double maxGradNorm,
                          int batchSize, int gradAccum, int epochs, int maxSteps, int warmupSteps, double warmupRatio,
                          LrSchedule.Kind schedule, long seed, int maxLen, int saveEvery, int threads, int gpuLayers,
-                         boolean resume, ErrorPolicy onError, boolean quiet, LoraConfig lora, Path initialAdapter, Path peft, Path merge) {
+                         boolean resume, ErrorPolicy onError, boolean quiet, LoraConfig lora, Path initialAdapter, Path peft, Path merge,
+                         LoraMerge.Type mergeType)
+        implements TrainerOptions {
 
     public static final double DEFAULT_LR = 1e-6;
-    public static final int DEFAULT_BATCH_SIZE = 8;
-    public static final int DEFAULT_EPOCHS = 3;
-    public static final long DEFAULT_SEED = 42;
-    public static final int DEFAULT_SAVE_EVERY = 500;
 
     public DpoOptions {
         Objects.requireNonNull(policy, "policy");
@@ -68,63 +69,13 @@ public record DpoOptions(Path policy, Path reference, Path data, Path out, GgmlT
         Objects.requireNonNull(loss, "loss");
         Objects.requireNonNull(schedule, "schedule");
         Objects.requireNonNull(onError, "onError");
+        Objects.requireNonNull(mergeType, "mergeType");
         metrics = metrics != null ? metrics : out.resolveSibling(out.getFileName() + ".metrics.jsonl");
         checkpoint = checkpoint != null ? checkpoint : out.resolveSibling(out.getFileName() + ".ckpt");
-        if (lora != null && outType != null) {
-            throw new IllegalArgumentException("a LoRA run writes the adapter (f32), not a model of a type: leave out the out type");
-        }
-        if (initialAdapter != null && lora == null) {
-            throw new IllegalArgumentException("an initial adapter needs a LoRA run (--lora-rank)");
-        }
-        if (peft != null && lora == null) {
-            throw new IllegalArgumentException("a PEFT adapter is written only by a LoRA run: add a LoRA rank");
-        }
-        if (merge != null && lora == null) {
-            throw new IllegalArgumentException("a merged model is written only by a LoRA run: add a LoRA rank");
-        }
-        if (outType != null && outType != GgmlType.F32 && outType != GgmlType.F16) {
-            throw new IllegalArgumentException("the trained model is written as f32 or f16, not " + outType);
-        }
-        requireAtLeast("rpo alpha", rpoAlpha, 0);
-        requireAtLeast("learning rate", learningRate, 0);
-        requireAtLeast("weight decay", weightDecay, 0);
-        requireAtLeast("max gradient norm", maxGradNorm, 0);
-        if (!(warmupRatio >= 0 && warmupRatio <= 1)) {
-            throw new IllegalArgumentException("warm-up ratio must be in [0, 1], not " + warmupRatio);
-        }
-        requirePositive("batch size", batchSize);
-        requirePositive("gradient accumulation", gradAccum);
-        ContextOptions.checkThreads(threads, "threads");
-        if (epochs < 1 && maxSteps < 1) {
-            throw new IllegalArgumentException("need epochs >= 1 or max steps >= 1");
-        }
-        if (maxSteps < 0 || warmupSteps < 0 || saveEvery < 0 || maxLen < 0) {
-            throw new IllegalArgumentException("max steps, warm-up steps, save interval and max length must be >= 0");
-        }
-        if (maxLen == 1) {
-            throw new IllegalArgumentException("max length must be at least 2 (a prompt token and a completion token)");
-        }
-        if ((long) batchSize * gradAccum > Integer.MAX_VALUE) {
-            throw new IllegalArgumentException("batch size " + batchSize + " x gradient accumulation " + gradAccum
-                    + " pairs per step is more than a run can hold: lower either");
-        }
-    }
-
-    private static void requireAtLeast(String what, double v, double min) {
-        if (!(v >= min) || Double.isInfinite(v)) {
-            throw new IllegalArgumentException(what + " must be finite and >= " + min + ", not " + v);
-        }
-    }
-
-    private static void requirePositive(String what, int v) {
-        if (v < 1) {
-            throw new IllegalArgumentException(what + " must be at least 1, not " + v);
-        }
-    }
-
-    /** Pairs per optimizer step. */
-    public int pairsPerStep() {
-        return Math.multiplyExact(batchSize, gradAccum);
+        TrainerChecks.outputs(lora, outType, initialAdapter, peft, merge);
+        TrainerChecks.atLeast("rpo alpha", rpoAlpha, 0);
+        TrainerChecks.optimizer(learningRate, weightDecay, maxGradNorm, warmupRatio);
+        TrainerChecks.steps(batchSize, gradAccum, epochs, maxSteps, warmupSteps, saveEvery, maxLen, threads);
     }
 
     /** Options with the defaults above; {@code loss} defaults to sigmoid (DPO) with beta 0.1. */
@@ -163,11 +114,12 @@ public record DpoOptions(Path policy, Path reference, Path data, Path out, GgmlT
         b.initialAdapter = initialAdapter;
         b.peft = peft;
         b.merge = merge;
+        b.mergeType = mergeType;
         return b;
     }
 
     /** Fills {@link DpoOptions}; {@link #build()} checks the values. */
-    public static final class Builder {
+    public static final class Builder implements TrainerOptions.Builder<Builder> {
         private Path policy;
         private Path data;
         private Path out;
@@ -199,6 +151,7 @@ public record DpoOptions(Path policy, Path reference, Path data, Path out, GgmlT
         private Path initialAdapter;
         private Path peft;
         private Path merge;
+        private LoraMerge.Type mergeType = LoraMerge.Type.F16;
 
         private Builder(Path policy, Path data, Path out) {
             this.policy = policy;
@@ -237,12 +190,13 @@ public record DpoOptions(Path policy, Path reference, Path data, Path out, GgmlT
         public Builder initialAdapter(Path v) { initialAdapter = v; return this; }
         public Builder peft(Path v) { peft = v; return this; }
         public Builder merge(Path v) { merge = v; return this; }
+        public Builder mergeType(LoraMerge.Type v) { mergeType = v; return this; }
 
         /** @throws IllegalArgumentException naming the first value out of range */
         public DpoOptions build() {
             return new DpoOptions(policy, reference, data, out, outType, metrics, checkpoint, loss, rpoAlpha, learningRate,
                     weightDecay, maxGradNorm, batchSize, gradAccum, epochs, maxSteps, warmupSteps, warmupRatio, schedule,
-                    seed, maxLen, saveEvery, threads, gpuLayers, resume, onError, quiet, lora, initialAdapter, peft, merge);
+                    seed, maxLen, saveEvery, threads, gpuLayers, resume, onError, quiet, lora, initialAdapter, peft, merge, mergeType);
         }
     }
 }

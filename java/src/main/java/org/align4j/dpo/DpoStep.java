@@ -24,7 +24,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
  */
 public record DpoStep(int step, double epoch, double loss, double rewardsChosen, double rewardsRejected, double accuracy,
                       double logpsChosen, double logpsRejected, double gradNorm, double learningRate, int pairs,
-                      long tokens) {
+                      long tokens) implements TrainingRun.Step {
 
     /** rewards/chosen - rewards/rejected. */
     public double margin() {

@@ -1,63 +1,78 @@
 package org.align4j.dpo;
 
-import org.align4j.train.AdamW;
-import org.align4j.train.LlamaExport;
-import org.align4j.train.LlamaParams;
 import org.align4j.train.LlamaTrainer;
-import org.align4j.train.LrSchedule;
+import org.align4j.train.LoraDropout;
+import org.align4j.train.LoraExport;
 import org.align4j.train.OptimizerStep;
 import org.align4j.train.Sequence;
+import org.align4j.train.TrainerTimings;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Objects;
+import java.util.function.Consumer;
 import org.align4j.Align4jException;
-import org.align4j.job.ErrorPolicy;
-import org.align4j.job.ResumeState;
-import org.align4j.job.RecordLoop;
-import org.align4j.data.BadRecordException;
-import org.align4j.data.JsonlReader;
-import org.align4j.data.JsonlWriter;
-import org.align4j.job.LinePlot;
 import org.align4j.engine.LlamaChatRenderer;
-import org.align4j.data.PromptCompletionRecord;
 import org.align4j.engine.TokenizedRecord;
-import org.align4j.data.TrlRecord;
-import org.align4j.gguf.GgmlType;
+import org.align4j.job.LinePlot;
+import org.align4j.job.RejectsWriter;
 import org.align4j.llama.Model;
 import org.align4j.llama.ModelOptions;
 
 /**
- * Supervised fine-tuning: trains a Llama model on prompt-completion records by the negative
- * log-likelihood of the completions, and writes it back as GGUF.
+ * {@code align4j sft}: supervised fine-tuning of a Llama model on prompt-completion records (or on the
+ * best completions of {@code bon} output, {@link SftData}) by the negative log-likelihood of the
+ * completions, written back as GGUF, or with {@code lora} as a LoRA adapter over the frozen model.
  *
  * <p>Records are tokenized by the one rule every job uses ({@link TokenizedRecord}: the prompt with BOS,
  * the completion without BOS and then EOS), so the model learns to end where the completion ends, and
  * the loss covers the completion tokens only (TRL's SFTTrainer with {@code completion_only_loss}). Each
- * optimizer step takes {@code batchSize} records in a seeded shuffled order per epoch, one forward and
- * backward over them, and minimises the mean NLL per completion token of the step; then the shared
- * {@link OptimizerStep} (clip, schedule, AdamW). Every value is a function of the model file, the
- * records and the options: the trainer's sums do not depend on the thread count, so a run is
- * reproducible bit for bit. Each step appends a metrics line ({@link SftStep}); at the end the model
- * ({@code out}) and a plot of the loss beside the metrics.
+ * optimizer step takes {@code batchSize * gradAccum} records in a seeded shuffled order per epoch
+ * ({@link StepOrder}), one forward and backward per micro-batch of {@code batchSize}, and minimises the
+ * mean NLL per completion token over the step's records; then the shared {@link OptimizerStep} (clip,
+ * schedule, AdamW). Around the step runs the machinery {@code dpo} has ({@link TrainingRun}): metrics per
+ * step ({@link SftStep}), checkpoints every {@code saveEvery} steps and at the end, {@code resume} bit
+ * for bit as a run never stopped (the trainer's sums do not depend on the thread count), the output's
+ * lock; at the end the model or adapter ({@link LoraExport}; PEFT's files and a merged model when asked)
+ * and a plot of the loss beside the metrics.
  */
 public final class SftJob {
-    private static final long PROGRESS_INTERVAL_NANOS = 1_000_000_000L;
+    private static final String JOB = "sft";
 
     /**
      * What a run did.
      *
-     * @param seconds training time, first step to last (loading and writing files are not in it)
+     * @param steps    optimizer steps in the run, in all (a resumed run counts those before it)
+     * @param stepsRun steps this invocation took
+     * @param records  records trained on
+     * @param fromBon  of them, best completions of bon records
+     * @param belowMinReward bon records left out for a best reward below the minimum
+     * @param skipped  lines refused under {@code --on-error skip}
+     * @param tokens   tokens this invocation's forward and backward passes covered
+     * @param seconds  this invocation's training time, first step to last (loading and writing files are not in it)
+     * @param first    this invocation's first step, null if it took none
+     * @param last     its last step, null if it took none
      */
-    public record Result(int steps, int records, long tokens, double seconds, SftStep first, SftStep last, Path out,
-                         Path metrics, Path plot) {
+    public record Result(int steps, int stepsRun, int records, long fromBon, long belowMinReward, long skipped, long tokens,
+                         double seconds, TrainerTimings timings, SftStep first, SftStep last, Path out, Path metrics,
+                         Path plot, Path checkpoint) {
+        public double tokensPerSecond() {
+            return seconds > 0 ? tokens / seconds : 0;
+        }
+
+        /** {@code sft: 300 steps (300 this run) on 64 records (0 skipped), ...; last step: loss ...}. */
         @Override
         public String toString() {
-            return String.format(Locale.ROOT, "sft: %d steps on %d records, %d tokens in %.1f s, %.0f tokens/s; loss %.4f -> %.4f",
-                    steps, records, tokens, seconds, seconds > 0 ? tokens / seconds : 0.0, first.loss(), last.loss());
+            String s = String.format(Locale.ROOT, "sft: %d steps (%d this run) on %d records (%d skipped), %d tokens in %.1f s, %.0f tokens/s",
+                    steps, stepsRun, records, skipped, tokens, seconds, tokensPerSecond());
+            if (last != null) {
+                s += String.format(Locale.ROOT, "; last step: loss %.4f", last.loss());
+            }
+            return s;
         }
     }
 
@@ -71,112 +86,103 @@ public final class SftJob {
     }
 
     public Result run() {
-        LlamaParams params = LlamaParams.load(o.model());
-        List<Sequence> data = read(params.shape().ctx(), params.vocabSize());
+        return run(step -> {});
+    }
+
+    /**
+     * Runs the job; {@code onStep} sees each step's metrics once they are written (and after any
+     * checkpoint at that step). An exception from it stops the run where it is, as a crash would: the
+     * last checkpoint stays, and {@code resume} continues from it.
+     */
+    public Result run(Consumer<SftStep> onStep) {
+        return TrainingRun.run(JOB, o, log, run -> train(run, onStep));
+    }
+
+    private Result train(TrainingRun run, Consumer<SftStep> onStep) {
+        TrainedModel trained = run.trained();
+        int maxLen = run.maxLen();
+        SftData.Read data = readData(maxLen, trained.vocabSize());
         int n = data.size();
-        int stepsPerEpoch = (n + o.batchSize() - 1) / o.batchSize();
-        int total = o.maxSteps() > 0 ? o.maxSteps() : Math.multiplyExact(o.epochs(), stepsPerEpoch);
-        LrSchedule schedule = new LrSchedule(o.schedule(), o.learningRate(), Math.min(o.warmupSteps(), total), total);
-        GgmlType outType = o.outType() != null ? o.outType() : DpoJob.defaultOutType(o.model());
-        if (!o.quiet()) {
-            log.printf(Locale.ROOT, "sft: %d records, %d steps of %d (%d per epoch), lr %s (%s), seed %d%n", n, total,
-                    o.batchSize(), stepsPerEpoch, o.learningRate(), o.schedule().cliName(), o.seed());
-            log.flush();
+        StepOrder order = new StepOrder(n, o.perStep(), o.seed());
+        TrainingRun.Plan plan = run.plan(order);
+        int total = plan.total();
+        Map<String, String> settings = run.settings(plan, maxLen);
+        String fingerprint = data.fingerprint();
+        int start = run.start(fingerprint, settings, "records");
+        run.logStart(String.format(Locale.ROOT, "sft: %d records (%d from bon output%s, %d skipped), %d steps of %d (%d per epoch), lr %s (%s), seed %d",
+                n, data.fromBon(), o.minReward() != null ? ", " + data.belowMinReward() + " below reward " + o.minReward() + " left out" : "",
+                data.skipped(), total, o.perStep(), order.stepsPerEpoch(), o.learningRate(), o.schedule().cliName(), o.seed()), start);
+
+        try (LlamaTrainer trainer = trained.trainer(o.threads())) {
+            OptimizerStep update = run.optimizer(trainer, plan.schedule());
+            TrainingRun.Outcome<SftStep> done = run.steps(update, new RunCheckpoint(JOB, 0, 0, fingerprint, settings, null),
+                    start, total, s -> step(s, data, order, trainer, update), SftJob::figures, onStep);
+            Path plot = plot(run);
+            return new Result(total, total - start, n, data.fromBon(), data.belowMinReward(), data.skipped(), done.tokens(),
+                    done.seconds(), trainer.timings(), done.first(), done.last(), o.out(), o.metrics(), plot, o.checkpoint());
         }
-        try (LlamaTrainer trainer = new LlamaTrainer(params, o.threads());
-             JsonlWriter metrics = JsonlWriter.create(o.metrics())) {
-            OptimizerStep update = new OptimizerStep(trainer, schedule, o.weightDecay(), o.maxGradNorm());
-            List<SftStep> steps = new ArrayList<>(total);
-            long startNanos = System.nanoTime();
-            long lastPrint = startNanos;
-            long tokens = 0;
-            int[] order = null;
-            for (int s = 0; s < total; s++) {
-                int e = s / stepsPerEpoch;
-                if (s % stepsPerEpoch == 0) {
-                    order = OptimizerStep.shuffled(n, o.seed(), e);
-                }
-                int from = (s % stepsPerEpoch) * o.batchSize();
-                int to = Math.min(n, from + o.batchSize());
-                List<Sequence> batch = new ArrayList<>(to - from);
-                long scored = 0, stepTokens = 0;
-                for (int j = from; j < to; j++) {
-                    Sequence q = data.get(order[j]);
-                    batch.add(q);
-                    scored += q.scored();
-                    stepTokens += q.tokens().length;
-                }
-                double perToken = 1.0 / scored;
-                LlamaTrainer.Step fb = trainer.forwardBackward(batch, (sums, dLossDSum) -> {
-                    double nll = 0;
-                    for (int i = 0; i < sums.length; i++) {
-                        nll -= sums[i];
-                        dLossDSum[i] = -perToken;
-                    }
-                    return nll * perToken;
-                });
-                OptimizerStep.Update u = update.apply(s);
-                SftStep step = new SftStep(s + 1, (double) (s + 1) / stepsPerEpoch, fb.loss(), u.gradNorm(),
-                        u.learningRate(), batch.size(), scored, stepTokens);
-                steps.add(step);
-                metrics.write(step.toJson());
-                tokens += stepTokens;
-                long now = System.nanoTime();
-                if (!o.quiet() && (now - lastPrint >= PROGRESS_INTERVAL_NANOS || s + 1 == total)) {
-                    lastPrint = now;
-                    double sec = (now - startNanos) / 1e9;
-                    long eta = Math.round((total - s - 1) * sec / (s + 1));
-                    log.printf(Locale.ROOT, "sft: step %d/%d (epoch %.2f), loss %.4f, lr %.3g, %.0f tokens/s, ETA %d:%02d%n",
-                            s + 1, total, step.epoch(), step.loss(), step.learningRate(), tokens / sec, eta / 60, eta % 60);
-                    log.flush();
-                }
+    }
+
+    private SftData.Read readData(int maxLen, int vocabSize) {
+        try (Model vocab = Model.load(o.policy(), ModelOptions.VOCAB_ONLY);
+             RejectsWriter rejects = RejectsWriter.create(o.out())) {
+            SftData.Read data = SftData.read(o.data(), vocab.vocab(), new LlamaChatRenderer(vocab), maxLen, vocabSize,
+                    o.minReward(), o.onError(), rejects);
+            if (data.size() == 0) {
+                throw new Align4jException(o.data() + ": no records to train on"
+                        + (data.skipped() > 0 ? " (" + data.skipped() + " skipped, see " + rejects.file() + ")" : "")
+                        + (data.belowMinReward() > 0 ? " (" + data.belowMinReward() + " bon records below --min-reward " + o.minReward() + ")" : ""));
             }
-            double seconds = (System.nanoTime() - startNanos) / 1e9;
-            LlamaExport.write(params, o.out(), outType);
-            Path plot = plot(steps);
-            return new Result(total, n, tokens, seconds, steps.getFirst(), steps.getLast(), o.out(), o.metrics(), plot);
+            return data;
         }
     }
 
-    // Every record as one sequence, prompt + completion, scored from the completion's first token.
-    private List<Sequence> read(int maxLen, int vocabSize) {
-        List<Sequence> out = new ArrayList<>();
-        try (Model vocab = Model.load(o.model(), ModelOptions.VOCAB_ONLY);
-             JsonlReader reader = JsonlReader.open(o.data())) {
-            LlamaChatRenderer renderer = new LlamaChatRenderer(vocab);
-            RecordLoop.run(reader, ResumeState.empty(), ErrorPolicy.FAIL, TrlRecord::parse, record -> {
-                if (!(record instanceof PromptCompletionRecord)) {
-                    throw new BadRecordException(record.file(), record.lineNumber(),
-                            "sft trains on prompt-completion records (\"prompt\", \"completion\")");
-                }
-                TokenizedRecord t = TokenizedRecord.of(record, vocab.vocab(), renderer);
-                if (t.longestSequence() > maxLen) {
-                    throw new BadRecordException(record.file(), record.lineNumber(), "prompt + completion is "
-                            + t.longestSequence() + " tokens, more than the model's context of " + maxLen);
-                }
-                int[] tokens = DpoData.concat(t.prompt(), t.completions()[0]);
-                for (int id : tokens) {
-                    if (id < 0 || id >= vocabSize) {
-                        throw new BadRecordException(record.file(), record.lineNumber(), "token id " + id
-                                + " is outside the model's vocabulary of " + vocabSize);
-                    }
-                }
-                out.add(new Sequence(tokens, t.prompt().length));
-            }, () -> {}, (line, why) -> {});
+    // Optimizer step s (0-based): its records, forward and backward per micro-batch, clip, update.
+    private SftStep step(int s, SftData.Read data, StepOrder order, LlamaTrainer trainer, OptimizerStep update) {
+        int[] taken = order.step(s);
+        long scored = 0, tokens = 0;
+        for (int i : taken) {
+            Sequence q = data.examples().get(i).sequence();
+            scored += q.scored();
+            tokens += q.tokens().length;
         }
-        if (out.isEmpty()) {
-            throw new Align4jException(o.data() + ": no records to train on");
+        double perToken = 1.0 / scored; // the loss is the mean NLL per completion token of the whole step
+        double loss = 0;
+        for (int mb = 0; mb < taken.length; mb += o.batchSize()) {
+            List<Sequence> batch = new ArrayList<>(o.batchSize());
+            for (int j = mb; j < Math.min(taken.length, mb + o.batchSize()); j++) {
+                batch.add(data.examples().get(taken[j]).sequence());
+            }
+            loss += trainer.forwardBackward(batch, (sums, dLossDSum) -> {
+                double nll = 0;
+                for (int i = 0; i < sums.length; i++) {
+                    nll -= sums[i];
+                    dLossDSum[i] = -perToken;
+                }
+                return nll * perToken;
+            }, LoraDropout.passKey(o.seed(), s, mb / o.batchSize())).loss();
         }
-        return out;
+        long optimizerStart = System.nanoTime();
+        OptimizerStep.Update u = update.apply(s);
+        trainer.timings().addOptimizer(System.nanoTime() - optimizerStart);
+        return new SftStep(s + 1, order.epochs(s + 1), loss, u.gradNorm(), u.learningRate(), taken.length, scored, tokens);
     }
 
-    private Path plot(List<SftStep> steps) {
-        String name = o.metrics().getFileName().toString();
-        Path png = o.metrics().resolveSibling((name.endsWith(".jsonl") ? name.substring(0, name.length() - 6) : name) + ".png");
+    // The loss against step, from the metrics file (so a resumed run's plot has every step).
+    private Path plot(TrainingRun run) {
+        List<SftStep> steps = run.metrics(SftStep::fromJson);
+        if (steps.isEmpty()) {
+            return null;
+        }
+        Path png = run.plotFile();
         double[] x = steps.stream().mapToDouble(SftStep::step).toArray();
         new LinePlot("sft on " + o.data().getFileName(), "step", "NLL per completion token (nats)")
                 .series("loss", x, steps.stream().mapToDouble(SftStep::loss).toArray())
                 .writePng(png);
         return png;
+    }
+
+    private static String figures(SftStep s) {
+        return String.format(Locale.ROOT, "loss %.4f, lr %.3g", s.loss(), s.learningRate());
     }
 }

@@ -18,7 +18,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
  * @param tokens       tokens the forward and backward passes covered (prompts included)
  */
 public record SftStep(int step, double epoch, double loss, double gradNorm, double learningRate, int sequences, long scored,
-                      long tokens) {
+                      long tokens) implements TrainingRun.Step {
 
     public ObjectNode toJson() {
         ObjectNode o = JsonNodeFactory.instance.objectNode();

@@ -30,6 +30,9 @@ import org.align4j.engine.Adapters;
 import org.align4j.engine.SamplingParams;
 import org.align4j.engine.VocabCompatibility;
 import org.align4j.gguf.GgmlType;
+import org.align4j.gguf.GgufFile;
+import org.align4j.train.LlamaWeights;
+import org.align4j.train.PeftAdapter;
 import org.align4j.rso.Pairing;
 import org.align4j.rso.RejectionSampler;
 import org.align4j.rso.RsoJob;
@@ -44,8 +47,9 @@ import org.align4j.dpo.DpoJob;
  * with {@link DpoJob} against the fixed reference (the starting policy unless another is given), and
  * reloads the result for the next round. With {@link org.align4j.dpo.DpoOptions#lora()} set ({@code --lora-rank})
  * the policy file stays the base: each round samples, and scores, with base + the previous round's adapter
- * (none in round 1), trains that adapter on (the reference stays the base, adapter off), and keeps the
- * adapter; no merged model is written.
+ * (in round 1, the options' initial adapter, {@code --lora-init}, or none), trains that adapter on (the
+ * reference stays the base, adapter off), and keeps the adapter; the last round also writes the options'
+ * merged model and PEFT directory, if asked ({@code --merge}, {@code --peft}), and no round before it.
  *
  * <p>Everything goes to one run folder: {@code round-K/} holds the round's prompts, samples (with
  * rewards), pairs (scored), the model it ends with ({@code model.gguf}, F32 so that no update is lost to
@@ -90,8 +94,12 @@ public final class LoopJob {
                         double sampleKl, double acceptanceRate, double expectedAcceptanceRate, DpoJob.Result dpo,
                         Evaluation eval, double seconds, Model next) {}
 
-    /** What a run did: the starting model's evaluation and every round. */
-    public record Result(Path out, Evaluation start, List<Round> rounds, Path plot) {
+    /**
+     * What a run did: the starting model's evaluation and every round.
+     *
+     * @param merged the base with the last adapter merged in ({@code --merge}); null: none
+     */
+    public record Result(Path out, Evaluation start, List<Round> rounds, Path plot, Path merged) {
         public Round last() {
             return rounds.getLast();
         }
@@ -101,7 +109,8 @@ public final class LoopJob {
         public String toString() {
             Evaluation end = last().eval();
             String s = String.format(Locale.ROOT, "loop: %d rounds in %s", rounds.size(), out)
-                    + (last().adapter() == null ? "" : "; adapter " + last().adapter());
+                    + (last().adapter() == null ? "" : "; adapter " + last().adapter())
+                    + (merged == null ? "" : "; merged model " + merged);
             if (!Double.isNaN(start.greedyReward())) {
                 s += String.format(Locale.ROOT, "; eval greedy reward %.4f -> %.4f", start.greedyReward(), end.greedyReward());
             }
@@ -138,10 +147,11 @@ public final class LoopJob {
              JsonlWriter lines = JsonlWriter.create(table)) {
             Model policy = o.reference() == null ? reference : load(o.policy());
             try {
-                Evaluation start = evaluate(policy, Adapters.none(), reference, o.out().resolve("round-0"));
+                Path adapter = startAdapter(); // the LoRA adapter the policy samples with
+                Evaluation start = evaluate(policy, adapters(adapter), reference, o.out().resolve("round-0"));
                 lines.write(line(0, o.policy(), start, null));
-                say("loop: round 0 (start, " + o.policy() + ")" + start.describe().replaceFirst("^; ", ": "));
-                Path adapter = null; // the LoRA adapter the policy samples with
+                say("loop: round 0 (start, " + o.policy() + (adapter == null ? "" : " + " + adapter) + ")"
+                        + start.describe().replaceFirst("^; ", ": "));
                 for (int r = 1; r <= o.rounds(); r++) {
                     Round round = round(r, policy, adapter, reference, prompts);
                     if (round.next() != policy && policy != reference) {
@@ -157,7 +167,7 @@ public final class LoopJob {
                             Double.isNaN(round.acceptanceRate()) ? "" : String.format(Locale.ROOT, ", RSO acceptance %.3f", round.acceptanceRate()),
                             round.dpo().first().loss(), round.dpo().last().loss(), round.eval().describe(), round.seconds()));
                 }
-                return new Result(o.out(), start, List.copyOf(rounds), plot(start, rounds));
+                return new Result(o.out(), start, List.copyOf(rounds), plot(start, rounds), o.dpo().merge());
             } finally {
                 if (policy != reference) {
                     policy.close();
@@ -180,7 +190,7 @@ public final class LoopJob {
         Path samplesFile = dir.resolve("samples.jsonl");
         Path pairs = dir.resolve("pairs.jsonl");
         SamplingParams sampling = o.sampling().withSeed(o.sampling().seed() + r);
-        Adapters adapters = adapter == null ? Adapters.none() : Adapters.none().with(adapter, 1f);
+        Adapters adapters = adapters(adapter);
         Model ref = o.reference() == null && r == 1 ? null : reference; // null: the policy is its own reference
         Path data; // the pairs with all four log-prob columns
         long pairCount;
@@ -213,11 +223,13 @@ public final class LoopJob {
         double kl = samples.klTo(reference, o.engine());
         boolean lora = o.dpo().lora() != null;
         Path outFile = dir.resolve(lora ? "adapter.gguf" : "model.gguf");
+        boolean last = r == o.rounds();
         DpoJob.Result dpo = new DpoJob(o.dpo().toBuilder().policy(policy.path()).reference(o.referenceModel()).data(data).out(outFile)
-                .metrics(null).checkpoint(null).outType(lora ? null : GgmlType.F32).initialAdapter(adapter).saveEvery(0).build(), log).run();
+                .metrics(null).checkpoint(null).outType(lora ? null : GgmlType.F32).initialAdapter(adapter).saveEvery(0)
+                .peft(last ? o.dpo().peft() : null).merge(last ? o.dpo().merge() : null).build(), log).run();
         deleteIfExists(dpo.checkpoint()); // the loop does not resume a round; the model (or adapter) is what it keeps
         if (lora) {
-            Evaluation eval = evaluate(policy, Adapters.none().with(outFile, 1f), reference, dir);
+            Evaluation eval = evaluate(policy, adapters(outFile), reference, dir);
             return new Round(r, policy.path(), outFile, samples.prompts().size(), pairCount, samples.meanReward(), kl, acceptance, expected,
                     dpo, eval, (System.nanoTime() - t0) / 1e9, policy);
         }
@@ -230,6 +242,24 @@ public final class LoopJob {
             next.close();
             throw e;
         }
+    }
+
+    // Round 1's adapter: --lora-init's, a PEFT directory converted into round-0/adapter.gguf; null: none.
+    private Path startAdapter() {
+        Path init = o.dpo().initialAdapter();
+        if (init == null || !Files.isDirectory(init)) {
+            return init;
+        }
+        Path converted = o.out().resolve("round-0").resolve("adapter.gguf");
+        createDirectories(converted.getParent());
+        try (GgufFile base = GgufFile.open(o.policy())) {
+            PeftAdapter.toGguf(init, LlamaWeights.frozen(base).shape(), converted);
+        }
+        return converted;
+    }
+
+    private static Adapters adapters(Path adapter) {
+        return adapter == null ? Adapters.none() : Adapters.none().with(adapter, 1f);
     }
 
     /** Greedy, then sampled completions of the eval prompts with {@code model} and {@code adapters}; the sampling seed is the same every round. */

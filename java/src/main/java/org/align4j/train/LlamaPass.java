@@ -5,6 +5,7 @@ import static org.align4j.train.Gemm.L;
 
 import java.util.Arrays;
 import java.util.List;
+import java.util.OptionalLong;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import org.align4j.gguf.LlamaShape;
@@ -33,7 +34,9 @@ import org.align4j.gguf.LlamaTensor;
  * the file in its own type, decoded a tile at a time (the output layer a VOCAB_CHUNK of rows at a
  * time, the embedding a row at a time). Backward adds a matrix's gradient only where {@code grads}
  * holds one for it: an array, or a {@link LoraMatrix} of A and B gradients for a LoRA matrix (whose
- * base gets none); the gradient flowing back to the activations passes every matrix.
+ * base gets none); the gradient flowing back to the activations passes every matrix. A pass given a
+ * dropout key (a training pass) applies each LoRA matrix's dropout with its own mask from that key
+ * ({@link LoraMatrix#masked}), in forward and backward alike; other passes apply none.
  */
 final class LlamaPass {
     private static final int VOCAB_CHUNK = 128; // output-weight rows per logits block
@@ -62,6 +65,7 @@ final class LlamaPass {
     private final int[] scoredRow; // (N,) rows whose logits score the token that follows
     private final int[] scoredSeq; // (N,) the sequence of each
     private final LlamaOps.RopeTable rope;
+    private final OptionalLong dropoutKey; // LoraDropout.passKey of a training pass with LoRA dropout
 
     // Kept by forward for backward.
     private Activations[] saved; // per layer
@@ -94,7 +98,13 @@ final class LlamaPass {
         float[] act; // (R, F) silu(gate) * up
     }
 
+    /** A pass without dropout. */
     LlamaPass(LlamaWeights w, Parallel par, TrainerTimings timings, List<Sequence> batch, boolean keep) {
+        this(w, par, timings, batch, keep, OptionalLong.empty());
+    }
+
+    /** @param dropoutKey a training pass's {@link LoraDropout#passKey}, from which LoRA matrices with dropout draw their masks; empty: no dropout */
+    LlamaPass(LlamaWeights w, Parallel par, TrainerTimings timings, List<Sequence> batch, boolean keep, OptionalLong dropoutKey) {
         if (batch.isEmpty()) {
             throw new IllegalArgumentException("empty batch");
         }
@@ -103,6 +113,7 @@ final class LlamaPass {
         this.par = par;
         this.timings = timings;
         this.keep = keep;
+        this.dropoutKey = dropoutKey;
         this.c = shape.embd();
         this.qw = shape.queryWidth();
         this.kv = shape.kvWidth();
@@ -164,9 +175,9 @@ final class LlamaPass {
             a.scale1 = new double[rows];
             a.n1 = new float[rows * c];
             LlamaOps.rmsNorm(par, x, lw.attnNorm(), rows, c, eps, a.n1, a.scale1);
-            a.q = linear(a.n1, w.matrix(l, LlamaTensor.ATTN_Q), lw.bq());
-            a.k = linear(a.n1, w.matrix(l, LlamaTensor.ATTN_K), lw.bk());
-            a.v = linear(a.n1, w.matrix(l, LlamaTensor.ATTN_V), lw.bv());
+            a.q = linear(a.n1, matrix(l, LlamaTensor.ATTN_Q), lw.bq());
+            a.k = linear(a.n1, matrix(l, LlamaTensor.ATTN_K), lw.bk());
+            a.v = linear(a.n1, matrix(l, LlamaTensor.ATTN_V), lw.bv());
             if (lw.qNorm() != null) {
                 a.qIn = a.q;
                 a.qScale = new double[rows * heads];
@@ -182,17 +193,17 @@ final class LlamaPass {
             a.att = new float[rows * qw];
             a.attLse = new double[rows * heads];
             timings.attention(() -> LlamaOps.attention(par, a.q, a.k, a.v, start, heads, kvHeads, d, a.att, a.attLse));
-            addLinear(x, a.att, w.matrix(l, LlamaTensor.ATTN_OUTPUT), lw.bo());
+            addLinear(x, a.att, matrix(l, LlamaTensor.ATTN_OUTPUT), lw.bo());
 
             a.xMid = keep ? x.clone() : null;
             a.scale2 = new double[rows];
             a.n2 = new float[rows * c];
             LlamaOps.rmsNorm(par, x, lw.ffnNorm(), rows, c, eps, a.n2, a.scale2);
-            a.gate = linear(a.n2, w.matrix(l, LlamaTensor.FFN_GATE), lw.bGate());
-            a.up = linear(a.n2, w.matrix(l, LlamaTensor.FFN_UP), lw.bUp());
+            a.gate = linear(a.n2, matrix(l, LlamaTensor.FFN_GATE), lw.bGate());
+            a.up = linear(a.n2, matrix(l, LlamaTensor.FFN_UP), lw.bUp());
             a.act = new float[rows * f];
             LlamaOps.swiglu(par, a.gate, a.up, rows, f, a.act);
-            addLinear(x, a.act, w.matrix(l, LlamaTensor.FFN_DOWN), lw.bDown());
+            addLinear(x, a.act, matrix(l, LlamaTensor.FFN_DOWN), lw.bDown());
             if (keep) {
                 saved[l] = a;
             }
@@ -246,7 +257,7 @@ final class LlamaPass {
             // x += act . wDown^T + bDown
             float[] dAct = new float[rows * f];
             timings.blockMatmul(() -> {
-                w.matrix(block, LlamaTensor.FFN_DOWN).backward(par, rows, dx, dAct);
+                matrix(block, LlamaTensor.FFN_DOWN).backward(par, rows, dx, dAct);
                 weightGrad(block, LlamaTensor.FFN_DOWN, dx, a.act, grads);
             });
             biasBackward(dx, c, lg.bDown());
@@ -257,8 +268,8 @@ final class LlamaPass {
             biasBackward(dUp, f, lg.bUp());
             float[] dn2 = new float[rows * c];
             timings.blockMatmul(() -> {
-                w.matrix(block, LlamaTensor.FFN_GATE).backward(par, rows, dGate, dn2);
-                w.matrix(block, LlamaTensor.FFN_UP).backward(par, rows, dUp, dn2);
+                matrix(block, LlamaTensor.FFN_GATE).backward(par, rows, dGate, dn2);
+                matrix(block, LlamaTensor.FFN_UP).backward(par, rows, dUp, dn2);
                 weightGrad(block, LlamaTensor.FFN_GATE, dGate, a.n2, grads);
                 weightGrad(block, LlamaTensor.FFN_UP, dUp, a.n2, grads);
             });
@@ -267,7 +278,7 @@ final class LlamaPass {
             // x += att . wo^T + bo
             float[] dAtt = new float[rows * qw];
             timings.blockMatmul(() -> {
-                w.matrix(block, LlamaTensor.ATTN_OUTPUT).backward(par, rows, dx, dAtt);
+                matrix(block, LlamaTensor.ATTN_OUTPUT).backward(par, rows, dx, dAtt);
                 weightGrad(block, LlamaTensor.ATTN_OUTPUT, dx, a.att, grads);
             });
             biasBackward(dx, c, lg.bo());
@@ -285,9 +296,9 @@ final class LlamaPass {
             biasBackward(dv, kv, lg.bv());
             float[] dn1 = new float[rows * c];
             timings.blockMatmul(() -> {
-                w.matrix(block, LlamaTensor.ATTN_Q).backward(par, rows, dq, dn1);
-                w.matrix(block, LlamaTensor.ATTN_K).backward(par, rows, dk, dn1);
-                w.matrix(block, LlamaTensor.ATTN_V).backward(par, rows, dv, dn1);
+                matrix(block, LlamaTensor.ATTN_Q).backward(par, rows, dq, dn1);
+                matrix(block, LlamaTensor.ATTN_K).backward(par, rows, dk, dn1);
+                matrix(block, LlamaTensor.ATTN_V).backward(par, rows, dv, dn1);
                 weightGrad(block, LlamaTensor.ATTN_Q, dq, a.n1, grads);
                 weightGrad(block, LlamaTensor.ATTN_K, dk, a.n1, grads);
                 weightGrad(block, LlamaTensor.ATTN_V, dv, a.n1, grads);
@@ -357,6 +368,13 @@ final class LlamaPass {
         }
     }
 
+    // Matrix kind of block layer as this pass multiplies by it: a LoRA matrix with its mask in a pass
+    // with a dropout key (the same view in forward, backward and its gradients).
+    private WeightMatrix matrix(int layer, LlamaTensor kind) {
+        WeightMatrix m = w.matrix(layer, kind);
+        return dropoutKey.isPresent() && m instanceof LoraMatrix lora ? lora.masked(dropoutKey.getAsLong(), layer, kind) : m;
+    }
+
     // The gradient of matrix kind of block layer, whose product had input in (R, M) and output gradient
     // dOut (R, N), into grads' matrix there: dW (N, M) += dOut^T . in for a trainable W, A's and B's
     // gradients for a LoRA matrix; nothing where grads holds none (a frozen matrix).
@@ -364,7 +382,7 @@ final class LlamaPass {
         WeightMatrix g = grads.matrix(layer, kind);
         if (g instanceof F32Matrix dW) {
             Gemm.atb(par, dW.out(), dW.in(), rows, dOut, in, dW.data());
-        } else if (g instanceof LoraMatrix dLora && w.matrix(layer, kind) instanceof LoraMatrix lora) {
+        } else if (g instanceof LoraMatrix dLora && matrix(layer, kind) instanceof LoraMatrix lora) {
             lora.addGradients(par, rows, in, dOut, dLora);
         }
     }

@@ -2,6 +2,7 @@ package org.align4j.train;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.OptionalLong;
 
 /**
  * Forward and backward passes of a Llama-family model (llama, qwen2, qwen3) in f32 on the CPU, for
@@ -31,6 +32,7 @@ public final class LlamaTrainer implements AutoCloseable {
     private final Runnable zeroGrads;
     private final List<AdamW.Param> trainable;
     private final Parallel par;
+    private final float dropout; // an adapter's LoRA dropout; 0 for none and for full fine-tuning
     private final TrainerTimings timings = new TrainerTimings();
     private LlamaPass pending;
 
@@ -56,6 +58,7 @@ public final class LlamaTrainer implements AutoCloseable {
         }
         this.trainable = List.copyOf(p);
         this.par = Parallel.ofThreads(threads);
+        this.dropout = 0;
     }
 
     /**
@@ -73,6 +76,7 @@ public final class LlamaTrainer implements AutoCloseable {
         this.zeroGrads = adapterGrads::zero;
         this.trainable = List.copyOf(adapter.adamParams(adapterGrads));
         this.par = Parallel.ofThreads(threads);
+        this.dropout = adapter.dropout();
     }
 
     /** The parameters of a full fine-tuning trainer. */
@@ -112,10 +116,30 @@ public final class LlamaTrainer implements AutoCloseable {
         zeroGrads.run();
     }
 
-    /** Log-probs of the batch, keeping activations for one {@link #backward}; a pending forward is dropped. */
+    /**
+     * Log-probs of the batch, keeping activations for one {@link #backward}; a pending forward is dropped.
+     * Only for a trainer without dropout: an adapter with LoRA dropout needs {@link #forward(List, long)}.
+     */
     public LogProbs forward(List<Sequence> batch) {
+        if (dropout > 0) {
+            throw new IllegalStateException("this adapter trains with LoRA dropout " + dropout
+                    + ": each forward needs its key, LoraDropout.passKey(seed, step, micro-batch)");
+        }
+        return forward(batch, OptionalLong.empty());
+    }
+
+    /**
+     * As {@link #forward(List)}, a training pass whose LoRA dropout masks are drawn from {@code dropoutKey}
+     * ({@link LoraDropout#passKey} of the run's seed, the optimizer step and the micro-batch), backward using
+     * the same masks. Without dropout the key changes nothing.
+     */
+    public LogProbs forward(List<Sequence> batch, long dropoutKey) {
+        return forward(batch, OptionalLong.of(dropoutKey));
+    }
+
+    private LogProbs forward(List<Sequence> batch, OptionalLong dropoutKey) {
         long t0 = System.nanoTime();
-        LlamaPass pass = new LlamaPass(weights, par, timings, batch, true);
+        LlamaPass pass = new LlamaPass(weights, par, timings, batch, true, dropoutKey);
         pending = null;
         LogProbs out = pass.forward();
         pending = pass;
@@ -138,9 +162,17 @@ public final class LlamaTrainer implements AutoCloseable {
         timings.addPass(System.nanoTime() - t0);
     }
 
-    /** Forward, the loss of its sums, backward: {@code loss} supplies d(loss)/d(sum). */
+    /** Forward, the loss of its sums, backward: {@code loss} supplies d(loss)/d(sum). Without dropout only, as {@link #forward(List)}. */
     public Step forwardBackward(List<Sequence> batch, SequenceLoss loss) {
-        LogProbs lp = forward(batch);
+        return backward(forward(batch), loss);
+    }
+
+    /** As {@link #forwardBackward(List, SequenceLoss)}, with LoRA dropout masks from {@code dropoutKey} as {@link #forward(List, long)}. */
+    public Step forwardBackward(List<Sequence> batch, SequenceLoss loss, long dropoutKey) {
+        return backward(forward(batch, dropoutKey), loss);
+    }
+
+    private Step backward(LogProbs lp, SequenceLoss loss) {
         double[] dLossDSum = new double[lp.sums().length];
         double value = loss.lossAndGradient(lp.sums().clone(), dLossDSum);
         backward(dLossDSum);

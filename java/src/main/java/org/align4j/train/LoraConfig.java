@@ -7,11 +7,13 @@ import java.util.Set;
 import java.util.stream.Collectors;
 
 /**
- * A LoRA adapter's settings: rank r, alpha (the delta is scaled by alpha / r) and the matrices it acts on.
+ * A LoRA adapter's settings: rank r, alpha (the delta is scaled by alpha / r), the matrices it acts on
+ * and the dropout of training passes on their input.
  *
  * @param targets in {@link LoraParams.Target}'s order
+ * @param dropout p of PEFT's lora_dropout ({@link LoraDropout}), 0 <= p < 1; 0: none
  */
-public record LoraConfig(int rank, float alpha, Set<LoraParams.Target> targets) {
+public record LoraConfig(int rank, float alpha, Set<LoraParams.Target> targets, float dropout) {
     public LoraConfig {
         if (rank < 1) {
             throw new IllegalArgumentException("LoRA rank must be at least 1, not " + rank);
@@ -23,11 +25,21 @@ public record LoraConfig(int rank, float alpha, Set<LoraParams.Target> targets) 
             throw new IllegalArgumentException("no LoRA targets");
         }
         targets = Collections.unmodifiableSet(EnumSet.copyOf(targets));
+        LoraDropout.checkProbability(dropout);
     }
 
-    /** Rank r with alpha = r (scale 1, as PEFT's defaults r = 8, lora_alpha = 8) on all seven targets. */
+    /** Without dropout. */
+    public LoraConfig(int rank, float alpha, Set<LoraParams.Target> targets) {
+        this(rank, alpha, targets, 0);
+    }
+
+    /** Rank r with alpha = r (scale 1, as PEFT's defaults r = 8, lora_alpha = 8) on all seven targets, no dropout. */
     public static LoraConfig ofRank(int rank) {
         return new LoraConfig(rank, rank, EnumSet.allOf(LoraParams.Target.class));
+    }
+
+    public LoraConfig withDropout(float p) {
+        return new LoraConfig(rank, alpha, targets, p);
     }
 
     /** "q,k,v" -> its targets; an unknown name is an IllegalArgumentException listing the known ones. */
@@ -46,6 +58,6 @@ public record LoraConfig(int rank, float alpha, Set<LoraParams.Target> targets) 
 
     @Override
     public String toString() {
-        return "LoRA rank " + rank + ", alpha " + alpha + " on " + targetNames();
+        return "LoRA rank " + rank + ", alpha " + alpha + " on " + targetNames() + (dropout > 0 ? ", dropout " + dropout : "");
     }
 }

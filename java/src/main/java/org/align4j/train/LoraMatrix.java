@@ -2,6 +2,7 @@ package org.align4j.train;
 
 import java.util.Objects;
 import java.util.SplittableRandom;
+import org.align4j.gguf.LlamaTensor;
 
 /**
  * A frozen weight W (O, I) with a trainable low-rank adapter (Hu et al. 2021, arXiv 2106.09685):
@@ -15,6 +16,11 @@ import java.util.SplittableRandom;
  * which is how llama.cpp applies a loaded adapter (llm_graph_context::build_lora_mm: W x, plus
  * B (A x) times the scale). A and B are shared with the {@link LoraParams} that owns them (the
  * optimizer changes them between passes); W is never written. r is the rank.
+ *
+ * <p>An adapter trained with dropout p ({@link #dropout()}) applies it only as the view a training
+ * pass takes ({@link #masked}): there X in the low-rank terms is drop(X) ({@link LoraDropout}), so
+ * dB and dA are taken with drop(X) and the low-rank part of dX, s (dY B) A, passes back through the
+ * same mask. The matrix itself, as scoring passes use it, has no dropout.
  */
 public final class LoraMatrix implements WeightMatrix {
     private final WeightMatrix base;
@@ -22,9 +28,15 @@ public final class LoraMatrix implements WeightMatrix {
     private final float[] b; // (O, r)
     private final int rank;
     private final float scale;
+    private final float dropout; // p of training passes
+    private final LoraDropout mask; // this view's: NONE but in a training pass's view
 
     /** W + scale B A over {@code a} (rank, I) and {@code b} (O, rank), held by reference. */
     public LoraMatrix(WeightMatrix base, float[] a, float[] b, int rank, float scale) {
+        this(base, a, b, rank, scale, 0, LoraDropout.NONE);
+    }
+
+    private LoraMatrix(WeightMatrix base, float[] a, float[] b, int rank, float scale, float dropout, LoraDropout mask) {
         this.base = Objects.requireNonNull(base);
         if (rank <= 0 || (long) rank * base.in() != a.length || (long) base.out() * rank != b.length) {
             throw new IllegalArgumentException("a rank-" + rank + " adapter of a (" + base.out() + ", " + base.in() + ") matrix needs A ("
@@ -37,6 +49,23 @@ public final class LoraMatrix implements WeightMatrix {
         this.b = b;
         this.rank = rank;
         this.scale = scale;
+        LoraDropout.checkProbability(dropout);
+        this.dropout = dropout;
+        this.mask = mask;
+    }
+
+    /** The same adapter (the same A and B arrays) trained with dropout {@code p} on its input, 0 <= p < 1. */
+    public LoraMatrix withDropout(float p) {
+        return new LoraMatrix(base, a, b, rank, scale, p, LoraDropout.NONE);
+    }
+
+    /**
+     * The view of the training pass of {@code passKey} ({@link LoraDropout#passKey}) as block {@code layer}'s
+     * matrix {@code kind}: its low-rank terms take drop(X) with this matrix's own mask; this matrix itself
+     * without dropout.
+     */
+    LoraMatrix masked(long passKey, int layer, LlamaTensor kind) {
+        return dropout == 0 ? this : new LoraMatrix(base, a, b, rank, scale, dropout, LoraDropout.of(dropout, passKey, layer, kind));
     }
 
     /**
@@ -77,6 +106,11 @@ public final class LoraMatrix implements WeightMatrix {
         return scale;
     }
 
+    /** p, the dropout of training passes on the adapter's input; 0 for none. */
+    public float dropout() {
+        return dropout;
+    }
+
     @Override
     public int out() {
         return base.out();
@@ -93,7 +127,7 @@ public final class LoraMatrix implements WeightMatrix {
         if (scale == 0) {
             return;
         }
-        float[] h = lowRank(par, rows, x); // (R, r) s X A^T
+        float[] h = lowRank(par, rows, mask.apply(par, rows, in(), x)); // (R, r) s drop(X) A^T
         float[] bT = new float[b.length]; // (r, O)
         LlamaOps.transpose(par, b, 0, out(), rank, bT);
         Gemm.ab(par, rows, out(), rank, h, bT, y);
@@ -105,7 +139,14 @@ public final class LoraMatrix implements WeightMatrix {
         if (scale == 0) {
             return;
         }
-        Gemm.ab(par, rows, in(), rank, upstream(par, rows, dy), a, dx);
+        float[] g = upstream(par, rows, dy);
+        if (mask.p() == 0) {
+            Gemm.ab(par, rows, in(), rank, g, a, dx);
+            return;
+        }
+        float[] dxLow = new float[rows * in()]; // (R, I) s (dY B) A, the gradient by drop(X)
+        Gemm.ab(par, rows, in(), rank, g, a, dxLow);
+        mask.addApplied(par, rows, in(), dxLow, dx);
     }
 
     /**
@@ -116,8 +157,9 @@ public final class LoraMatrix implements WeightMatrix {
         if (into.rank != rank || into.in() != in() || into.out() != out()) {
             throw new IllegalArgumentException("gradient buffer of another shape");
         }
-        Gemm.atb(par, out(), rank, rows, dy, lowRank(par, rows, x), into.b);
-        Gemm.atb(par, rank, in(), rows, upstream(par, rows, dy), x, into.a);
+        float[] dropped = mask.apply(par, rows, in(), x); // (R, I)
+        Gemm.atb(par, out(), rank, rows, dy, lowRank(par, rows, dropped), into.b);
+        Gemm.atb(par, rank, in(), rows, upstream(par, rows, dy), dropped, into.a);
     }
 
     /** Rows of W + s B A, decoded: W's rows plus s B[first..first+n] A. */

@@ -1,19 +1,25 @@
 package org.align4j.train;
 
+import java.io.IOException;
 import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.SequencedMap;
+import java.util.stream.Collectors;
 import org.align4j.Align4jException;
+import org.align4j.IoMessages;
 import org.align4j.gguf.GgmlQuants;
 import org.align4j.gguf.GgmlType;
 import org.align4j.gguf.GgufFile;
 import org.align4j.gguf.GgufTensorInfo;
 import org.align4j.gguf.GgufValue;
 import org.align4j.gguf.GgufWriter;
+import org.align4j.llama.LlamaFileType;
+import org.align4j.llama.ModelQuantizer;
 
 /**
  * Merges a GGUF LoRA adapter into its base as llama.cpp's {@code llama-export-lora} does
@@ -22,24 +28,73 @@ import org.align4j.gguf.GgufWriter;
  * decoded base in f32 (the delta summed in f64), stored as F32 if W was F32 and F16 otherwise
  * ({@code get_out_tensor_type}); every other tensor is copied byte for byte, and the base's key-value
  * pairs are kept, {@code general.file_type} becoming MOSTLY_F16 when a matrix was converted (export-lora
- * sets it always). The file appears atomically ({@link GgufWriter}).
+ * sets it always). The file appears atomically ({@link GgufWriter}). {@link Type} asks for F32 merged
+ * matrices instead, or for the F16 merge quantized by llama.cpp ({@link ModelQuantizer}).
  */
 public final class LoraMerge {
     static final String FILE_TYPE_KEY = "general.file_type";
     // Rows merged at a time: bounds the f32 tile of a vocabulary-sized output matrix.
     private static final int TILE_ROWS = 64;
 
-    private LoraMerge() {}
+    /** The merged model's type: its merged matrices' (F16, F32), or a file type llama.cpp quantizes the F16 merge to. */
+    public enum Type {
+        F16("f16", null), F32("f32", null), BF16("bf16", LlamaFileType.MOSTLY_BF16), Q8_0("q8_0", LlamaFileType.MOSTLY_Q8_0),
+        Q4_0("q4_0", LlamaFileType.MOSTLY_Q4_0), Q4_K_M("q4_k_m", LlamaFileType.MOSTLY_Q4_K_M),
+        Q5_K_M("q5_k_m", LlamaFileType.MOSTLY_Q5_K_M), Q6_K("q6_k", LlamaFileType.MOSTLY_Q6_K);
 
-    /** Merges {@code adapter} at {@code scale} into {@code base}, writing {@code out}; returns the file size in bytes. */
-    public static long write(Path base, Path adapter, float scale, Path out) {
-        try (GgufFile b = GgufFile.open(base); GgufFile a = GgufFile.open(adapter)) {
-            return write(b, a, scale, out);
+        private final String cliName;
+        private final LlamaFileType quantized;
+
+        Type(String cliName, LlamaFileType quantized) {
+            this.cliName = cliName;
+            this.quantized = quantized;
+        }
+
+        /** "f16", "q4_k_m", ...: llama-quantize's spelling. */
+        public String cliName() {
+            return cliName;
+        }
+
+        /** "q8_0" -> Q8_0; an unknown name is an IllegalArgumentException listing the known ones. */
+        public static Type named(String name) {
+            for (Type t : values()) {
+                if (t.cliName.equalsIgnoreCase(name)) {
+                    return t;
+                }
+            }
+            throw new IllegalArgumentException("unknown merge type '" + name + "' (types: "
+                    + Arrays.stream(values()).map(Type::cliName).collect(Collectors.joining(", ")) + ")");
         }
     }
 
-    /** As {@link #write(Path, Path, float, Path)}, on files already open. */
-    public static long write(GgufFile base, GgufFile adapter, float scale, Path out) {
+    private LoraMerge() {}
+
+    /** Merges {@code adapter} at {@code scale} into {@code base}, writing {@code out} as llama-export-lora does; returns the file size in bytes. */
+    public static long write(Path base, Path adapter, float scale, Path out) {
+        try (GgufFile b = GgufFile.open(base); GgufFile a = GgufFile.open(adapter)) {
+            return write(b, a, scale, out, Type.F16, 1);
+        }
+    }
+
+    /**
+     * Merges {@code adapter} at {@code scale} into {@code base}, writing {@code out} as {@code type}; a
+     * quantized type goes through an F16 merge in a temporary file beside {@code out}, which llama.cpp
+     * quantizes on {@code threads} threads and which is removed whatever happens. Returns the file size in bytes.
+     */
+    public static long write(GgufFile base, GgufFile adapter, float scale, Path out, Type type, int threads) {
+        if (type.quantized == null) {
+            return merge(base, adapter, scale, out, type == Type.F32 ? GgmlType.F32 : GgmlType.F16);
+        }
+        ModelQuantizer.writeQuantized(out, type.quantized, threads, tmp -> merge(base, adapter, scale, tmp, GgmlType.F16));
+        try {
+            return Files.size(out);
+        } catch (IOException e) {
+            throw new Align4jException(out + ": cannot read its size: " + IoMessages.describe(e), e);
+        }
+    }
+
+    // Merged matrices of a non-F32 base are stored as `stored` (F16 as export-lora, or F32).
+    private static long merge(GgufFile base, GgufFile adapter, float scale, Path out, GgmlType stored) {
         checkAdapter(base, adapter);
         float alpha = (float) adapter.number("adapter.lora.alpha");
         for (GgufTensorInfo t : adapter.tensors()) {
@@ -62,13 +117,13 @@ public final class LoraMerge {
                 continue;
             }
             Delta delta = Delta.of(base, adapter, t, alpha, scale);
-            GgmlType stored = t.type() == GgmlType.F32 ? GgmlType.F32 : GgmlType.F16;
-            converted |= stored != t.type();
-            tensors.add(new GgufWriter.Tensor(t.name(), stored, t.dims(), dst -> delta.mergeInto(base.tensorData(t.name()), t.type(), stored, dst)));
+            GgmlType type = t.type() == GgmlType.F32 ? GgmlType.F32 : stored;
+            converted |= type != t.type();
+            tensors.add(new GgufWriter.Tensor(t.name(), type, t.dims(), dst -> delta.mergeInto(base.tensorData(t.name()), t.type(), type, dst)));
         }
         SequencedMap<String, GgufValue> metadata = new LinkedHashMap<>(base.metadata());
         if (converted) {
-            metadata.put(FILE_TYPE_KEY, GgufValue.uint32(1)); // LLAMA_FTYPE_MOSTLY_F16
+            metadata.put(FILE_TYPE_KEY, GgufValue.uint32(stored == GgmlType.F32 ? 0 : 1)); // LLAMA_FTYPE_ALL_F32, MOSTLY_F16
         }
         return GgufWriter.write(out, metadata, tensors);
     }

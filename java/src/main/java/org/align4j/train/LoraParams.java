@@ -54,14 +54,16 @@ public final class LoraParams {
     private final LlamaWeights base;
     private final int rank;
     private final float alpha;
+    private final float dropout;
     private final List<Adapter> adapters;
     private final List<LlamaParams.Tensor> tensors;
     private final LlamaWeights weights;
 
-    private LoraParams(LlamaWeights base, int rank, float alpha, List<Adapter> adapters, boolean gradients) {
+    private LoraParams(LlamaWeights base, int rank, float alpha, float dropout, List<Adapter> adapters, boolean gradients) {
         this.base = base;
         this.rank = rank;
         this.alpha = alpha;
+        this.dropout = dropout;
         this.adapters = List.copyOf(adapters);
         List<LlamaParams.Tensor> named = new ArrayList<>();
         List<Map<LlamaTensor, WeightMatrix>> perLayer = new ArrayList<>();
@@ -90,21 +92,22 @@ public final class LoraParams {
      * {@code seed}, adapter after adapter in tensor order, and B zeros, so that it starts as the base.
      */
     public static LoraParams create(LlamaWeights base, Set<Target> targets, int rank, float alpha, long seed) {
-        if (rank <= 0) {
-            throw new IllegalArgumentException("LoRA rank must be positive, not " + rank);
-        }
-        if (!Float.isFinite(alpha) || alpha <= 0) {
-            throw new IllegalArgumentException("LoRA alpha must be positive and finite, not " + alpha);
-        }
-        if (targets.isEmpty()) {
-            throw new IllegalArgumentException("no LoRA targets");
-        }
+        return create(base, new LoraConfig(rank, alpha, targets), seed);
+    }
+
+    /**
+     * The adapter of {@code config} on every block of {@code base}, drawn from {@code seed} as
+     * {@link #create(LlamaWeights, Set, int, float, long)}, each matrix with the config's dropout.
+     */
+    public static LoraParams create(LlamaWeights base, LoraConfig config, long seed) {
+        int rank = config.rank();
+        float alpha = config.alpha();
         SplittableRandom rng = new SplittableRandom(seed);
         float scale = alpha / rank;
         List<Adapter> adapters = new ArrayList<>();
         for (int l = 0; l < base.layers().size(); l++) {
             for (Target t : Target.values()) {
-                if (!targets.contains(t)) {
+                if (!config.targets().contains(t)) {
                     continue;
                 }
                 WeightMatrix w = base.matrix(l, t.kind);
@@ -113,10 +116,11 @@ public final class LoraParams {
                 }
                 float[] a = new float[Math.multiplyExact(rank, w.in())];
                 LoraMatrix.initA(a, w.in(), rng);
-                adapters.add(new Adapter(l, t.kind, t.kind.nameIn(l), new LoraMatrix(w, a, new float[Math.multiplyExact(w.out(), rank)], rank, scale)));
+                LoraMatrix m = new LoraMatrix(w, a, new float[Math.multiplyExact(w.out(), rank)], rank, scale).withDropout(config.dropout());
+                adapters.add(new Adapter(l, t.kind, t.kind.nameIn(l), m));
             }
         }
-        return new LoraParams(base, rank, alpha, adapters, false);
+        return new LoraParams(base, rank, alpha, config.dropout(), adapters, false);
     }
 
     public LlamaShape shape() {
@@ -141,6 +145,11 @@ public final class LoraParams {
         return alpha / rank;
     }
 
+    /** p of the dropout on each adapted matrix's input in training passes ({@link LoraDropout}); 0: none. */
+    public float dropout() {
+        return dropout;
+    }
+
     public List<Adapter> adapters() {
         return adapters;
     }
@@ -162,7 +171,7 @@ public final class LoraParams {
             return new Adapter(ad.layer(), ad.kind(), ad.baseName(),
                     new LoraMatrix(m.base(), new float[m.a().length], new float[m.b().length], rank, m.scale()));
         }).toList();
-        return new LoraParams(base, rank, alpha, zeros, true);
+        return new LoraParams(base, rank, alpha, 0, zeros, true);
     }
 
     /**

@@ -98,14 +98,15 @@ public final class PeftAdapter {
     /**
      * Writes the GGUF adapter {@code adapterGguf} over a base of shape {@code base} (its heads decide the
      * q/k permutation) as PEFT's two files in {@code dir}, created if needed; {@code baseModelName} (the
-     * base GGUF's general.name) or null goes to base_model_name_or_path.
+     * base GGUF's general.name) or null goes to base_model_name_or_path, and {@code dropout}, the p the
+     * adapter was trained with ({@link LoraDropout}), to lora_dropout.
      */
-    public static void write(Path adapterGguf, LlamaShape base, String baseModelName, Path dir) {
+    public static void write(Path adapterGguf, LlamaShape base, String baseModelName, float dropout, Path dir) {
         PeftAdapter adapter = readGguf(adapterGguf, base);
         try {
             Files.createDirectories(dir);
             AtomicFile.write(dir.resolve(WEIGHTS), tmp -> Files.write(tmp, adapter.safetensors(base)));
-            AtomicFile.write(dir.resolve(CONFIG), tmp -> Files.write(tmp, adapter.config(baseModelName)));
+            AtomicFile.write(dir.resolve(CONFIG), tmp -> Files.write(tmp, adapter.config(baseModelName, dropout)));
         } catch (IOException e) {
             throw new Align4jException(dir + ": cannot write the PEFT adapter: " + IoMessages.describe(e), e);
         }
@@ -301,7 +302,7 @@ public final class PeftAdapter {
 
     // adapter_config.json as PEFT's LoraConfig saves itself (sorted keys, indent 2), with the values that
     // give plain LoRA with scale lora_alpha / r.
-    private byte[] config(String baseModelName) {
+    private byte[] config(String baseModelName, float dropout) {
         ObjectNode c = JSON.createObjectNode();
         c.putObject("alpha_pattern");
         c.putNull("auto_mapping");
@@ -321,7 +322,7 @@ public final class PeftAdapter {
             c.put("lora_alpha", alpha);
         }
         c.put("lora_bias", false);
-        c.put("lora_dropout", 0.0);
+        c.put("lora_dropout", dropout);
         c.putNull("modules_to_save");
         c.put("peft_type", "LORA");
         c.put("r", rank);
@@ -355,20 +356,19 @@ public final class PeftAdapter {
             "alpha_pattern", "modules_to_save", "exclude_modules", "trainable_token_indices", "qalora_group_size",
             "use_qalora", "target_parameters", "runtime_config");
 
-    private static PeftAdapter readPeft(Path dir, LlamaShape base) {
+    /**
+     * The settings in {@code dir}'s adapter_config.json: r, lora_alpha and target_modules.
+     *
+     * @throws Align4jException naming the file and the field for a setting this adapter cannot be (rsLoRA,
+     *                          DoRA, biases, modules other than the seven targets, ...)
+     */
+    public static LoraConfig settings(Path dir) {
         Path configFile = dir.resolve(CONFIG);
-        Path weightsFile = dir.resolve(WEIGHTS);
         JsonNode config;
-        byte[] weights;
         try {
             config = JSON.readTree(Files.readAllBytes(configFile));
         } catch (IOException e) {
             throw new Align4jException(configFile + ": cannot read: " + IoMessages.describe(e), e);
-        }
-        try {
-            weights = Files.readAllBytes(weightsFile);
-        } catch (IOException e) {
-            throw new Align4jException(weightsFile + ": cannot read: " + IoMessages.describe(e), e);
         }
         if (config == null || !config.isObject()) {
             throw new Align4jException(configFile + ": not a JSON object");
@@ -416,14 +416,44 @@ public final class PeftAdapter {
                 }
             }
             if (t == null) {
-                throw new Align4jException(configFile + ": target module " + n + " is not one of q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj");
+                throw new Align4jException(configFile + ": target_modules entry " + n + " is not one of q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj");
             }
             targets.add(t);
+        }
+        return new LoraConfig(rank, alpha, targets);
+    }
+
+    /**
+     * The adapter in {@code dir} over a base of shape {@code base} as {@link LoraExport} names and orders its
+     * tensors: {@code <base name>.lora_a} (r, I) and {@code .lora_b} (O, r), B's q/k rows permuted for llama.
+     *
+     * @throws Align4jException naming the file for a setting or tensor this adapter cannot be
+     */
+    public static Map<String, float[]> ggufTensors(Path dir, LlamaShape base) {
+        PeftAdapter adapter = readPeft(dir, base);
+        Map<String, float[]> out = new HashMap<>();
+        for (Pair p : adapter.pairs) {
+            String name = p.target().kind.nameIn(p.layer());
+            out.put(name + ".lora_a", p.a());
+            out.put(name + ".lora_b", p.b());
+        }
+        return out;
+    }
+
+    private static PeftAdapter readPeft(Path dir, LlamaShape base) {
+        LoraConfig config = settings(dir);
+        int rank = config.rank();
+        Path weightsFile = dir.resolve(WEIGHTS);
+        byte[] weights;
+        try {
+            weights = Files.readAllBytes(weightsFile);
+        } catch (IOException e) {
+            throw new Align4jException(weightsFile + ": cannot read: " + IoMessages.describe(e), e);
         }
         Map<String, float[]> tensors = readSafetensors(weightsFile, weights, rank);
         List<Pair> pairs = new ArrayList<>();
         for (int l = 0; l < base.layers(); l++) {
-            for (LoraParams.Target t : targets) {
+            for (LoraParams.Target t : config.targets()) {
                 String key = KEY_PREFIX + l + "." + module(t);
                 float[] a = tensors.remove(key + ".lora_A.weight");
                 float[] b = tensors.remove(key + ".lora_B.weight");
@@ -439,7 +469,7 @@ public final class PeftAdapter {
             throw new Align4jException(weightsFile + ": tensor " + new TreeMap<>(tensors).firstKey()
                     + " is not a LoRA matrix of target_modules in the base's " + base.layers() + " blocks");
         }
-        return new PeftAdapter(base.architecture(), rank, alpha, pairs);
+        return new PeftAdapter(base.architecture(), rank, config.alpha(), pairs);
     }
 
     private static boolean inert(JsonNode v) {

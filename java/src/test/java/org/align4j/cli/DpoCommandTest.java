@@ -204,6 +204,23 @@ class DpoCommandTest {
         assertThat(out).doesNotExist();
     }
 
+    /** --lora-dropout outside [0, 1) or without --lora-rank exits 2 naming the option. */
+    @Test
+    void badLoraDropoutIsAUsageError() {
+        Path data = DpoTestData.write(tmp.resolve("pairs.jsonl"), List.of(GOOD, GOOD2));
+        Path out = tmp.resolve("lora.gguf");
+        for (String[] args : new String[][] {{"--lora-rank", "4", "--lora-dropout", "1"}, {"--lora-rank", "4", "--lora-dropout", "-0.1"},
+                {"--lora-dropout", "0.1"}}) {
+            CliRun r = dpo(data, out, args);
+            assertThat(r.exit()).as(r.err()).isEqualTo(2);
+            assertThat(r.err()).as(String.join(" ", args)).contains(args.length == 2
+                    ? "--lora-dropout needs --lora-rank"
+                    : "--lora-dropout must be at least 0 and below 1, not " + Float.parseFloat(args[3]));
+            assertThat(r.err()).doesNotContain("Exception");
+        }
+        assertThat(out).doesNotExist();
+    }
+
     @Test
     void loraRankTrainsAnAdapterWrittenToOut() throws IOException {
         Path data = DpoTestData.write(tmp.resolve("pairs.jsonl"), DpoTestData.copyOverReverse(8, 1));
@@ -235,5 +252,66 @@ class DpoCommandTest {
             assertThat(m.tensorData("blk.0.attn_q.weight").mismatch(p.tensorData("blk.0.attn_q.weight"))).isNotNegative();
             assertThat(m.tensorData("blk.0.attn_k.weight").mismatch(p.tensorData("blk.0.attn_k.weight"))).isEqualTo(-1);
         }
+    }
+
+    /**
+     * {@code --lora-init} continues a GGUF adapter or the PEFT directory written beside it with their rank,
+     * alpha and targets (at learning rate 0 the result is the adapter it started from, byte for byte), and
+     * writes a Q8_0 merge on request; options that differ from the adapter's are usage errors, a file that is
+     * no adapter, an adapter of another base and an rsLoRA config are errors naming the file, without a stack trace.
+     */
+    @Test
+    void loraInitContinuesAGgufOrPeftAdapterWithItsSettings() throws IOException {
+        Path data = DpoTestData.write(tmp.resolve("pairs.jsonl"), DpoTestData.copyOverReverse(8, 1));
+        Path first = tmp.resolve("first.gguf");
+        Path peft = tmp.resolve("first-peft");
+        CliRun r = dpo(data, first, "--lr", "1e-2", "--max-steps", "2", "--batch-size", "4", "--lora-rank", "2", "--lora-alpha", "4",
+                "--lora-targets", "q,v", "--peft", peft.toString(), "--quiet");
+        assertThat(r.exit()).as(r.err()).isZero();
+        for (Path init : List.of(first, peft)) {
+            Path again = tmp.resolve("again-" + init.getFileName() + ".gguf");
+            Path merged = tmp.resolve("merged-" + init.getFileName() + ".gguf");
+            r = dpo(data, again, "--lr", "0", "--max-steps", "1", "--batch-size", "4", "--lora-init", init.toString(),
+                    "--merge", merged.toString(), "--merge-type", "q8_0");
+            assertThat(r.exit()).as(r.err()).isZero();
+            assertThat(r.err()).contains("LoRA rank 2, alpha 4.0 on q,v").contains("continuing from " + init);
+            assertThat(Files.readAllBytes(again)).as("continued from " + init + " at lr 0").isEqualTo(Files.readAllBytes(first));
+            try (org.align4j.gguf.GgufFile m = org.align4j.gguf.GgufFile.open(merged)) {
+                assertThat(m.integer("general.file_type")).isEqualTo(org.align4j.llama.LlamaFileType.MOSTLY_Q8_0.id());
+            }
+        }
+        Path out = tmp.resolve("never.gguf");
+        record Usage(List<String> args, String message) {}
+        for (Usage u : List.of(
+                new Usage(List.of("--lora-init", first.toString(), "--lora-rank", "4"), "--lora-rank 4 differs from the rank 2 of --lora-init " + first),
+                new Usage(List.of("--lora-init", peft.toString(), "--lora-alpha", "2"), "--lora-alpha 2.0 differs from the alpha 4.0 of --lora-init " + peft),
+                new Usage(List.of("--lora-init", first.toString(), "--lora-targets", "q"), "--lora-targets q differs from the targets q,v of --lora-init " + first),
+                new Usage(List.of("--lora-init", first.toString(), "--merge-type", "q8_0"), "--merge-type needs --merge"),
+                new Usage(List.of("--lora-init", first.toString(), "--merge", tmp.resolve("m.gguf").toString(), "--merge-type", "q9"),
+                        "--merge-type: unknown merge type 'q9'"))) {
+            r = dpo(data, out, u.args().toArray(String[]::new));
+            assertThat(r.exit()).as(u.args() + ": " + r.err()).isEqualTo(2);
+            assertThat(r.err()).contains(u.message());
+        }
+        Path rslora = Files.createDirectories(tmp.resolve("rslora"));
+        Files.copy(peft.resolve("adapter_model.safetensors"), rslora.resolve("adapter_model.safetensors"));
+        Files.writeString(rslora.resolve("adapter_config.json"), Files.readString(peft.resolve("adapter_config.json"))
+                .replace("\"use_rslora\": false", "\"use_rslora\": true"));
+        Path deeper = DpoTestData.model(models, "deeper", new org.align4j.gguf.LlamaShape(3, 32, 4, 2, 64, 256, 10_000f, 1e-5f, true), null, GgmlType.F32, 2);
+        Path deeperAdapter = tmp.resolve("deeper-adapter.gguf");
+        r = CliRun.of("dpo", "--policy", deeper.toString(), "--data", data.toString(), "--out", deeperAdapter.toString(), "--threads", "2",
+                "--lr", "1e-2", "--max-steps", "1", "--batch-size", "4", "--lora-rank", "2", "--quiet");
+        assertThat(r.exit()).as(r.err()).isZero();
+        record Bad(Path init, String message) {}
+        for (Bad b : List.of(
+                new Bad(policy, policy + ": not a LoRA adapter"),
+                new Bad(rslora, rslora.resolve("adapter_config.json") + ": use_rslora = true is not supported"),
+                new Bad(deeperAdapter, deeperAdapter + ": tensor blk.2."))) {
+            r = dpo(data, out, "--lora-init", b.init().toString());
+            System.out.println("--lora-init " + b.init().getFileName() + " -> " + r.err().lines().filter(l -> l.contains(b.init().toString())).findFirst().orElse(r.err()));
+            assertThat(r.exit()).as(r.err()).isEqualTo(1);
+            assertThat(r.err()).contains(b.message()).doesNotContain("\tat ");
+        }
+        assertThat(out).doesNotExist();
     }
 }

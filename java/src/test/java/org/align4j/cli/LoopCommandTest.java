@@ -31,7 +31,10 @@ class LoopCommandTest {
                 new Case(new String[] {"--loss", "nope"}, "unknown loss 'nope'"),
                 new Case(new String[] {"--lora-alpha", "8"}, "--lora-alpha needs --lora-rank"),
                 new Case(new String[] {"--lora-rank", "0"}, "--lora-rank must be at least 1"),
-                new Case(new String[] {"--lora-rank", "4", "--lora-targets", "q,x"}, "--lora-targets: unknown LoRA target 'x'")}) {
+                new Case(new String[] {"--lora-rank", "4", "--lora-dropout", "1"}, "--lora-dropout must be at least 0 and below 1"),
+                new Case(new String[] {"--lora-rank", "4", "--lora-targets", "q,x"}, "--lora-targets: unknown LoRA target 'x'"),
+                new Case(new String[] {"--merge", "m.gguf"}, "--merge needs --lora-rank"),
+                new Case(new String[] {"--lora-rank", "4", "--merge-type", "q8_0"}, "--merge-type needs --merge")}) {
             CliRun r = loop(c.args());
             assertThat(r.exit()).as(String.join(" ", c.args())).isEqualTo(2);
             assertThat(r.err()).as(String.join(" ", c.args())).contains(c.message());
@@ -44,6 +47,6 @@ class LoopCommandTest {
         CliRun r = CliRun.of("help", "loop");
         assertThat(r.exit()).isZero();
         assertThat(r.out()).contains("--rounds", "--pairs", "--rso-beta", "--eval", "--rpo-alpha", "--lr", "--temperature",
-                "--train-threads", "--lora-rank", "--lora-alpha", "--lora-targets");
+                "--train-threads", "--lora-rank", "--lora-alpha", "--lora-targets", "--lora-init", "--merge", "--merge-type", "--peft");
     }
 }

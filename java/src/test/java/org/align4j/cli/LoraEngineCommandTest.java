@@ -14,6 +14,7 @@ import java.util.SplittableRandom;
 import org.align4j.gguf.Architecture;
 import org.align4j.gguf.GgmlType;
 import org.align4j.gguf.GgufFile;
+import org.align4j.gguf.LlamaShape;
 import org.align4j.gguf.SynthPreset;
 import org.align4j.gguf.SyntheticLlama;
 import org.align4j.gguf.VocabFiles;
@@ -253,6 +254,27 @@ class LoraEngineCommandTest {
         r = greedy(in, tmp.resolve("b.jsonl"), "--lora", qwenAdapter.toString());
         assertThat(r.exit()).isEqualTo(1);
         assertThat(r.err()).contains("cannot load LoRA adapter " + qwenAdapter).doesNotContain("\tat ");
+
+        // An adapter over a wider model (another shape), and one over a deeper model (tensors the base lacks).
+        LlamaShape shape = tiny.shape();
+        record Other(LlamaShape shape, String cause) {}
+        for (Other o : List.of(
+                new Other(new LlamaShape(shape.layers(), 2 * shape.embd(), shape.heads(), shape.kvHeads(), shape.ffn(), shape.ctx(),
+                        shape.ropeTheta(), shape.rmsEps(), shape.tiedOutput()), "tensor 'blk.0.attn_k.weight' has incorrect shape"),
+                new Other(new LlamaShape(shape.layers() + 1, shape.embd(), shape.heads(), shape.kvHeads(), shape.ffn(), shape.ctx(),
+                        shape.ropeTheta(), shape.rmsEps(), shape.tiedOutput()), "'blk." + shape.layers() + ".attn_k.weight' does not exist in base model"))) {
+            LlamaShape other = o.shape();
+            Path model = models.resolve("other-" + other.layers() + "x" + other.embd() + ".gguf");
+            SyntheticLlama.write(model, "other", other, VocabFiles.named(tiny.vocab()), GgmlType.F32, 3);
+            Path otherShape = tmp.resolve("adapter-" + other.layers() + "x" + other.embd() + ".gguf");
+            try (GgufFile f = GgufFile.open(model)) {
+                writeAdapter(LlamaWeights.frozen(f), otherShape, 4);
+            }
+            r = greedy(in, tmp.resolve("shape.jsonl"), "--lora", otherShape.toString());
+            System.out.println("--lora " + otherShape.getFileName() + ": " + r.err().lines().findFirst().orElse(""));
+            assertThat(r.exit()).isEqualTo(1);
+            assertThat(r.err()).contains("cannot load LoRA adapter " + otherShape).contains(o.cause()).doesNotContain("\tat ");
+        }
 
         r = run("score", JsonlFiles.write(tmp.resolve("pairs.jsonl"), PAIRS), tmp.resolve("c.jsonl"), "--lora", adapter + ":abc");
         assertThat(r.exit()).isEqualTo(2);

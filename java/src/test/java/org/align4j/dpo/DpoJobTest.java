@@ -147,7 +147,7 @@ class DpoJobTest {
             }
         })).hasMessage("killed");
         assertThat(Files.readAllLines(interrupted.metrics())).hasSize(7);
-        assertThat(DpoCheckpoint.read(interrupted.checkpoint()).state().step()).isEqualTo(4);
+        assertThat(RunCheckpoint.read(interrupted.checkpoint(), "dpo").state().step()).isEqualTo(4);
 
         List<DpoStep> after = new ArrayList<>();
         DpoJob.Result c = run(interrupted.toBuilder().resume(true).threads(1).build(), after);

@@ -12,14 +12,22 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.List;
+import java.util.SplittableRandom;
 import org.align4j.RepoFiles;
 import org.align4j.bon.SampleJob;
 import org.align4j.engine.Adapters;
 import org.align4j.llama.LoraAdapter;
 import org.align4j.llama.Model;
 import org.align4j.llama.ModelOptions;
+import org.align4j.gguf.GgufFile;
+import org.align4j.train.LlamaWeights;
 import org.align4j.train.LoraConfig;
+import org.align4j.train.LoraExport;
+import org.align4j.train.LoraMerge;
+import org.align4j.train.LoraParams;
+import org.align4j.train.PeftAdapter;
 import org.align4j.engine.SamplerOptions;
 import org.align4j.engine.SamplingParams;
 import org.align4j.reward.RewardContext;
@@ -153,13 +161,13 @@ class LoopJobTest {
     @Test
     void loraRoundsSampleWithTheBasePlusThePreviousRoundsAdapterAndWriteNoModel() throws IOException {
         Path out = tmp.resolve("lora");
-        LoopOptions full = options(out, LoopOptions.PairScheme.BEST_WORST, 2, heldout);
+        LoopOptions full = options(out, LoopOptions.PairScheme.BEST_WORST, 3, heldout);
         DpoOptions dpo = full.dpo().toBuilder().lora(LoraConfig.ofRank(4)).learningRate(5e-3).build();
-        LoopOptions o = new LoopOptions(model, null, train, out, full.reward(), full.rewardTimeout(), 2, 40, 8, full.sampling(), full.engine(),
+        LoopOptions o = new LoopOptions(model, null, train, out, full.reward(), full.rewardTimeout(), 3, 40, 8, full.sampling(), full.engine(),
                 full.pairs(), full.rsoBeta(), full.accept(), full.pairing(), dpo, heldout, 2, 0, true);
         LoopJob.Result r = run(o);
         System.out.println(r);
-        for (int k = 1; k <= 2; k++) {
+        for (int k = 1; k <= 3; k++) {
             Path d = out.resolve("round-" + k);
             LoopJob.Round round = r.rounds().get(k - 1);
             assertThat(round.model()).isEqualTo(model);
@@ -167,18 +175,31 @@ class LoopJobTest {
             assertThat(d.resolve("model.gguf")).as("no merged model between rounds").doesNotExist();
             assertThat(d.resolve("adapter.gguf.ckpt")).doesNotExist();
         }
-        assertThat(r.last().adapter()).isEqualTo(out.resolve("round-2/adapter.gguf"));
-        assertThat(records(out.resolve("loop.jsonl")).get(2).get("adapter").asText()).isEqualTo(r.last().adapter().toString());
-        double kl1 = r.rounds().get(0).sampleKl(), kl2 = r.rounds().get(1).sampleKl();
-        System.out.printf("lora loop: sample KL to the start %.4f (round 1, the base) -> %.4f (round 2, base + round 1's adapter); "
-                + "eval KL %.4f -> %.4f; round 2's first DPO step: chosen reward %.4f%n",
-                kl1, kl2, r.rounds().get(0).eval().kl(), r.last().eval().kl(), r.last().dpo().first().rewardsChosen());
-        // Round 1 samples with the base (the reference); round 2 with base + round 1's adapter, which moved away from it.
-        assertThat(kl1).isCloseTo(0, within(KL_TOLERANCE));
-        assertThat(kl2).isGreaterThan(KL_TOLERANCE).isGreaterThan(kl1);
-        assertThat(r.last().eval().kl()).as("eval with base + adapter").isGreaterThan(KL_TOLERANCE);
+        assertThat(r.last().adapter()).isEqualTo(out.resolve("round-3/adapter.gguf"));
+        List<JsonNode> table = records(out.resolve("loop.jsonl"));
+        assertThat(table.get(3).get("adapter").asText()).isEqualTo(r.last().adapter().toString());
+        double[] sampleKl = new double[4], evalKl = new double[4]; // by round, as loop.jsonl has them; round 0 is the start
+        for (int k = 0; k <= 3; k++) {
+            sampleKl[k] = k == 0 ? 0 : table.get(k).get("train/sample_kl").asDouble();
+            evalKl[k] = table.get(k).get("eval/kl").asDouble();
+        }
+        System.out.printf("lora loop: KL to the start by round (loop.jsonl), of the samples each round drew %.4f, %.4f, %.4f "
+                        + "(round 1: the base; round K: base + round K-1's adapter); of the eval samples of the policy each ends with "
+                        + "%.4f (start), %.4f, %.4f, %.4f; round 2's first DPO step: chosen reward %.4f%n",
+                sampleKl[1], sampleKl[2], sampleKl[3], evalKl[0], evalKl[1], evalKl[2], evalKl[3], r.rounds().get(1).dpo().first().rewardsChosen());
+        // Round 1 samples with the base (the reference); each later round with base + the previous round's adapter,
+        // which moves further from the base round by round (320 samples a round). Each round's eval samples (80, too
+        // few to rank the rounds) are drawn with its own adapter, away from the base.
+        assertThat(sampleKl[1]).isCloseTo(0, within(KL_TOLERANCE));
+        assertThat(evalKl[0]).isCloseTo(0, within(KL_TOLERANCE));
+        for (int k = 2; k <= 3; k++) {
+            assertThat(sampleKl[k]).as("round %d's samples", k).isGreaterThan(KL_TOLERANCE).isGreaterThan(sampleKl[k - 1]);
+        }
+        for (int k = 1; k <= 3; k++) {
+            assertThat(evalKl[k]).as("round %d's eval with base + its adapter", k).isGreaterThan(KL_TOLERANCE);
+        }
         // Round 2's DPO continues from round 1's adapter: its first step's policy is not the reference.
-        assertThat(Math.abs(r.last().dpo().first().rewardsChosen())).isGreaterThan(1e-4);
+        assertThat(Math.abs(r.rounds().get(1).dpo().first().rewardsChosen())).isGreaterThan(1e-4);
         try (Model base = Model.load(model, ModelOptions.inference(0))) {
             // Round 2's samples are what `sample --lora round-1/adapter.gguf` draws with round 2's seed.
             Path again = tmp.resolve("again.jsonl");
@@ -191,6 +212,55 @@ class LoopJobTest {
             try (LoraAdapter last = LoraAdapter.load(base, r.last().adapter())) {
                 assertThat(last.path()).isEqualTo(r.last().adapter());
             }
+        }
+    }
+
+    /**
+     * {@code --lora-init} (here a PEFT directory) is the adapter round 1 samples with and trains on, and
+     * {@code --merge} with {@code --merge-type q8_0} writes the base with the last round's adapter merged in:
+     * byte for byte what {@link LoraMerge} makes of that adapter.
+     */
+    @Test
+    void aLoraLoopStartsFromTheInitialAdapterAndMergesTheLastOne() throws IOException {
+        Path start = tmp.resolve("start.gguf");
+        Path startPeft = tmp.resolve("start-peft");
+        LoraConfig config = new LoraConfig(4, 8f, EnumSet.allOf(LoraParams.Target.class));
+        try (GgufFile f = GgufFile.open(model)) {
+            LlamaWeights frozen = LlamaWeights.frozen(f);
+            LoraParams lora = LoraParams.create(frozen, config.targets(), config.rank(), config.alpha(), 7);
+            SplittableRandom rng = new SplittableRandom(5);
+            lora.adapters().forEach(a -> {
+                float[] b = a.matrix().b();
+                for (int i = 0; i < b.length; i++) {
+                    b[i] = (float) (0.02 * rng.nextGaussian());
+                }
+            });
+            LoraExport.write(lora, start);
+            PeftAdapter.write(start, frozen.shape(), null, 0f, startPeft);
+        }
+        Path out = tmp.resolve("lora-init");
+        Path merged = tmp.resolve("merged-q8_0.gguf");
+        LoopOptions base = options(out, LoopOptions.PairScheme.BEST_WORST, 1, null);
+        DpoOptions dpo = base.dpo().toBuilder().lora(config).initialAdapter(startPeft).merge(merged).mergeType(LoraMerge.Type.Q8_0)
+                .learningRate(5e-3).build();
+        LoopOptions o = new LoopOptions(model, null, train, out, base.reward(), base.rewardTimeout(), 1, 16, 8, base.sampling(), base.engine(),
+                base.pairs(), base.rsoBeta(), base.accept(), base.pairing(), dpo, null, 0, 0, true);
+        LoopJob.Result r = run(o);
+        System.out.println(r);
+        double kl = r.last().sampleKl();
+        System.out.printf("lora loop from a PEFT adapter: round 1's samples (base + it) have KL %.4f to the base (tolerance %.0e);"
+                + " its first DPO step's chosen reward %.4f%n", kl, KL_TOLERANCE, r.last().dpo().first().rewardsChosen());
+        assertThat(Files.readAllBytes(out.resolve("round-0/adapter.gguf"))).as("the PEFT directory read back").isEqualTo(Files.readAllBytes(start));
+        assertThat(kl).as("round 1 samples with base + the initial adapter").isGreaterThan(KL_TOLERANCE);
+        assertThat(Math.abs(r.last().dpo().first().rewardsChosen())).as("round 1 trains from the initial adapter").isGreaterThan(1e-4);
+        assertThat(r.merged()).isEqualTo(merged);
+        Path expected = tmp.resolve("expected-q8_0.gguf");
+        try (GgufFile b = GgufFile.open(model); GgufFile a = GgufFile.open(r.last().adapter())) {
+            LoraMerge.write(b, a, 1f, expected, LoraMerge.Type.Q8_0, 2);
+        }
+        assertThat(Files.readAllBytes(merged)).as("the last adapter merged, Q8_0").isEqualTo(Files.readAllBytes(expected));
+        try (GgufFile m = GgufFile.open(merged)) {
+            assertThat(m.integer("general.file_type")).isEqualTo(org.align4j.llama.LlamaFileType.MOSTLY_Q8_0.id());
         }
     }
 }

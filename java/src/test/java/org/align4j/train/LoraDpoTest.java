@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -157,5 +159,42 @@ class LoraDpoTest {
         System.out.printf("lora resume: adapters of %d and %d bytes, %s%n", x.length, y.length, Arrays.equals(x, y) ? "identical" : "different");
         assertThat(y).isEqualTo(x);
         assertThat(Files.readAllLines(c.metrics())).containsExactlyElementsOf(Files.readAllLines(a.metrics()));
+    }
+
+    /**
+     * With LoRA dropout 0.2: a run killed after step 3 (checkpoints every 2) and resumed on one thread
+     * instead of two writes the same adapter bytes as an uninterrupted one (the masks are keyed by seed,
+     * step and micro-batch), which differ from a run without dropout; resuming with another dropout is
+     * refused; the PEFT config says lora_dropout 0.2.
+     */
+    @Test
+    void aResumedRunWithDropoutWritesTheSameAdapterBytesAsAnUninterruptedOne() throws IOException {
+        Path data = DpoTestData.write(tmp.resolve("pairs.jsonl"), DpoTestData.copyOverReverse(12, 3));
+        LoraConfig dropout = LoraConfig.ofRank(4).withDropout(0.2f);
+        DpoOptions.Builder base = options(q8, data, tmp.resolve("straight.gguf")).lora(dropout).maxSteps(6).batchSize(2)
+                .gradAccum(2).saveEvery(2).peft(tmp.resolve("peft"));
+        DpoJob.Result a = run(base.build(), new ArrayList<>());
+        DpoJob.Result none = run(base.out(tmp.resolve("none.gguf")).lora(LoraConfig.ofRank(4)).peft(null).build(), new ArrayList<>());
+
+        DpoOptions interrupted = base.out(tmp.resolve("resumed.gguf")).lora(dropout).peft(null).build();
+        assertThatThrownBy(() -> new DpoJob(interrupted, new PrintWriter(new StringWriter())).run(s -> {
+            if (s.step() == 3) {
+                throw new IllegalStateException("killed");
+            }
+        })).hasMessage("killed");
+        assertThatThrownBy(() -> run(interrupted.toBuilder().resume(true).lora(LoraConfig.ofRank(4)).build(), new ArrayList<>()))
+                .hasMessageContaining("was trained with lora_dropout 0.2, not (none)");
+        DpoJob.Result c = run(interrupted.toBuilder().resume(true).threads(1).build(), new ArrayList<>());
+        assertThat(c.stepsRun()).isEqualTo(4);
+        byte[] x = Files.readAllBytes(a.out());
+        byte[] y = Files.readAllBytes(c.out());
+        byte[] z = Files.readAllBytes(none.out());
+        System.out.printf("lora dropout 0.2 resume: adapters %s; without dropout %s%n", Arrays.equals(x, y) ? "identical" : "different",
+                Arrays.equals(x, z) ? "identical" : "different");
+        assertThat(y).isEqualTo(x);
+        assertThat(Files.readAllLines(c.metrics())).containsExactlyElementsOf(Files.readAllLines(a.metrics()));
+        assertThat(z).as("dropout changes the training").isNotEqualTo(x);
+        JsonNode config = new ObjectMapper().readTree(tmp.resolve("peft").resolve(PeftAdapter.CONFIG).toFile());
+        assertThat(config.get("lora_dropout").asDouble()).isCloseTo(0.2, within(1e-7));
     }
 }

@@ -95,7 +95,7 @@ class PeftAdapterTest {
         Map<String, float[]> values = new HashMap<>();
         Path gguf = adapter(tmp, LLAMA, 6f, 1, values);
         Path dir = tmp.resolve("peft");
-        PeftAdapter.write(gguf, LLAMA, "tiny-llama", dir);
+        PeftAdapter.write(gguf, LLAMA, "tiny-llama", 0, dir);
 
         Path st = dir.resolve("adapter_model.safetensors");
         Header h = header(st);
@@ -158,7 +158,7 @@ class PeftAdapterTest {
         for (LlamaShape shape : List.of(LLAMA, QWEN2)) {
             Path dir = Files.createDirectories(tmp.resolve(shape.architecture().ggufName()));
             Path gguf = adapter(dir, shape, 2.5f, 3, new HashMap<>());
-            PeftAdapter.write(gguf, shape, null, dir.resolve("peft"));
+            PeftAdapter.write(gguf, shape, null, 0, dir.resolve("peft"));
             assertThat(JSON.readTree(dir.resolve("peft/adapter_config.json").toFile()).get("base_model_name_or_path").isNull()).isTrue();
             Path back = dir.resolve("back.gguf");
             PeftAdapter.toGguf(dir.resolve("peft"), shape, back);
@@ -173,7 +173,7 @@ class PeftAdapterTest {
     void qwen2WritesBUnpermuted() throws IOException {
         Map<String, float[]> values = new HashMap<>();
         Path gguf = adapter(tmp, QWEN2, 3f, 5, values);
-        PeftAdapter.write(gguf, QWEN2, null, tmp.resolve("peft"));
+        PeftAdapter.write(gguf, QWEN2, null, 0, tmp.resolve("peft"));
         assertThat(data(tmp.resolve("peft/adapter_model.safetensors"), "base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight"))
                 .isEqualTo(values.get("blk.0.attn_q.weight.lora_b"));
     }
@@ -243,7 +243,7 @@ class PeftAdapterTest {
     // A good PEFT directory for llama, then one change to it.
     private Path peftWith(String name, Consumer<Path> change) throws IOException {
         Path dir = Files.createDirectories(tmp.resolve(name));
-        PeftAdapter.write(adapter(dir, LLAMA, 4f, 7, new HashMap<>()), LLAMA, null, dir.resolve("peft"));
+        PeftAdapter.write(adapter(dir, LLAMA, 4f, 7, new HashMap<>()), LLAMA, null, 0, dir.resolve("peft"));
         change.accept(dir.resolve("peft"));
         return dir.resolve("peft");
     }
@@ -305,7 +305,7 @@ class PeftAdapterTest {
         assertThat(tmp.resolve("x.gguf")).doesNotExist();
         // A GGUF adapter of another architecture than the base's.
         Path qwen = adapter(Files.createDirectories(tmp.resolve("qwen")), QWEN2, 1f, 2, new HashMap<>());
-        assertThatThrownBy(() -> PeftAdapter.write(qwen, LLAMA, null, tmp.resolve("never")))
+        assertThatThrownBy(() -> PeftAdapter.write(qwen, LLAMA, null, 0, tmp.resolve("never")))
                 .hasMessageContaining(qwen.toString()).hasMessageContaining("an adapter for qwen2, not for the base's llama");
     }
 }

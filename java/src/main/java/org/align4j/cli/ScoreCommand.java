@@ -61,20 +61,25 @@ final class ScoreCommand implements Callable<Integer> {
     @Option(names = "--no-prefix-sharing", description = "decode each prompt once per completion (for comparison)")
     boolean noPrefixSharing;
 
-    @Override
-    public Integer call() {
+    /** The score job's options; an out-of-range value is a usage error naming its option. */
+    ScoreJob.Options jobOptions() {
         if (engine.ctx < 2 || engine.batchTokens < 1 || seqs < 1 || engine.threads < 1) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--ctx, --batch-tokens, --seqs and --threads must be positive");
         }
         if (topK < 0) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--top-k must be 0 or more, not " + topK);
         }
+        return new ScoreJob.Options(input, output, perToken, onError, resume, engine.quiet,
+                new ScorerOptions(engine.ctx, engine.batchTokens, seqs, engine.threads, !noPrefixSharing, topK, flashAttention),
+                lora.adapters());
+    }
+
+    @Override
+    public Integer call() {
+        ScoreJob.Options options = jobOptions();
         if (!engine.quiet) {
             spec.commandLine().getErr().println("align4j score: llama.cpp " + Backend.describe());
         }
-        ScoreJob.Options options = new ScoreJob.Options(input, output, perToken, onError, resume, engine.quiet,
-                new ScorerOptions(engine.ctx, engine.batchTokens, seqs, engine.threads, !noPrefixSharing, topK, flashAttention),
-                lora.adapters());
         ScoreJob.Result result;
         try (Model p = engine.load(policy);
              Model r = engine.loadIfGiven(reference)) {

@@ -54,6 +54,10 @@ public final class ScoreJob {
             return new Options(input, output, false, ErrorPolicy.FAIL, false, false, scorer, Adapters.none());
         }
 
+        public Options withFiles(Path input, Path output) {
+            return new Options(input, output, perToken, onError, resume, quiet, scorer, adapters);
+        }
+
         public Options withPerToken(boolean perToken) {
             return new Options(input, output, perToken, onError, resume, quiet, scorer, adapters);
         }

@@ -1,0 +1,191 @@
+package org.align4j.spark;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.align4j.bon.SampleJob;
+import org.align4j.data.Jsonl;
+import org.align4j.engine.SamplerOptions;
+import org.align4j.engine.SamplingParams;
+import org.align4j.engine.ScorerOptions;
+import org.align4j.job.ErrorPolicy;
+import org.align4j.job.RejectsWriter;
+import org.align4j.llama.Model;
+import org.align4j.score.ScoreJob;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The Dataset API in {@code local[2]} (two tasks side by side in this JVM, one model between them) against the
+ * job layer run as the CLI runs it on the same file: the same records to the byte, and the CLI's rejects and
+ * messages.
+ */
+class Align4jSparkLocalTest {
+    /** 4 sequences drawing 4 completions: the CLI's segments are 32 lines, so 70 prompts make 3 of them over 2 tasks. */
+    static final SamplerOptions SAMPLER = new SamplerOptions(32, 64, 4, 1);
+    static final SamplingParams SAMPLING = new SamplingParams(1f, 0, 1f, 0f, 1f, 64, 8, List.of(), 11);
+    static final int N = 4;
+
+    static SparkSession spark;
+    @TempDir Path tmp;
+
+    @BeforeAll
+    static void start() {
+        spark = SparkSession.builder().master("local[2]").appName("align4j-local-test")
+                .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "2").getOrCreate();
+    }
+
+    @AfterAll
+    static void stop() {
+        spark.stop();
+    }
+
+    static Path model() {
+        return SparkTests.demoDir().resolve("demo.gguf");
+    }
+
+    @Test
+    void sampleEqualsTheCliRecordForRecord() throws IOException {
+        Path prompts = tmp.resolve("prompts.jsonl");
+        List<String> lines = new ArrayList<>(SparkTests.prompts(70));
+        lines.add(20, ""); // a blank line: the records after it keep their line numbers
+        lines.set(40, "{\"prompt\":\"12+30=\"}"); // no id: its id is its 0-based line number
+        Files.write(prompts, lines);
+        SampleJob.Options o = SampleJob.Options.of(prompts, tmp.resolve("cli.jsonl"), N, SAMPLER, SAMPLING).withQuiet(true);
+        try (Model m = Model.load(model(), ModelFile.of(model()).options())) {
+            SampleJob.run(m, o);
+        }
+
+        JobRows rows = Align4jSpark.sample(Align4jSpark.readJsonl(spark, prompts.toString()), prompts.toString(), ModelFile.of(model()), o);
+
+        List<String> spark = SparkTests.values(rows.records());
+        assertThat(SparkTests.assertSameRecords("sample, local[2]", SparkTests.byId(tmp.resolve("cli.jsonl")), spark)).isEqualTo(70);
+        assertThat(spark).as("ordered by line, the rows are the CLI's file").containsExactlyElementsOf(Files.readAllLines(tmp.resolve("cli.jsonl")));
+        assertThat(rows.rejects().count()).isZero();
+    }
+
+    @Test
+    void theCliColumnsCarryTheCliValues() throws IOException {
+        Path prompts = tmp.resolve("prompts.jsonl");
+        Files.write(prompts, SparkTests.prompts(6));
+        SampleJob.Options o = SampleJob.Options.of(prompts, tmp.resolve("cli.jsonl"), 2, SAMPLER, SAMPLING).withQuiet(true);
+        try (Model m = Model.load(model(), ModelFile.of(model()).options())) {
+            SampleJob.run(m, o);
+        }
+
+        Dataset<Row> columns = Align4jSpark.columns(
+                Align4jSpark.sample(Align4jSpark.readJsonl(spark, prompts.toString()), prompts.toString(), ModelFile.of(model()), o).records());
+
+        Map<String, String> cli = SparkTests.byId(tmp.resolve("cli.jsonl"));
+        Map<String, String> got = SparkTests.byId(columns.toJSON().collectAsList());
+        assertThat(columns.columns()).containsExactlyInAnyOrder("id", "prompt", "answer", "completions");
+        assertThat(got.keySet()).containsExactlyInAnyOrderElementsOf(cli.keySet());
+        for (String id : cli.keySet()) {
+            JsonNode expected = SparkTests.parse(cli.get(id));
+            JsonNode actual = SparkTests.parse(got.get(id));
+            assertThat(SparkTests.sameJson(actual, expected)).as("record " + id + ": " + actual + " vs " + expected).isTrue();
+        }
+        System.out.println("sample as columns: " + got.size() + " rows, columns " + String.join(", ", columns.columns()) + ", values equal");
+    }
+
+    @Test
+    void scoreEqualsTheCliRecordForRecord() throws IOException {
+        Path pairs = tmp.resolve("pairs.jsonl");
+        List<String> lines = new ArrayList<>();
+        for (String prompt : SparkTests.prompts(40)) {
+            ObjectNode p = (ObjectNode) SparkTests.parse(prompt);
+            String answer = p.get("answer").asText();
+            p.put("chosen", answer).put("rejected", answer + "1");
+            lines.add(Jsonl.MAPPER.writeValueAsString(p));
+        }
+        Files.write(pairs, lines);
+        ScoreJob.Options o = ScoreJob.Options.of(pairs, tmp.resolve("cli.jsonl"), new ScorerOptions(64, 64, 2, 1, true, 0, false))
+                .withPerToken(true).withQuiet(true);
+        try (Model m = Model.load(model(), ModelFile.of(model()).options())) {
+            ScoreJob.run(m, null, o);
+        }
+
+        JobRows rows = Align4jSpark.score(Align4jSpark.readJsonl(spark, pairs.toString()), pairs.toString(), ModelFile.of(model()), null, o);
+
+        assertThat(SparkTests.assertSameRecords("score, local[2]", SparkTests.byId(tmp.resolve("cli.jsonl")),
+                SparkTests.values(rows.records()))).isEqualTo(40);
+    }
+
+    /** Prompts with a malformed line and a record without a prompt. */
+    private Path badPrompts() throws IOException {
+        Path prompts = tmp.resolve("bad.jsonl");
+        List<String> lines = new ArrayList<>(SparkTests.prompts(8));
+        lines.set(2, "{\"id\": \"broken\", \"prompt\": ");
+        lines.set(5, "{\"id\": \"no-prompt\", \"answer\": \"3\"}");
+        Files.write(prompts, lines);
+        return prompts;
+    }
+
+    @Test
+    void badRecordsUnderSkipGoToTheRejectsAsTheCliWritesThem() throws IOException {
+        Path prompts = badPrompts();
+        SampleJob.Options o = SampleJob.Options.of(prompts, tmp.resolve("cli.jsonl"), 2, SAMPLER, SAMPLING)
+                .withOnError(ErrorPolicy.SKIP).withQuiet(true);
+        try (Model m = Model.load(model(), ModelFile.of(model()).options())) {
+            SampleJob.run(m, o);
+        }
+
+        JobRows rows = Align4jSpark.sample(Align4jSpark.readJsonl(spark, prompts.toString()), prompts.toString(), ModelFile.of(model()), o);
+
+        List<String> cliRejects = Files.readAllLines(RejectsWriter.pathFor(tmp.resolve("cli.jsonl")));
+        List<String> sparkRejects = SparkTests.values(rows.rejects());
+        System.out.println("skip: " + cliRejects.size() + " rejects from the CLI's job, " + sparkRejects.size() + " from Spark: " + sparkRejects);
+        assertThat(cliRejects).hasSize(2);
+        assertThat(sparkRejects).containsExactlyElementsOf(cliRejects);
+        assertThat(SparkTests.assertSameRecords("skip, local[2]", SparkTests.byId(tmp.resolve("cli.jsonl")),
+                SparkTests.values(rows.records()))).isEqualTo(6);
+    }
+
+    @Test
+    void aBadRecordUnderFailStopsTheJobNamingFileAndLine() throws IOException {
+        Path prompts = badPrompts();
+        SampleJob.Options o = SampleJob.Options.of(prompts, tmp.resolve("out.jsonl"), 2, SAMPLER, SAMPLING).withQuiet(true);
+
+        JobRows rows = Align4jSpark.sample(Align4jSpark.readJsonl(spark, prompts.toString()), prompts.toString(), ModelFile.of(model()), o);
+
+        assertThatThrownBy(() -> rows.records().count())
+                .satisfies(e -> System.out.println("fail: " + rootMessage(e)))
+                .satisfies(e -> assertThat(rootMessage(e)).startsWith(prompts + ":3: malformed JSON"));
+    }
+
+    @Test
+    void aModelMissingOnTheExecutorsIsAClearError() throws IOException {
+        Path prompts = tmp.resolve("prompts.jsonl");
+        Files.write(prompts, SparkTests.prompts(2));
+        Path missing = tmp.resolve("no-such-model.gguf");
+        SampleJob.Options o = SampleJob.Options.of(prompts, tmp.resolve("out.jsonl"), 2, SAMPLER, SAMPLING).withQuiet(true);
+
+        JobRows rows = Align4jSpark.sample(Align4jSpark.readJsonl(spark, prompts.toString()), prompts.toString(), ModelFile.of(missing), o);
+
+        assertThatThrownBy(() -> rows.records().count())
+                .satisfies(e -> System.out.println("missing model: " + rootMessage(e)))
+                .satisfies(e -> assertThat(rootMessage(e)).startsWith(missing + ": no such model file on executor"));
+    }
+
+    /** The message of the innermost cause: what the executor threw, under Spark's wrapping. */
+    static String rootMessage(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null) {
+            t = t.getCause();
+        }
+        return t.getMessage();
+    }
+}

@@ -25,10 +25,19 @@ public final class LlamaExport {
 
     /** Writes {@code params} to {@code out} with matrices in {@code type} (F32 or F16); returns the file size in bytes. */
     public static long write(LlamaParams params, Path out, GgmlType type) {
+        return write(params, out, type, new LinkedHashMap<>());
+    }
+
+    /**
+     * As {@link #write(LlamaParams, Path, GgmlType)}, with the key-value pairs {@code extra} after the
+     * source's (one of the same key replacing its value in place), such as a reward model's head.
+     */
+    public static long write(LlamaParams params, Path out, GgmlType type, SequencedMap<String, GgufValue> extra) {
         if (type != GgmlType.F32 && type != GgmlType.F16) {
             throw new IllegalArgumentException("exports are F32 or F16, not " + type);
         }
         SequencedMap<String, GgufValue> metadata = new LinkedHashMap<>(params.metadata());
+        metadata.putAll(extra);
         if (metadata.containsKey(FILE_TYPE_KEY)) {
             // llama_ftype: LLAMA_FTYPE_ALL_F32 = 0, LLAMA_FTYPE_MOSTLY_F16 = 1
             metadata.put(FILE_TYPE_KEY, GgufValue.uint32(type == GgmlType.F32 ? 0 : 1));

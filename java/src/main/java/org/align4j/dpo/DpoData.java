@@ -3,17 +3,12 @@ package org.align4j.dpo;
 import org.align4j.train.Sequence;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
-import org.align4j.Align4jException;
+import java.util.stream.Stream;
 import org.align4j.job.ResumeState;
 import org.align4j.job.RecordLoop;
 import org.align4j.data.BadRecordException;
@@ -22,6 +17,7 @@ import org.align4j.job.ErrorPolicy;
 import org.align4j.data.JsonlReader;
 import org.align4j.data.PreferenceRecord;
 import org.align4j.job.RejectsWriter;
+import org.align4j.job.TrainingRecords;
 import org.align4j.engine.TokenizedRecord;
 import org.align4j.data.TrlRecord;
 import org.align4j.engine.PrefixSharingScorer;
@@ -115,22 +111,8 @@ public final class DpoData {
     }
 
     private static Pair check(TrlRecord record, TokenizedRecord t, int maxLen, int vocabSize) {
-        int[] chosen = t.completions()[0];
-        int[] rejected = t.completions()[1];
-        if (t.longestSequence() > maxLen) {
-            throw new BadRecordException(record.file(), record.lineNumber(), "prompt + completion is " + t.longestSequence()
-                    + " tokens, more than the limit of " + maxLen + " (--max-len)");
-        }
-        for (int[] ids : new int[][] {t.prompt(), chosen, rejected}) {
-            for (int id : ids) {
-                if (id < 0 || id >= vocabSize) {
-                    throw new BadRecordException(record.file(), record.lineNumber(), "token id " + id
-                            + " is outside the model's vocabulary of " + vocabSize
-                            + " (rows of token_embd.weight): the tokenizer and the weights do not match");
-                }
-            }
-        }
-        return new Pair(record.location(), t.prompt(), chosen, rejected);
+        TrainingRecords.check(record, t, maxLen, vocabSize);
+        return new Pair(record.location(), t.prompt(), t.completions()[0], t.completions()[1]);
     }
 
     // {ref chosen, ref rejected}, NaN for both when the record has neither column.
@@ -226,23 +208,7 @@ public final class DpoData {
      * tokenized the same way, as the run it continues.
      */
     public String fingerprint() {
-        MessageDigest sha;
-        try {
-            sha = MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new Align4jException("no SHA-256 in this JVM", e);
-        }
-        for (Pair p : pairs) {
-            for (int[] ids : new int[][] {p.prompt(), p.chosen(), p.rejected()}) {
-                ByteBuffer b = ByteBuffer.allocate(4 + 4 * ids.length).order(ByteOrder.LITTLE_ENDIAN);
-                b.putInt(ids.length);
-                for (int id : ids) {
-                    b.putInt(id);
-                }
-                sha.update(b.array());
-            }
-        }
-        return HexFormat.of().formatHex(sha.digest());
+        return TrainingRecords.fingerprint(pairs.stream().flatMap(p -> Stream.of(p.prompt(), p.chosen(), p.rejected())));
     }
 
     static int[] concat(int[] a, int[] b) {

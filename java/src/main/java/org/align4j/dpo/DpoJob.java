@@ -17,11 +17,7 @@ import org.align4j.train.PreferenceLoss;
 import org.align4j.train.Sequence;
 import org.align4j.train.TrainerTimings;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -32,17 +28,16 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.function.Consumer;
 import org.align4j.Align4jException;
-import org.align4j.IoMessages;
-import org.align4j.AtomicFile;
 import org.align4j.data.JsonlWriter;
 import org.align4j.job.LinePlot;
 import org.align4j.engine.LlamaChatRenderer;
+import org.align4j.job.MetricsFile;
 import org.align4j.job.OutputLock;
+import org.align4j.job.TrainingResume;
 import org.align4j.job.RejectsWriter;
 import org.align4j.engine.VocabCompatibility;
 import org.align4j.gguf.GgmlType;
 import org.align4j.gguf.GgufFile;
-import org.align4j.gguf.GgufTensorInfo;
 import org.align4j.gguf.LlamaShape;
 import org.align4j.llama.Model;
 import org.align4j.llama.ModelOptions;
@@ -81,7 +76,6 @@ import org.align4j.llama.ModelOptions;
  */
 public final class DpoJob {
     private static final long PROGRESS_INTERVAL_NANOS = 1_000_000_000L;
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     /**
      * What a run did.
@@ -196,7 +190,7 @@ public final class DpoJob {
             DpoStep first = null;
             DpoStep last = null;
             long tokens = 0;
-            try (JsonlWriter metrics = openMetrics(start)) {
+            try (JsonlWriter metrics = MetricsFile.open(o.metrics(), start)) {
                 for (int s = start; s < total; s++) {
                     DpoStep step = t.step(s);
                     tokens += step.tokens();
@@ -233,7 +227,7 @@ public final class DpoJob {
         }
         if (o.lora() == null) {
             LlamaParams params = resumed != null ? resumed.params() : LlamaParams.load(o.policy());
-            return new FullModel(params, o.outType() != null ? o.outType() : defaultOutType(o.policy()));
+            return new FullModel(params, o.outType() != null ? o.outType() : LlamaExport.defaultType(o.policy()));
         }
         GgufFile base = GgufFile.open(o.policy());
         try {
@@ -498,69 +492,14 @@ public final class DpoJob {
 
     // The step to go on from; the checkpoint must be of this data and these settings.
     private int checkResumable(DpoCheckpoint c, String fingerprint, Map<String, String> settings) {
-        if (!c.dataFingerprint().equals(fingerprint)) {
-            throw new Align4jException(o.checkpoint() + " was trained on other pairs than " + o.data()
-                    + " gives now (different records, skips or tokenization): cannot resume it with this data");
-        }
-        for (Map.Entry<String, String> e : settings.entrySet()) {
-            String was = c.settings().get(e.getKey());
-            if (!e.getValue().equals(was)) {
-                String what = e.getKey().equals("total_steps")
-                        ? " is from a run of " + was + " steps in all (--epochs, --max-steps), and this one has " + e.getValue()
-                        : " was trained with " + e.getKey() + " " + was + ", not " + e.getValue();
-                throw new Align4jException(o.checkpoint() + what + ": resume with the same settings");
-            }
-        }
+        TrainingResume.check(o.checkpoint(), o.data(), c.dataFingerprint(), fingerprint, c.settings(), settings);
         return c.step();
-    }
-
-    // Fresh: a new file. Resumed at step k: the lines of steps <= k kept (a crash may have left later ones), then appended to.
-    private JsonlWriter openMetrics(int start) {
-        if (start == 0) {
-            return JsonlWriter.create(o.metrics());
-        }
-        List<String> kept = new ArrayList<>();
-        for (JsonNode line : readMetrics()) {
-            if (line.get("step").asInt() <= start) {
-                kept.add(line.toString());
-            }
-        }
-        try {
-            AtomicFile.write(o.metrics(), tmp -> Files.write(tmp, kept, StandardCharsets.UTF_8));
-        } catch (IOException e) {
-            throw new Align4jException(o.metrics() + ": cannot rewrite for --resume: " + IoMessages.describe(e), e);
-        }
-        return JsonlWriter.append(o.metrics());
-    }
-
-    // Every complete line of the metrics file (a torn last line is left out).
-    private List<JsonNode> readMetrics() {
-        List<JsonNode> out = new ArrayList<>();
-        if (!Files.exists(o.metrics())) {
-            return out;
-        }
-        try {
-            for (String l : Files.readAllLines(o.metrics(), StandardCharsets.UTF_8)) {
-                try {
-                    JsonNode n = JSON.readTree(l);
-                    if (n != null && n.has("step")) {
-                        out.add(n);
-                    }
-                } catch (IOException torn) {
-                    // the line a crash cut short
-                }
-            }
-        } catch (IOException e) {
-            throw new Align4jException(o.metrics() + ": cannot read: " + IoMessages.describe(e), e);
-        }
-        return out;
     }
 
     // Loss, margin and accuracy against step, from the metrics file (so a resumed run's plot has every step).
     private Path plot() {
-        List<DpoStep> steps = readMetrics().stream().map(DpoStep::fromJson).toList();
-        String name = o.metrics().getFileName().toString();
-        Path png = o.metrics().resolveSibling((name.endsWith(".jsonl") ? name.substring(0, name.length() - 6) : name) + ".png");
+        List<DpoStep> steps = MetricsFile.read(o.metrics()).stream().map(DpoStep::fromJson).toList();
+        Path png = MetricsFile.plotFor(o.metrics());
         if (steps.isEmpty()) {
             return null;
         }
@@ -578,14 +517,5 @@ public final class DpoJob {
         return String.format(Locale.ROOT, "dpo: step %d/%d (epoch %.2f), loss %.4f, accuracy %.3f, margin %.4f, %.0f tokens/s, ETA %d:%02d:%02d",
                 s.step(), total, s.epoch(), s.loss(), s.accuracy(), s.margin(), seconds > 0 ? tokens / seconds : 0.0,
                 eta / 3600, eta / 60 % 60, eta % 60);
-    }
-
-    /** F32 when every matrix of the policy file is F32, else F16. */
-    static GgmlType defaultOutType(Path policy) {
-        try (GgufFile f = GgufFile.open(policy)) {
-            boolean allF32 = f.tensors().stream().filter(t -> t.dims().length > 1).map(GgufTensorInfo::type)
-                    .allMatch(t -> t == GgmlType.F32);
-            return allF32 ? GgmlType.F32 : GgmlType.F16;
-        }
     }
 }

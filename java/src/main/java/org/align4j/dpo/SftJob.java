@@ -77,7 +77,7 @@ public final class SftJob {
         int stepsPerEpoch = (n + o.batchSize() - 1) / o.batchSize();
         int total = o.maxSteps() > 0 ? o.maxSteps() : Math.multiplyExact(o.epochs(), stepsPerEpoch);
         LrSchedule schedule = new LrSchedule(o.schedule(), o.learningRate(), Math.min(o.warmupSteps(), total), total);
-        GgmlType outType = o.outType() != null ? o.outType() : DpoJob.defaultOutType(o.model());
+        GgmlType outType = o.outType() != null ? o.outType() : LlamaExport.defaultType(o.model());
         if (!o.quiet()) {
             log.printf(Locale.ROOT, "sft: %d records, %d steps of %d (%d per epoch), lr %s (%s), seed %d%n", n, total,
                     o.batchSize(), stepsPerEpoch, o.learningRate(), o.schedule().cliName(), o.seed());

@@ -16,7 +16,7 @@ import org.align4j.llama.ContextOptions;
  * @param model       the starting model, a llama GGUF (F32, F16, BF16 or Q8_0)
  * @param data        prompt-completion records ({@code {"prompt", "completion"}}, plain or conversational)
  * @param out         the trained model, a GGUF
- * @param outType     F32 or F16 matrices in {@code out}; null: as {@link DpoJob#defaultOutType}
+ * @param outType     F32 or F16 matrices in {@code out}; null: as {@link org.align4j.train.LlamaExport#defaultType}
  * @param metrics     per-step metrics (JSONL); a PNG plot of the loss is written beside it
  * @param batchSize   sequences per optimizer step
  * @param epochs      passes over the records, when {@code maxSteps} is 0

@@ -6,6 +6,8 @@ import java.util.List;
 import java.util.SequencedMap;
 import org.align4j.gguf.GgmlQuants;
 import org.align4j.gguf.GgmlType;
+import org.align4j.gguf.GgufFile;
+import org.align4j.gguf.GgufTensorInfo;
 import org.align4j.gguf.GgufValue;
 import org.align4j.gguf.GgufWriter;
 
@@ -22,6 +24,15 @@ public final class LlamaExport {
     static final String FILE_TYPE_KEY = "general.file_type";
 
     private LlamaExport() {}
+
+    /** The type a model trained from {@code source} is written in by default: F32 when every matrix of it is F32, else F16. */
+    public static GgmlType defaultType(Path source) {
+        try (GgufFile f = GgufFile.open(source)) {
+            boolean allF32 = f.tensors().stream().filter(t -> t.dims().length > 1).map(GgufTensorInfo::type)
+                    .allMatch(t -> t == GgmlType.F32);
+            return allF32 ? GgmlType.F32 : GgmlType.F16;
+        }
+    }
 
     /** Writes {@code params} to {@code out} with matrices in {@code type} (F32 or F16); returns the file size in bytes. */
     public static long write(LlamaParams params, Path out, GgmlType type) {

@@ -8,7 +8,6 @@ import java.time.Duration;
 import java.util.List;
 import org.align4j.engine.ScorerOptions;
 import org.align4j.gguf.GgmlType;
-import org.align4j.gguf.RewardHead;
 import org.align4j.gguf.SynthPreset;
 import org.align4j.gguf.SyntheticLlama;
 import org.align4j.llama.NativeTestSupport;
@@ -27,16 +26,6 @@ final class RewardTestModels {
         Path out = dir.resolve("tiny-" + vocab + "-" + seed + ".gguf");
         SyntheticLlama.write(out, "tiny", SynthPreset.named("tiny").shape(), NativeTestSupport.vocabFile(vocab), GgmlType.F32, seed);
         return out;
-    }
-
-    /** A reward head of {@code size} weights drawn N(0, 1) with {@code seed}, and bias 0.5. */
-    static RewardHead randomHead(int size, long seed) {
-        java.util.Random rnd = new java.util.Random(seed);
-        float[] w = new float[size];
-        for (int i = 0; i < size; i++) {
-            w[i] = (float) rnd.nextGaussian();
-        }
-        return new RewardHead(w, 0.5f);
     }
 
     static RewardContext context(Path policy) {

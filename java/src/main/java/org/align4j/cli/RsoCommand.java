@@ -45,7 +45,7 @@ final class RsoCommand implements Callable<Integer> {
     @Option(names = {"-m", "--model"}, required = true, paramLabel = "SFT.gguf", description = "the SFT policy that samples")
     Path model;
 
-    @Option(names = {"-r", "--ref"}, paramLabel = "REF.gguf", description = "reference model for the ref_* columns (same vocabulary; default: the policy, without its --lora adapters)")
+    @Option(names = {"-r", "--ref"}, paramLabel = "REF.gguf", description = "reference model for the ref_* columns and --kl-coef (same vocabulary; default: the policy, without its --lora adapters)")
     Path reference;
 
     @Option(names = {"-i", "--input"}, required = true, paramLabel = "PROMPTS.jsonl")

@@ -5,7 +5,7 @@
 #   make models   regenerate the demo model (models/demo/demo.gguf) from its recipe
 #   make cuda     the same native build with GGML_CUDA=ON (needs nvcc and cuBLAS)
 #   make baselines  llama.cpp's llama-batched-bench and llama-perplexity from the pinned source
-#   make bench    the end-to-end benchmarks (reports in benchmarks/results/); make bench-score, bench-bon, bench-rso, bench-dpo run one;
+#   make bench    the end-to-end benchmarks (reports in benchmarks/results/); make bench-score, bench-bon, bench-rso, bench-dpo, bench-rm run one;
 #                 make bench-train-archs: the trainer forward on frozen quantized weights vs llama.cpp; make bench-lora:
 #                 LoRA DPO training on them vs llama.cpp's prompt processing, peak RSS, time split
 #   make bench-kernels  the trainer's kernels in JMH (f32 GEMM, frozen-weight products per type); make bench-frozen-matmul:
@@ -34,7 +34,7 @@ JDK := $(shell for d in "$$JAVA_HOME" /usr/lib/jvm/*; do j="$$d/bin/java"; [ -x 
 MVN := JAVA_HOME=$(JDK) MAVEN_OPTS="--sun-misc-unsafe-memory-access=allow $${MAVEN_OPTS:-}" mvn -B -ntp -Dalign4j.native.dir=$(NATIVE_DIR)
 
 .PHONY: all jdk native java launcher test demo models cuda baselines bench bench-score bench-bon bench-rso bench-dpo \
-  bench-kernels bench-frozen-matmul bench-train-archs bench-lora clean distclean
+  bench-kernels bench-frozen-matmul bench-train-archs bench-lora bench-rm clean distclean
 
 all: launcher
 
@@ -93,7 +93,7 @@ BENCH_JAVA = $(JDK)/bin/java --enable-native-access=ALL-UNNAMED -Dalign4j.native
   -Dalign4j.llama.src=$$(cat $(NATIVE_BUILD)/llama-source-dir.txt) \
   -cp "$(ROOT)/benchmarks/target/classes:$(ROOT)/java/target/align4j.jar:$(ROOT)/java/target/lib/*"
 
-bench: bench-score bench-bon bench-rso bench-dpo
+bench: bench-score bench-bon bench-rso bench-dpo bench-rm
 
 bench-score: launcher baselines
 	$(BENCH_JAVA) org.align4j.bench.ScoreBench --root $(ROOT) $(BENCH_ARGS)
@@ -106,6 +106,9 @@ bench-rso: launcher baselines
 
 bench-dpo: launcher
 	$(BENCH_JAVA) org.align4j.bench.DpoBench --root $(ROOT) $(BENCH_ARGS)
+
+bench-rm: launcher
+	$(BENCH_JAVA) org.align4j.bench.RmBench --root $(ROOT) $(BENCH_ARGS)
 
 bench-train-archs: launcher baselines
 	$(BENCH_JAVA) org.align4j.bench.TrainArchsBench --root $(ROOT) $(BENCH_ARGS)

@@ -13,7 +13,7 @@ import java.util.concurrent.Callable;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.align4j.gguf.RewardHead;
-import org.align4j.gguf.RewardModelFiles;
+import org.align4j.gguf.RewardModelFile;
 import org.align4j.llama.Batch;
 import org.align4j.llama.Context;
 import org.align4j.llama.ContextOptions;
@@ -68,7 +68,7 @@ public final class RmBench implements Callable<Integer> {
         Path rm = bench.work(preset + "-" + type + "-rm.gguf");
         if (!Files.exists(rm)) {
             try (Model m = Model.load(model, ModelOptions.inference(0))) {
-                RewardModelFiles.write(model, randomHead(m.nEmbd()), rm);
+                RewardModelFile.write(model, randomHead(m.nEmbd()), rm);
             }
         }
         Path input = bench.work("prompts.jsonl");

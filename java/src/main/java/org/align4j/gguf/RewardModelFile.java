@@ -16,17 +16,18 @@ import org.align4j.Align4jException;
 public final class RewardModelFile {
     private RewardModelFile() {}
 
+    /** Writes the model file {@code lm} with {@code head} to {@code out}; returns the file size in bytes. */
+    public static long write(Path lm, RewardHead head, Path out) {
+        try (GgufFile f = GgufFile.open(lm)) {
+            return write(f, head, out);
+        }
+    }
+
     /**
-     * Writes {@code model} with {@code head} to {@code out}; returns the file size in bytes.
-     *
-     * @throws Align4jException naming the model file when the head's width is not its embedding length
+     * Writes {@code model} with {@code head} to {@code out}; returns the file size in bytes. The head's width
+     * is not checked against the model's ({@link #hiddenSize}): readers check it ({@link RewardHead#read}).
      */
     public static long write(GgufFile model, RewardHead head, Path out) {
-        int hidden = hiddenSize(model);
-        if (head.hiddenSize() != hidden) {
-            throw new Align4jException(model.path() + ": the model's hidden size (embedding length) is " + hidden
-                    + ", and the reward head has " + head.hiddenSize() + " weights");
-        }
         SequencedMap<String, GgufValue> metadata = new LinkedHashMap<>(model.metadata());
         metadata.remove(RewardHead.WEIGHTS);
         metadata.remove(RewardHead.BIAS);

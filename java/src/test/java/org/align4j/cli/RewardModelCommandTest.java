@@ -11,7 +11,7 @@ import java.util.Arrays;
 import java.util.List;
 import org.align4j.gguf.GgmlType;
 import org.align4j.gguf.RewardHead;
-import org.align4j.gguf.RewardModelFiles;
+import org.align4j.gguf.RewardModelFile;
 import org.align4j.gguf.SynthPreset;
 import org.align4j.gguf.SyntheticLlama;
 import org.align4j.gguf.VocabFiles;
@@ -50,7 +50,7 @@ class RewardModelCommandTest {
         SyntheticLlama.write(lm, "rm", tiny.shape(), VocabFiles.named("gpt-2"), GgmlType.F32, 3);
         head = RewardModelReference.randomHead(tiny.shape().embd(), 4);
         rm = models.resolve("rm.gguf");
-        RewardModelFiles.write(lm, head, rm);
+        RewardModelFile.write(lm, head, rm);
     }
 
     static List<String> prompts(int count) {
@@ -189,7 +189,7 @@ class RewardModelCommandTest {
     void anRmWithoutAHeadWithAHeadOfTheWrongSizeOrMissingIsExit1NamingTheFile() throws Exception {
         Path in = JsonlFiles.write(tmp.resolve("in.jsonl"), prompts(1));
         Path wrong = tmp.resolve("wrong.gguf");
-        RewardModelFiles.write(policy, RewardModelReference.randomHead(7, 1), wrong);
+        RewardModelFile.write(policy, RewardModelReference.randomHead(7, 1), wrong);
         Path missing = tmp.resolve("missing.gguf");
         for (Path bad : List.of(policy, wrong, missing)) {
             CliRun r = bon(in, tmp.resolve("out.jsonl"), "--reward", "rm:" + bad);

@@ -8,7 +8,7 @@ import java.util.List;
 import org.align4j.Align4jException;
 import org.align4j.engine.ScorerOptions;
 import org.align4j.gguf.RewardHead;
-import org.align4j.gguf.RewardModelFiles;
+import org.align4j.gguf.RewardModelFile;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -28,7 +28,7 @@ class RewardModelRewardTest {
         Path lm = RewardTestModels.tiny(tmp, "llama-spm", 5);
         head = RewardModelReference.randomHead(64, 11);
         rm = tmp.resolve("rm.gguf");
-        RewardModelFiles.write(lm, head, rm);
+        RewardModelFile.write(lm, head, rm);
     }
 
     static RewardInput input(String prompt) {
@@ -67,7 +67,7 @@ class RewardModelRewardTest {
     void aModelWithoutAHeadOrWithAHeadOfTheWrongSizeOrNoFileIsAnErrorNamingTheFile() {
         Path plain = RewardTestModels.tiny(tmp, "llama-spm", 6);
         Path wrong = tmp.resolve("wrong-size.gguf");
-        RewardModelFiles.write(plain, RewardModelReference.randomHead(10, 1), wrong);
+        RewardModelFile.write(plain, RewardModelReference.randomHead(10, 1), wrong);
         RewardContext ctx = RewardTestModels.context((Path) null);
         assertThatThrownBy(() -> Rewards.parse("rm:" + plain, ctx)).isInstanceOf(Align4jException.class)
                 .hasMessageContaining(plain.toString()).hasMessageContaining("not a reward model");

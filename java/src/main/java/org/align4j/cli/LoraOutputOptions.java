@@ -1,7 +1,7 @@
 package org.align4j.cli;
 
 import java.nio.file.Path;
-import org.align4j.dpo.TrainerOptions;
+import org.align4j.job.TrainerOptions;
 import org.align4j.train.LoraConfig;
 import org.align4j.train.LoraMerge;
 import picocli.CommandLine.Option;

@@ -6,7 +6,7 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.align4j.dpo.SftJob;
 import org.align4j.dpo.SftOptions;
-import org.align4j.dpo.TrainerOptions;
+import org.align4j.job.TrainerOptions;
 import org.align4j.job.ErrorPolicy;
 import org.align4j.llama.ContextOptions;
 import org.align4j.train.LoraConfig;

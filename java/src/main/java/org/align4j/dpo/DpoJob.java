@@ -1,5 +1,6 @@
 package org.align4j.dpo;
 
+import org.align4j.train.StepOrder;
 import org.align4j.train.AdamW;
 import org.align4j.train.GradClip;
 import org.align4j.train.LlamaParams;

@@ -1,5 +1,6 @@
 package org.align4j.dpo;
 
+import org.align4j.train.StepOrder;
 import org.align4j.train.AdamW;
 import org.align4j.train.LlamaParams;
 import org.align4j.train.LoraExport;
@@ -10,13 +11,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Locale;
-import java.util.LinkedHashSet;
 import java.util.Map;
-import java.util.Set;
 import java.util.SequencedMap;
 import org.align4j.Align4jException;
 import org.align4j.gguf.GgufValue;
 import org.align4j.gguf.GgufValueType;
+import org.align4j.job.TrainingResume;
 
 /**
  * A training run's state after some optimizer step, enough to go on as if it had never stopped: with the
@@ -119,22 +119,7 @@ record RunCheckpoint(String job, int step, long optimizerSteps, String dataFinge
      * @param records what the data holds, in words ("pairs"), and the file it came from, for the message
      */
     int resumeStep(Path file, String fingerprint, Map<String, String> settings, String records, Path data) {
-        if (!dataFingerprint.equals(fingerprint)) {
-            throw new Align4jException(file + " was trained on other " + records + " than " + data
-                    + " gives now (different records, skips or tokenization): cannot resume it with this data");
-        }
-        Set<String> keys = new LinkedHashSet<>(settings.keySet()); // both ways: a setting only one run has differs too
-        keys.addAll(this.settings.keySet());
-        for (String key : keys) {
-            String was = this.settings.getOrDefault(key, "(none)");
-            String now = settings.getOrDefault(key, "(none)");
-            if (!now.equals(was)) {
-                String what = key.equals("total_steps")
-                        ? " is from a run of " + was + " steps in all (--epochs, --max-steps), and this one has " + now
-                        : " was trained with " + key + " " + was + ", not " + now;
-                throw new Align4jException(file + what + ": resume with the same settings");
-            }
-        }
+        TrainingResume.check(file, data, records, dataFingerprint, fingerprint, this.settings, settings);
         return step;
     }
 

@@ -1,5 +1,6 @@
 package org.align4j.dpo;
 
+import org.align4j.train.StepOrder;
 import org.align4j.train.LlamaTrainer;
 import org.align4j.train.LoraDropout;
 import org.align4j.train.LoraExport;

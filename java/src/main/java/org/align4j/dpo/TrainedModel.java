@@ -1,5 +1,7 @@
 package org.align4j.dpo;
 
+import org.align4j.job.AdapterFile;
+import org.align4j.job.TrainerOptions;
 import org.align4j.train.AdamW;
 import org.align4j.train.LlamaExport;
 import org.align4j.train.LlamaParams;
@@ -11,12 +13,10 @@ import org.align4j.train.LoraMerge;
 import org.align4j.train.LoraParams;
 import org.align4j.train.PeftAdapter;
 
-import java.nio.file.Path;
 import java.util.Locale;
 import org.align4j.Align4jException;
 import org.align4j.gguf.GgmlType;
 import org.align4j.gguf.GgufFile;
-import org.align4j.gguf.GgufTensorInfo;
 import org.align4j.gguf.LlamaShape;
 
 /**
@@ -58,7 +58,7 @@ sealed interface TrainedModel extends AutoCloseable permits TrainedModel.FullMod
         }
         if (o.lora() == null) {
             LlamaParams params = resumed != null ? resumed.params() : LlamaParams.load(o.policy());
-            return new FullModel(o, params, o.outType() != null ? o.outType() : defaultOutType(o.policy()));
+            return new FullModel(o, params, o.outType() != null ? o.outType() : LlamaExport.defaultType(o.policy()));
         }
         GgufFile base = GgufFile.open(o.policy());
         try {
@@ -74,14 +74,6 @@ sealed interface TrainedModel extends AutoCloseable permits TrainedModel.FullMod
         }
     }
 
-    /** F32 when every matrix of the policy file is F32, else F16. */
-    static GgmlType defaultOutType(Path policy) {
-        try (GgufFile f = GgufFile.open(policy)) {
-            boolean allF32 = f.tensors().stream().filter(t -> t.dims().length > 1).map(GgufTensorInfo::type)
-                    .allMatch(t -> t == GgmlType.F32);
-            return allF32 ? GgmlType.F32 : GgmlType.F16;
-        }
-    }
 
     /** The policy loaded into f32 (or the checkpoint's parameters), all of it trained and written as a model. */
     final class FullModel implements TrainedModel {

@@ -1,19 +1,17 @@
 package org.align4j.dpo;
 
+import org.align4j.job.TrainerOptions;
+import org.align4j.train.StepOrder;
 import org.align4j.train.AdamW;
 import org.align4j.train.LlamaTrainer;
 import org.align4j.train.LrSchedule;
 import org.align4j.train.OptimizerStep;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -22,9 +20,8 @@ import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.IntFunction;
 import org.align4j.Align4jException;
-import org.align4j.AtomicFile;
-import org.align4j.IoMessages;
 import org.align4j.data.JsonlWriter;
+import org.align4j.job.MetricsFile;
 import org.align4j.job.OutputLock;
 
 /**
@@ -37,7 +34,6 @@ import org.align4j.job.OutputLock;
  */
 final class TrainingRun {
     private static final long PROGRESS_INTERVAL_NANOS = 1_000_000_000L;
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     /** One optimizer step's figures, as a job records them. */
     interface Step {
@@ -200,7 +196,7 @@ final class TrainingRun {
         S first = null;
         S last = null;
         long tokens = 0;
-        try (JsonlWriter metrics = openMetrics(start)) {
+        try (JsonlWriter metrics = MetricsFile.open(o.metrics(), start)) {
             for (int s = start; s < total; s++) {
                 S taken = step.apply(s);
                 tokens += taken.tokens();
@@ -232,56 +228,13 @@ final class TrainingRun {
                 total, s.epoch(), figures, seconds > 0 ? tokens / seconds : 0.0, eta / 3600, eta / 60 % 60, eta % 60);
     }
 
-    // Fresh: a new file. Resumed at step k: the lines of steps <= k kept (a crash may have left later ones), then appended to.
-    private JsonlWriter openMetrics(int start) {
-        if (start == 0) {
-            return JsonlWriter.create(o.metrics());
-        }
-        List<String> kept = new ArrayList<>();
-        for (JsonNode line : metricsLines()) {
-            if (line.get("step").asInt() <= start) {
-                kept.add(line.toString());
-            }
-        }
-        try {
-            AtomicFile.write(o.metrics(), tmp -> Files.write(tmp, kept, StandardCharsets.UTF_8));
-        } catch (IOException e) {
-            throw new Align4jException(o.metrics() + ": cannot rewrite for --resume: " + IoMessages.describe(e), e);
-        }
-        return JsonlWriter.append(o.metrics());
-    }
-
     /** Every step of the metrics file, read back (so a resumed run's plot has every step). */
     <S> List<S> metrics(Function<JsonNode, S> read) {
-        return metricsLines().stream().map(read).toList();
-    }
-
-    // Every complete line of the metrics file (a torn last line is left out).
-    private List<JsonNode> metricsLines() {
-        List<JsonNode> out = new ArrayList<>();
-        if (!Files.exists(o.metrics())) {
-            return out;
-        }
-        try {
-            for (String l : Files.readAllLines(o.metrics(), StandardCharsets.UTF_8)) {
-                try {
-                    JsonNode n = JSON.readTree(l);
-                    if (n != null && n.has("step")) {
-                        out.add(n);
-                    }
-                } catch (IOException torn) {
-                    // the line a crash cut short
-                }
-            }
-        } catch (IOException e) {
-            throw new Align4jException(o.metrics() + ": cannot read: " + IoMessages.describe(e), e);
-        }
-        return out;
+        return MetricsFile.read(o.metrics()).stream().map(read).toList();
     }
 
     /** {@code M.metrics.png} beside {@code M.metrics.jsonl}. */
     Path plotFile() {
-        String name = o.metrics().getFileName().toString();
-        return o.metrics().resolveSibling((name.endsWith(".jsonl") ? name.substring(0, name.length() - 6) : name) + ".png");
+        return MetricsFile.plotFor(o.metrics());
     }
 }

@@ -1,4 +1,4 @@
-package org.align4j.dpo;
+package org.align4j.job;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -12,15 +12,17 @@ import org.align4j.data.BadRecordException;
 import org.align4j.data.TrlRecord;
 import org.align4j.engine.TokenizedRecord;
 
-/** The checks and the fingerprint that {@link DpoData} and {@link SftData} apply to tokenized records alike. */
-final class TrainingRecords {
+/** What every training job checks of its tokenized records, and the fingerprint a resumed run compares. */
+public final class TrainingRecords {
     private TrainingRecords() {}
 
     /**
      * Refuses a record whose prompt + completion is longer than {@code maxLen} or that has a token id
      * outside the model's embedding table of {@code vocabSize} rows.
+     *
+     * @throws BadRecordException naming the record's file and line
      */
-    static void check(TrlRecord record, TokenizedRecord t, int maxLen, int vocabSize) {
+    public static void check(TrlRecord record, TokenizedRecord t, int maxLen, int vocabSize) {
         if (t.longestSequence() > maxLen) {
             throw new BadRecordException(record.file(), record.lineNumber(), "prompt + completion is " + t.longestSequence()
                     + " tokens, more than the limit of " + maxLen + " (--max-len)");
@@ -40,7 +42,7 @@ final class TrainingRecords {
      * SHA-256 of token id arrays in order, each as its length then its ids (little-endian int32): a resumed
      * run checks that it trains on the same records, tokenized the same way, as the run it continues.
      */
-    static String fingerprint(Stream<int[]> arrays) {
+    public static String fingerprint(Stream<int[]> arrays) {
         MessageDigest sha;
         try {
             sha = MessageDigest.getInstance("SHA-256");
@@ -58,7 +60,8 @@ final class TrainingRecords {
         return HexFormat.of().formatHex(sha.digest());
     }
 
-    static int[] concat(int[] a, int[] b) {
+    /** {@code a} then {@code b}: a prompt's tokens and a completion's, as one sequence. */
+    public static int[] concat(int[] a, int[] b) {
         int[] out = Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, out, a.length, b.length);
         return out;

@@ -10,6 +10,7 @@ import org.align4j.llama.ContextOptions;
 import org.align4j.rm.RmJob;
 import org.align4j.rm.RmOptions;
 import org.align4j.train.LoraConfig;
+import org.align4j.train.LoraMerge;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -52,6 +53,10 @@ final class RmTrainCommand implements Callable<Integer> {
 
     @Mixin LoraTrainingOptions lora;
 
+    @Option(names = "--merge-type", paramLabel = "TYPE", description = "with --lora-rank: the type OUT, the base merged with the adapter,"
+            + " is written as, as dpo's --merge-type (default: f16, as llama-export-lora)")
+    String mergeType;
+
     @Option(names = "--seed", paramLabel = "S", description = "data order and the head's initial weights (default: ${DEFAULT-VALUE})")
     long seed = TrainerOptions.DEFAULT_SEED;
 
@@ -85,6 +90,9 @@ final class RmTrainCommand implements Callable<Integer> {
             if (adapter != null && outType != null) {
                 throw new IllegalArgumentException("--out-type does not apply with --lora-rank: OUT is the base merged with the adapter");
             }
+            if (adapter == null && mergeType != null) {
+                throw new IllegalArgumentException("--merge-type needs --lora-rank");
+            }
             options = optimizer.applyTo(RmOptions.builder(model, data, out)
                     .outType(outType == null ? null : TrainingOptions.outType(outType))
                     .lmCoef(lmCoef)
@@ -99,6 +107,7 @@ final class RmTrainCommand implements Callable<Integer> {
                     .quiet(quiet)
                     .lora(adapter)
                     .initialAdapter(lora.initialAdapter())
+                    .mergeType(mergeType == null ? LoraMerge.Type.F16 : LoraOutputOptions.mergeType(mergeType))
                     .build();
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());

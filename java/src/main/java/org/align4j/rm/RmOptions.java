@@ -10,6 +10,7 @@ import org.align4j.job.TrainingChecks;
 import org.align4j.llama.ContextOptions;
 import org.align4j.train.GradClip;
 import org.align4j.train.LoraConfig;
+import org.align4j.train.LoraMerge;
 import org.align4j.train.LrSchedule;
 
 /**
@@ -24,8 +25,7 @@ import org.align4j.train.LrSchedule;
  * @param out        the reward model: a GGUF llama.cpp loads as the base architecture, with the head in
  *                   metadata ({@link org.align4j.gguf.RewardHead})
  * @param outType    F32 or F16 matrices in {@code out} of a full run; null: F32 when every matrix of the
- *                   model file is F32, else F16. A LoRA run writes the base merged with the adapter
- *                   (merged matrices F32 if they were, else F16; the rest as they are)
+ *                   model file is F32, else F16. A LoRA run writes the base merged with the adapter, in {@code mergeType}
  * @param metrics    per-step metrics (JSONL); a PNG plot is written beside it
  * @param checkpoint where the run's state is saved every {@code saveEvery} steps and at the end
  * @param lmCoef     weight of the chosen response's NLL per token added to the ranking loss; 0: none
@@ -44,12 +44,13 @@ import org.align4j.train.LrSchedule;
  *                   weights, frozen in their file type
  * @param initialAdapter with {@code lora}: a LoRA adapter (GGUF or PEFT directory, {@link AdapterFile}) of the same
  *                   settings over the same base to continue from
+ * @param mergeType  the type a LoRA run's merged model is written as (F16: as llama-export-lora)
  */
 public record RmOptions(Path model, Path data, Path out, GgmlType outType, Path metrics, Path checkpoint, double lmCoef,
                         double learningRate, double weightDecay, double maxGradNorm, int batchSize, int gradAccum, int epochs,
                         int maxSteps, int warmupSteps, double warmupRatio, LrSchedule.Kind schedule, long seed, int maxLen,
                         int saveEvery, int threads, boolean resume, ErrorPolicy onError, boolean quiet, LoraConfig lora,
-                        Path initialAdapter) {
+                        Path initialAdapter, LoraMerge.Type mergeType) implements TrainerOptions {
 
     public static final double DEFAULT_LR = 1e-5;
 
@@ -59,6 +60,7 @@ public record RmOptions(Path model, Path data, Path out, GgmlType outType, Path 
         Objects.requireNonNull(out, "out");
         Objects.requireNonNull(schedule, "schedule");
         Objects.requireNonNull(onError, "onError");
+        Objects.requireNonNull(mergeType, "mergeType");
         metrics = metrics != null ? metrics : out.resolveSibling(out.getFileName() + ".metrics.jsonl");
         checkpoint = checkpoint != null ? checkpoint : out.resolveSibling(out.getFileName() + ".ckpt");
         if (lora != null && outType != null) {
@@ -74,9 +76,22 @@ public record RmOptions(Path model, Path data, Path out, GgmlType outType, Path 
         TrainingChecks.steps(batchSize, gradAccum, epochs, maxSteps, warmupSteps, saveEvery, maxLen, threads);
     }
 
-    /** Pairs per optimizer step. */
-    public int pairsPerStep() {
-        return Math.multiplyExact(batchSize, gradAccum);
+    /** The model trained: {@link #model}. */
+    @Override
+    public Path policy() {
+        return model;
+    }
+
+    /** None: a LoRA run's OUT is the merged model. */
+    @Override
+    public Path peft() {
+        return null;
+    }
+
+    /** None: a LoRA run's OUT is the merged model. */
+    @Override
+    public Path merge() {
+        return null;
     }
 
     /** Options with the defaults above. */
@@ -110,6 +125,7 @@ public record RmOptions(Path model, Path data, Path out, GgmlType outType, Path 
         b.quiet = quiet;
         b.lora = lora;
         b.initialAdapter = initialAdapter;
+        b.mergeType = mergeType;
         return b;
     }
 
@@ -141,6 +157,7 @@ public record RmOptions(Path model, Path data, Path out, GgmlType outType, Path 
         private boolean quiet;
         private LoraConfig lora;
         private Path initialAdapter;
+        private LoraMerge.Type mergeType = LoraMerge.Type.F16;
 
         private Builder(Path model, Path data, Path out) {
             this.model = model;
@@ -174,12 +191,13 @@ public record RmOptions(Path model, Path data, Path out, GgmlType outType, Path 
         public Builder quiet(boolean v) { quiet = v; return this; }
         public Builder lora(LoraConfig v) { lora = v; return this; }
         public Builder initialAdapter(Path v) { initialAdapter = v; return this; }
+        public Builder mergeType(LoraMerge.Type v) { mergeType = v; return this; }
 
         /** @throws IllegalArgumentException naming the first value out of range */
         public RmOptions build() {
             return new RmOptions(model, data, out, outType, metrics, checkpoint, lmCoef, learningRate, weightDecay, maxGradNorm,
                     batchSize, gradAccum, epochs, maxSteps, warmupSteps, warmupRatio, schedule, seed, maxLen, saveEvery, threads,
-                    resume, onError, quiet, lora, initialAdapter);
+                    resume, onError, quiet, lora, initialAdapter, mergeType);
         }
     }
 }

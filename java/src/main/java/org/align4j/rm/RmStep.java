@@ -3,6 +3,7 @@ package org.align4j.rm;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.align4j.job.TrainingRun;
 
 /**
  * What one optimizer step of an {@link RmJob} saw, under TRL RewardTrainer's metric names where it has
@@ -21,7 +22,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
  * @param tokens         tokens the step's forward and backward passes covered
  */
 public record RmStep(int step, double epoch, double loss, double accuracy, double rewardsChosen, double rewardsRejected,
-                     double gradNorm, double learningRate, int pairs, long tokens) {
+                     double gradNorm, double learningRate, int pairs, long tokens) implements TrainingRun.Step {
 
     /** Mean r_c - r_r (TRL's {@code margin}). */
     public double margin() {

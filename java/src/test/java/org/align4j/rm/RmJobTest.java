@@ -16,6 +16,7 @@ import org.align4j.gguf.GgufFile;
 import org.align4j.gguf.GgufTensorInfo;
 import org.align4j.gguf.RewardHead;
 import org.align4j.job.ErrorPolicy;
+import org.align4j.job.RunCheckpoint;
 import org.align4j.llama.Model;
 import org.align4j.llama.ModelOptions;
 import org.align4j.train.LoraConfig;
@@ -78,7 +79,7 @@ class RmJobTest {
                 throw new IllegalStateException("killed");
             }
         })).hasMessage("killed");
-        assertThat(RmCheckpoint.read(stopped.checkpoint()).state().step()).isEqualTo(4);
+        assertThat(RunCheckpoint.read(stopped.checkpoint(), "rm").state().step()).isEqualTo(4);
         List<RmStep> b = run(stopped.toBuilder().resume(true).threads(1).build());
         assertThat(b).extracting(RmStep::step).containsExactly(5, 6);
         assertThat(b).containsExactlyElementsOf(a.subList(4, 6));

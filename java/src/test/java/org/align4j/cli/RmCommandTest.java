@@ -5,6 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import org.align4j.gguf.GgmlType;
+import org.align4j.gguf.GgufFile;
+import org.align4j.gguf.RewardHead;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -38,6 +41,29 @@ class RmCommandTest {
         assertThat(info.exit()).isZero();
         assertThat(info.out()).containsPattern("reward head: +128 weights, bias ");
         assertThat(CliRun.of("info", DEMO.toString()).out()).doesNotContain("reward head");
+    }
+
+    // --lora-dropout needs the pass key in every training forward (the trainer refuses one without it), and
+    // --merge-type is the type OUT's merged matrices are written in.
+    @Test
+    void aLoraRunWithDropoutWritesTheMergedBaseInTheMergeType() throws Exception {
+        Path data = tmp.resolve("pairs.jsonl");
+        Files.write(data, List.of(
+                "{\"prompt\": \"12+30=\", \"chosen\": \"42\", \"rejected\": \"41\"}",
+                "{\"prompt\": \"100+1=\", \"chosen\": \"101\", \"rejected\": \"110\"}"));
+        Path rm = tmp.resolve("rm.gguf");
+        CliRun r = CliRun.of("rm", "train", "-m", DEMO.toString(), "--data", data.toString(), "--out", rm.toString(), "--max-steps", "1",
+                "--batch-size", "2", "--lora-rank", "2", "--lora-dropout", "0.1", "--merge-type", "q8_0", "--threads", "2");
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.err()).contains("dropout 0.1");
+        try (GgufFile f = GgufFile.open(rm)) {
+            assertThat(f.tensor("blk.0.attn_q.weight").type()).isEqualTo(GgmlType.Q8_0);
+            assertThat(RewardHead.present(f)).isTrue();
+        }
+        CliRun full = CliRun.of("rm", "train", "-m", DEMO.toString(), "--data", data.toString(), "--out", tmp.resolve("o.gguf").toString(),
+                "--merge-type", "q8_0");
+        assertThat(full.exit()).isEqualTo(2);
+        assertThat(full.err()).contains("--merge-type needs --lora-rank");
     }
 
     @Test

@@ -68,6 +68,17 @@ class RmJobTest {
         }
     }
 
+    // Without the pass key (LoraDropout.passKey) the trainer refuses a forward under dropout; with it, the masks are a
+    // function of (seed, step, micro-batch), so a resumed run draws the ones the uninterrupted run drew.
+    @Test
+    void aLoraRunWithDropoutResumesBitIdenticallyAndOnlyWithTheSameDropout() throws IOException {
+        LoraConfig dropout = new LoraConfig(4, 8f, LoraConfig.ofRank(4).targets(), 0.25f);
+        Path out = resumesBitIdentically(dropout);
+        RmOptions resumed = options(pairs(20), out).lora(dropout.withDropout(0)).resume(true).build();
+        assertThatThrownBy(() -> run(resumed)).isInstanceOf(Align4jException.class)
+                .hasMessageContaining(resumed.checkpoint() + " was trained with lora_dropout 0.25, not (none)");
+    }
+
     // Straight through vs stopped at step 5 (checkpoint at 4) and resumed on 1 thread: the same bytes. Returns the RM file.
     Path resumesBitIdentically(LoraConfig lora) throws IOException {
         Path data = pairs(20);

@@ -4,9 +4,7 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
-import org.align4j.job.ErrorPolicy;
 import org.align4j.job.TrainerOptions;
-import org.align4j.llama.ContextOptions;
 import org.align4j.rm.RmJob;
 import org.align4j.rm.RmOptions;
 import org.align4j.train.LoraConfig;
@@ -60,27 +58,7 @@ final class RmTrainCommand implements Callable<Integer> {
     @Option(names = "--seed", paramLabel = "S", description = "data order and the head's initial weights (default: ${DEFAULT-VALUE})")
     long seed = TrainerOptions.DEFAULT_SEED;
 
-    @Option(names = "--metrics", paramLabel = "FILE", description = "per-step metrics (default: OUT.metrics.jsonl)")
-    Path metrics;
-
-    @Option(names = "--checkpoint", paramLabel = "FILE", description = "checkpoint file (default: OUT.ckpt)")
-    Path checkpoint;
-
-    @Option(names = "--save-every", paramLabel = "STEPS", description = "checkpoint interval; 0: only at the end (default: ${DEFAULT-VALUE})")
-    int saveEvery = TrainerOptions.DEFAULT_SAVE_EVERY;
-
-    @Option(names = "--resume", description = "continue the run saved in the checkpoint (same data and settings)")
-    boolean resume;
-
-    @Option(names = "--on-error", paramLabel = "fail|skip", converter = OnError.class,
-            description = "on a bad record: stop (exit 1) or log it to OUT.rejects.jsonl and go on (default: fail)")
-    ErrorPolicy onError = ErrorPolicy.FAIL;
-
-    @Option(names = "--threads", paramLabel = "N", description = "CPU threads, 1 to " + ContextOptions.MAX_THREADS + " (default: all cores)")
-    int threads = ContextOptions.defaultThreads();
-
-    @Option(names = "--quiet", description = "no progress on stderr (the summary still prints)")
-    boolean quiet;
+    @Mixin TrainingRunOptions run;
 
     @Override
     public Integer call() {
@@ -93,18 +71,11 @@ final class RmTrainCommand implements Callable<Integer> {
             if (adapter == null && mergeType != null) {
                 throw new IllegalArgumentException("--merge-type needs --lora-rank");
             }
-            options = optimizer.applyTo(RmOptions.builder(model, data, out)
+            options = run.applyTo(optimizer.applyTo(RmOptions.builder(model, data, out))
                     .outType(outType == null ? null : TrainingOptions.outType(outType))
                     .lmCoef(lmCoef)
                     .learningRate(lr))
                     .seed(seed)
-                    .metrics(metrics)
-                    .checkpoint(checkpoint)
-                    .saveEvery(saveEvery)
-                    .threads(threads)
-                    .resume(resume)
-                    .onError(onError)
-                    .quiet(quiet)
                     .lora(adapter)
                     .initialAdapter(lora.initialAdapter())
                     .mergeType(mergeType == null ? LoraMerge.Type.F16 : LoraOutputOptions.mergeType(mergeType))
@@ -115,13 +86,12 @@ final class RmTrainCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         RmJob.Result result = new RmJob(options, err).run();
         err.println(result);
-        if (!quiet) {
-            err.printf(Locale.ROOT, "rm: %.2f s of training on %d thread%s: %s%n", result.seconds(), threads, threads == 1 ? "" : "s",
+        if (!run.quiet) {
+            err.printf(Locale.ROOT, "rm: %.2f s of training on %d thread%s: %s%n", result.seconds(), run.threads, run.threads == 1 ? "" : "s",
                     result.timings().describe(result.seconds()));
             err.println("rm: wrote " + result.out() + ", metrics " + result.metrics()
                     + (result.plot() != null ? ", plot " + result.plot() : "") + ", checkpoint " + result.checkpoint());
         }
         return 0;
     }
-
 }

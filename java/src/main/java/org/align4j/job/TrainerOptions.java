@@ -110,8 +110,25 @@ public interface TrainerOptions {
         B maxLen(int v);
     }
 
-    /** The setters of these options that dpo's and sft's builders have: the optimizer's, and the adapter's. */
-    interface Builder<B extends Builder<B>> extends OptimizerBuilder<B> {
+    /** The run's setters, which every training job's builder has: its files, checkpoints, error policy, threads. */
+    interface RunBuilder<B extends RunBuilder<B>> {
+        B metrics(Path v);
+
+        B checkpoint(Path v);
+
+        B saveEvery(int v);
+
+        B resume(boolean v);
+
+        B onError(ErrorPolicy v);
+
+        B threads(int v);
+
+        B quiet(boolean v);
+    }
+
+    /** The setters of these options that dpo's and sft's builders have: the optimizer's, the run's, and the adapter's. */
+    interface Builder<B extends Builder<B>> extends OptimizerBuilder<B>, RunBuilder<B> {
         B lora(LoraConfig v);
 
         B initialAdapter(Path v);

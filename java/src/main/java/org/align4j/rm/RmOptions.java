@@ -130,7 +130,7 @@ public record RmOptions(Path model, Path data, Path out, GgmlType outType, Path 
     }
 
     /** Fills {@link RmOptions}; {@link #build()} checks the values. */
-    public static final class Builder implements TrainerOptions.OptimizerBuilder<Builder> {
+    public static final class Builder implements TrainerOptions.OptimizerBuilder<Builder>, TrainerOptions.RunBuilder<Builder> {
         private Path model;
         private Path data;
         private Path out;

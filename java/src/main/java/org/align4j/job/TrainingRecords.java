@@ -2,15 +2,22 @@ package org.align4j.job;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
 import java.util.HexFormat;
+import java.util.Locale;
+import java.util.function.BiConsumer;
 import java.util.stream.Stream;
 import org.align4j.Align4jException;
 import org.align4j.data.BadRecordException;
+import org.align4j.data.ChatRenderer;
+import org.align4j.data.JsonlReader;
+import org.align4j.data.PreferenceRecord;
 import org.align4j.data.TrlRecord;
 import org.align4j.engine.TokenizedRecord;
+import org.align4j.llama.Vocab;
 
 /** What every training job checks of its tokenized records, and the fingerprint a resumed run compares. */
 public final class TrainingRecords {
@@ -58,6 +65,36 @@ public final class TrainingRecords {
             sha.update(b.array());
         });
         return HexFormat.of().formatHex(sha.digest());
+    }
+
+    /**
+     * Reads every line of {@code file} as a preference record, tokenized and checked ({@link #check}), and hands
+     * each to {@code each}; a line of another kind, or one {@code each} refuses, is a bad record.
+     *
+     * @param job     the job's name, for the message on a record of another kind
+     * @param rejects where skipped lines go under {@link ErrorPolicy#SKIP}
+     * @return the lines skipped under {@link ErrorPolicy#SKIP}
+     * @throws BadRecordException the first bad line, under {@link ErrorPolicy#FAIL}
+     */
+    public static long readPreferences(Path file, String job, Vocab vocab, ChatRenderer renderer, int maxLen, int vocabSize,
+                                       ErrorPolicy onError, RejectsWriter rejects, BiConsumer<TrlRecord, TokenizedRecord> each) {
+        long[] skipped = {0};
+        try (JsonlReader reader = JsonlReader.open(file)) {
+            RecordLoop.run(reader, ResumeState.empty(), onError, TrlRecord::parse, record -> {
+                if (!(record instanceof PreferenceRecord)) {
+                    throw new BadRecordException(record.file(), record.lineNumber(), "a "
+                            + record.kind().toString().toLowerCase(Locale.ROOT).replace('_', '-')
+                            + " record: " + job + " trains on preference records (\"prompt\", \"chosen\", \"rejected\")");
+                }
+                TokenizedRecord t = TokenizedRecord.of(record, vocab, renderer);
+                check(record, t, maxLen, vocabSize);
+                each.accept(record, t);
+            }, () -> {}, (line, why) -> {
+                rejects.reject(line, why);
+                skipped[0]++;
+            });
+        }
+        return skipped[0];
     }
 
     /** {@code a} then {@code b}: a prompt's tokens and a completion's, as one sequence. */

@@ -4,24 +4,18 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.stream.Stream;
 import org.align4j.data.BadRecordException;
 import org.align4j.data.ChatRenderer;
-import org.align4j.data.JsonlReader;
-import org.align4j.data.PreferenceRecord;
 import org.align4j.data.TrlRecord;
-import org.align4j.engine.TokenizedRecord;
 import org.align4j.job.ErrorPolicy;
-import org.align4j.job.RecordLoop;
 import org.align4j.job.RejectsWriter;
-import org.align4j.job.ResumeState;
 import org.align4j.job.TrainingRecords;
 import org.align4j.llama.Vocab;
 import org.align4j.train.Sequence;
 
 /**
- * A reward model's preference pairs as token ids, by the shared tokenization rule ({@link TokenizedRecord}:
+ * A reward model's preference pairs as token ids, by the shared tokenization rule ({@link org.align4j.engine.TokenizedRecord}:
  * the EOS appended to a plain-text completion is the token the reward is read at), checked as every
  * training job checks them ({@link TrainingRecords}), with each record's optional {@code margin}.
  * A record is refused (under {@link ErrorPolicy#FAIL} the read stops with its {@link BadRecordException},
@@ -78,23 +72,9 @@ public final class RmData {
     public static RmData read(Path file, Vocab vocab, ChatRenderer renderer, int maxLen, int vocabSize, ErrorPolicy onError,
                               RejectsWriter rejects) {
         List<Pair> pairs = new ArrayList<>();
-        long[] skipped = {0};
-        try (JsonlReader reader = JsonlReader.open(file)) {
-            RecordLoop.run(reader, ResumeState.empty(), onError, TrlRecord::parse, record -> {
-                if (!(record instanceof PreferenceRecord)) {
-                    throw new BadRecordException(record.file(), record.lineNumber(), "a "
-                            + record.kind().toString().toLowerCase(Locale.ROOT).replace('_', '-')
-                            + " record: rm trains on preference records (\"prompt\", \"chosen\", \"rejected\")");
-                }
-                TokenizedRecord t = TokenizedRecord.of(record, vocab, renderer);
-                TrainingRecords.check(record, t, maxLen, vocabSize);
-                pairs.add(new Pair(record.location(), t.prompt(), t.completions()[0], t.completions()[1], margin(record)));
-            }, () -> {}, (line, why) -> {
-                rejects.reject(line, why);
-                skipped[0]++;
-            });
-        }
-        return new RmData(pairs, skipped[0]);
+        long skipped = TrainingRecords.readPreferences(file, "rm", vocab, renderer, maxLen, vocabSize, onError, rejects, (record, t) ->
+                pairs.add(new Pair(record.location(), t.prompt(), t.completions()[0], t.completions()[1], margin(record))));
+        return new RmData(pairs, skipped);
     }
 
     private static double margin(TrlRecord record) {

@@ -13,6 +13,7 @@ import org.align4j.job.RunSummary;
 import org.align4j.job.SampleOutput;
 import org.align4j.llama.Model;
 import org.align4j.reward.Reward;
+import org.align4j.reward.RewardScores;
 
 /**
  * {@code align4j bon}: Best-of-N. The {@link SampleJob} with a record builder that scores each prompt's N
@@ -81,11 +82,12 @@ public final class BonJob {
     private record Builder(RewardStage reward, RewardCurve curve, int n) implements SampleJob.RecordBuilder {
         @Override
         public ObjectNode build(PromptRecord record, SampleResult result) {
-            double[] rewards = reward.score(record, result);
+            RewardScores scores = reward.score(record, result);
+            double[] rewards = scores.rewards();
             ObjectNode out = SampleOutput.node(record, result);
             ArrayNode written = (ArrayNode) out.get("completions");
             for (int i = 0; i < rewards.length; i++) {
-                ((ObjectNode) written.get(i)).put("reward", rewards[i]);
+                scores.put((ObjectNode) written.get(i), "", i);
             }
             out.put("best", best(rewards));
             curve.add(rewards);

@@ -17,7 +17,8 @@ import picocli.CommandLine.HelpCommand;
         versionProvider = VersionProvider.class,
         description = "Native-accelerated sampling, log-prob scoring and preference alignment for GGUF models.",
         subcommands = {HelpCommand.class, InfoCommand.class, TokenizeCommand.class, ModelCommand.class, ScoreCommand.class,
-                SampleCommand.class, BonCommand.class, RsoCommand.class, DpoCommand.class, SftCommand.class, LoopCommand.class})
+                SampleCommand.class, BonCommand.class, RsoCommand.class, DpoCommand.class, SftCommand.class, RmCommand.class,
+                LoopCommand.class})
 public final class Align4jCommand implements Runnable {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 

@@ -7,6 +7,7 @@ import org.align4j.reward.Reward;
 import org.align4j.llama.Model;
 
 import java.io.PrintWriter;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -14,10 +15,13 @@ import org.align4j.bon.BonJob;
 import org.align4j.bon.SampleJob;
 import org.align4j.job.RunSummary;
 import org.align4j.llama.Backend;
+import org.align4j.reward.KlPenalty;
 import org.align4j.reward.RewardSpec;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** {@code align4j bon}: N completions per prompt, each rewarded, the best marked, and the reward-vs-N curve. */
@@ -34,10 +38,17 @@ final class BonCommand implements Callable<Integer> {
     @Mixin SamplingOptions sampling;
     @Mixin RewardOptions reward;
 
+    @Option(names = {"-r", "--ref"}, paramLabel = "REF.gguf", description = "reference model of --kl-coef (same vocabulary; default: the policy, without its --lora adapters)")
+    Path reference;
+
     @Override
     public Integer call() {
         RewardSpec rewardSpec = reward.spec(spec);
         Duration rewardTimeout = reward.timeout(spec);
+        if (reference != null && reward.klCoef == null) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "-r/--ref is the reference of --kl-coef, and there is no --kl-coef");
+        }
+        KlPenalty kl = reward.klPenalty(spec, reference != null ? reference : job.model);
         SampleJob.Options o = job.jobOptions(engine, lora, sampling, spec);
         PrintWriter err = spec.commandLine().getErr();
         if (!engine.quiet) {
@@ -45,7 +56,7 @@ final class BonCommand implements Callable<Integer> {
         }
         BonJob.Result bon;
         try (Model model = engine.load(job.model);
-             Reward r = RewardStage.open(reward.reward, job.model, o.engine(), engine.gpuLayers, rewardTimeout)) {
+             Reward r = RewardStage.open(reward.reward, kl, job.model, o.engine(), engine.gpuLayers, rewardTimeout)) {
             bon = BonJob.run(model, r, o);
         }
         RunSummary summary = bon.summary();

@@ -4,10 +4,8 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
-import org.align4j.job.ErrorPolicy;
 import org.align4j.dpo.DpoJob;
 import org.align4j.dpo.DpoOptions;
-import org.align4j.llama.ContextOptions;
 import org.align4j.train.LoraConfig;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -57,48 +55,21 @@ final class DpoCommand implements Callable<Integer> {
     @Option(names = "--seed", paramLabel = "S", description = "data order (default: ${DEFAULT-VALUE})")
     long seed = DpoOptions.DEFAULT_SEED;
 
-    @Option(names = "--metrics", paramLabel = "FILE", description = "per-step metrics (default: OUT.metrics.jsonl)")
-    Path metrics;
-
-    @Option(names = "--checkpoint", paramLabel = "FILE", description = "checkpoint file (default: OUT.ckpt)")
-    Path checkpoint;
-
-    @Option(names = "--save-every", paramLabel = "STEPS", description = "checkpoint interval; 0: only at the end (default: ${DEFAULT-VALUE})")
-    int saveEvery = DpoOptions.DEFAULT_SAVE_EVERY;
-
-    @Option(names = "--resume", description = "continue the run saved in the checkpoint (same data and settings)")
-    boolean resume;
-
-    @Option(names = "--on-error", paramLabel = "fail|skip", converter = OnError.class,
-            description = "on a bad record: stop (exit 1) or log it to OUT.rejects.jsonl and go on (default: fail)")
-    ErrorPolicy onError = ErrorPolicy.FAIL;
-
-    @Option(names = "--threads", paramLabel = "N", description = "CPU threads, 1 to " + ContextOptions.MAX_THREADS + " (default: all cores)")
-    int threads = ContextOptions.defaultThreads();
+    @Mixin TrainingRunOptions run;
 
     @Option(names = "--gpu-layers", paramLabel = "N", description = "layers llama.cpp offloads for the reference pass; -1 = all (default: ${DEFAULT-VALUE})")
     int gpuLayers;
-
-    @Option(names = "--quiet", description = "no progress on stderr (the summary still prints)")
-    boolean quiet;
 
     @Override
     public Integer call() {
         DpoOptions options;
         try {
             LoraConfig config = lora();
-            options = loraOutputs.applyTo(training.applyTo(DpoOptions.builder(policy, data, out)), config)
+            options = run.applyTo(loraOutputs.applyTo(training.applyTo(DpoOptions.builder(policy, data, out)), config))
                     .reference(reference)
                     .outType(outType == null ? null : TrainingOptions.outType(outType))
-                    .metrics(metrics)
-                    .checkpoint(checkpoint)
                     .seed(seed)
-                    .saveEvery(saveEvery)
-                    .threads(threads)
                     .gpuLayers(gpuLayers)
-                    .resume(resume)
-                    .onError(onError)
-                    .quiet(quiet)
                     .lora(config)
                     .initialAdapter(lora.initialAdapter())
                     .build();
@@ -108,9 +79,9 @@ final class DpoCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         DpoJob.Result result = new DpoJob(options, err).run();
         err.println(result);
-        if (!quiet) {
-            err.printf(Locale.ROOT, "dpo: %.2f s of training on %d thread%s: %s%n", result.seconds(), threads,
-                    threads == 1 ? "" : "s", result.timings().describe(result.seconds()));
+        if (!run.quiet) {
+            err.printf(Locale.ROOT, "dpo: %.2f s of training on %d thread%s: %s%n", result.seconds(), run.threads,
+                    run.threads == 1 ? "" : "s", result.timings().describe(result.seconds()));
             err.println("dpo: wrote " + result.out() + ", metrics " + result.metrics()
                     + (result.plot() != null ? ", plot " + result.plot() : "") + ", checkpoint " + result.checkpoint()
                     + (options.merge() != null ? ", merged model " + options.merge() : ""));

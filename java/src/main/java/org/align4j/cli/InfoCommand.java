@@ -42,6 +42,7 @@ final class InfoCommand implements Callable<Integer> {
         out.printf("heads:          %s (KV heads: %s)%n", text(s.headCount()), text(s.headCountKv()));
         out.printf("chat template:  %s%n", s.hasChatTemplate() ? "yes" : "no");
         out.printf("file type:      %s%n", text(s.fileTypeName()));
+        s.rewardHead().ifPresent(h -> out.printf("reward head:    %s%n", h));
         out.flush();
         return 0;
     }

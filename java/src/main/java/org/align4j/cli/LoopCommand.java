@@ -97,7 +97,7 @@ final class LoopCommand implements Callable<Integer> {
                     .lora(config).initialAdapter(lora.initialAdapter()).build();
             options = new LoopOptions(policy, reference, input, out, reward.reward, rewardTimeout, rounds, promptsPerRound, n, params, sampler,
                     LoopOptions.PairScheme.named(pairs), rsoBeta, accept, Pairing.Scheme.named(pairing), dpo, eval, evalSamples,
-                    engine.gpuLayers, engine.quiet);
+                    engine.gpuLayers, engine.quiet).withKlCoef(reward.klCoef);
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }

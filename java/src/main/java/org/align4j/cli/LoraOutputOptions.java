@@ -1,7 +1,7 @@
 package org.align4j.cli;
 
 import java.nio.file.Path;
-import org.align4j.dpo.TrainerOptions;
+import org.align4j.job.TrainerOptions;
 import org.align4j.train.LoraConfig;
 import org.align4j.train.LoraMerge;
 import picocli.CommandLine.Option;
@@ -43,8 +43,13 @@ final class LoraOutputOptions {
         if (merge == null) {
             throw new IllegalArgumentException("--merge-type needs --merge");
         }
+        return mergeType(mergeType);
+    }
+
+    /** {@code --merge-type}'s value by name. */
+    static LoraMerge.Type mergeType(String name) {
         try {
-            return LoraMerge.Type.named(mergeType);
+            return LoraMerge.Type.named(name);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("--merge-type: " + e.getMessage(), e);
         }

@@ -2,7 +2,7 @@ package org.align4j.cli;
 
 import java.nio.file.Path;
 import java.util.Set;
-import org.align4j.dpo.AdapterFile;
+import org.align4j.job.AdapterFile;
 import org.align4j.train.LoraConfig;
 import org.align4j.train.LoraParams;
 import picocli.CommandLine.Option;

@@ -2,6 +2,7 @@ package org.align4j.cli;
 
 import org.align4j.job.RewardStage;
 
+import org.align4j.reward.KlPenalty;
 import org.align4j.reward.Reward;
 
 import org.align4j.llama.Model;
@@ -44,7 +45,7 @@ final class RsoCommand implements Callable<Integer> {
     @Option(names = {"-m", "--model"}, required = true, paramLabel = "SFT.gguf", description = "the SFT policy that samples")
     Path model;
 
-    @Option(names = {"-r", "--ref"}, paramLabel = "REF.gguf", description = "reference model for the ref_* columns (same vocabulary; default: the policy, without its --lora adapters)")
+    @Option(names = {"-r", "--ref"}, paramLabel = "REF.gguf", description = "reference model for the ref_* columns and --kl-coef (same vocabulary; default: the policy, without its --lora adapters)")
     Path reference;
 
     @Option(names = {"-i", "--input"}, required = true, paramLabel = "PROMPTS.jsonl")
@@ -108,6 +109,7 @@ final class RsoCommand implements Callable<Integer> {
         }
         reward.spec(spec);
         Duration rewardTimeout = reward.timeout(spec);
+        KlPenalty kl = reward.klPenalty(spec, reference != null ? reference : model);
         SamplingParams params = sampling.params(spec);
         SamplerOptions sampler = sampling.sampler(engine, params, spec);
         RsoJob.Options options;
@@ -126,7 +128,7 @@ final class RsoCommand implements Callable<Integer> {
         RsoJob.Result result;
         try (Model policy = engine.load(model);
              Model ref = engine.loadIfGiven(reference);
-             Reward r = RewardStage.open(reward.reward, model, sampler, engine.gpuLayers, rewardTimeout)) {
+             Reward r = RewardStage.open(reward.reward, kl, model, sampler, engine.gpuLayers, rewardTimeout)) {
             result = RsoJob.run(policy, ref, r, options);
         }
         RunSummary summary = result.summary();

@@ -6,9 +6,7 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.align4j.dpo.SftJob;
 import org.align4j.dpo.SftOptions;
-import org.align4j.dpo.TrainerOptions;
-import org.align4j.job.ErrorPolicy;
-import org.align4j.llama.ContextOptions;
+import org.align4j.job.TrainerOptions;
 import org.align4j.train.LoraConfig;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -61,47 +59,20 @@ final class SftCommand implements Callable<Integer> {
     @Option(names = "--seed", paramLabel = "S", description = "data order, and the adapter's initial A (default: ${DEFAULT-VALUE})")
     long seed = TrainerOptions.DEFAULT_SEED;
 
-    @Option(names = "--metrics", paramLabel = "FILE", description = "per-step metrics (default: OUT.metrics.jsonl)")
-    Path metrics;
-
-    @Option(names = "--checkpoint", paramLabel = "FILE", description = "checkpoint file (default: OUT.ckpt)")
-    Path checkpoint;
-
-    @Option(names = "--save-every", paramLabel = "STEPS", description = "checkpoint interval; 0: only at the end (default: ${DEFAULT-VALUE})")
-    int saveEvery = TrainerOptions.DEFAULT_SAVE_EVERY;
-
-    @Option(names = "--resume", description = "continue the run saved in the checkpoint (same data and settings)")
-    boolean resume;
-
-    @Option(names = "--on-error", paramLabel = "fail|skip", converter = OnError.class,
-            description = "on a bad record: stop (exit 1) or log it to OUT.rejects.jsonl and go on (default: fail)")
-    ErrorPolicy onError = ErrorPolicy.FAIL;
-
-    @Option(names = "--threads", paramLabel = "N", description = "CPU threads, 1 to " + ContextOptions.MAX_THREADS + " (default: all cores)")
-    int threads = ContextOptions.defaultThreads();
-
-    @Option(names = "--quiet", description = "no progress on stderr (the summary still prints)")
-    boolean quiet;
+    @Mixin TrainingRunOptions run;
 
     @Override
     public Integer call() {
         SftOptions options;
         try {
             LoraConfig config = lora.config();
-            options = loraOutputs.applyTo(training.applyTo(SftOptions.builder(model, data, out)), config)
+            options = run.applyTo(loraOutputs.applyTo(training.applyTo(SftOptions.builder(model, data, out)), config))
                     .learningRate(lr)
                     .outType(outType == null ? null : TrainingOptions.outType(outType))
                     .minReward(minReward)
                     .lora(config)
                     .initialAdapter(lora.initialAdapter())
                     .seed(seed)
-                    .metrics(metrics)
-                    .checkpoint(checkpoint)
-                    .saveEvery(saveEvery)
-                    .resume(resume)
-                    .onError(onError)
-                    .threads(threads)
-                    .quiet(quiet)
                     .build();
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
@@ -109,9 +80,9 @@ final class SftCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         SftJob.Result result = new SftJob(options, err).run();
         err.println(result);
-        if (!quiet) {
-            err.printf(Locale.ROOT, "sft: %.2f s of training on %d thread%s: %s%n", result.seconds(), threads,
-                    threads == 1 ? "" : "s", result.timings().describe(result.seconds()));
+        if (!run.quiet) {
+            err.printf(Locale.ROOT, "sft: %.2f s of training on %d thread%s: %s%n", result.seconds(), run.threads,
+                    run.threads == 1 ? "" : "s", result.timings().describe(result.seconds()));
             err.println("sft: wrote " + result.out() + ", metrics " + result.metrics()
                     + (result.plot() != null ? ", plot " + result.plot() : "") + ", checkpoint " + result.checkpoint()
                     + (options.peft() != null ? ", PEFT adapter " + options.peft() : "")

@@ -1,14 +1,14 @@
 package org.align4j.cli;
 
 import java.util.Locale;
-import org.align4j.dpo.TrainerOptions;
+import org.align4j.job.TrainerOptions;
 import org.align4j.gguf.GgmlType;
 import org.align4j.train.LrSchedule;
 import picocli.CommandLine.Option;
 
 /**
  * The optimizer, schedule and length options every trainer command shares ({@code dpo}, {@code loop},
- * {@code sft}); each command declares {@code --lr} itself, for its default differs.
+ * {@code sft}, {@code rm train}); each command declares {@code --lr} itself, for its default differs.
  */
 final class TrainingOptions {
     @Option(names = "--weight-decay", paramLabel = "WD", description = "AdamW decoupled weight decay, not on norm weights (default: 0)")
@@ -46,7 +46,7 @@ final class TrainingOptions {
      *
      * @throws IllegalArgumentException for an unknown schedule name
      */
-    <B extends TrainerOptions.Builder<B>> B applyTo(B b) {
+    <B extends TrainerOptions.OptimizerBuilder<B>> B applyTo(B b) {
         return b.weightDecay(weightDecay)
                 .maxGradNorm(maxGradNorm)
                 .batchSize(batchSize)

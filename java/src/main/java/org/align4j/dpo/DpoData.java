@@ -1,5 +1,6 @@
 package org.align4j.dpo;
 
+import org.align4j.job.TrainingRecords;
 import org.align4j.train.Sequence;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -7,15 +8,10 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Locale;
 import java.util.stream.Stream;
-import org.align4j.job.ResumeState;
-import org.align4j.job.RecordLoop;
 import org.align4j.data.BadRecordException;
 import org.align4j.data.ChatRenderer;
 import org.align4j.job.ErrorPolicy;
-import org.align4j.data.JsonlReader;
-import org.align4j.data.PreferenceRecord;
 import org.align4j.job.RejectsWriter;
 import org.align4j.engine.TokenizedRecord;
 import org.align4j.data.TrlRecord;
@@ -89,29 +85,14 @@ public final class DpoData {
                                ErrorPolicy onError, RejectsWriter rejects) {
         List<Pair> pairs = new ArrayList<>();
         List<double[]> refs = new ArrayList<>();
-        long[] skipped = {0};
-        try (JsonlReader reader = JsonlReader.open(file)) {
-            RecordLoop.run(reader, ResumeState.empty(), onError, TrlRecord::parse, record -> {
-                if (!(record instanceof PreferenceRecord)) {
-                    throw new BadRecordException(record.file(), record.lineNumber(), "a " + record.kind().toString().toLowerCase(Locale.ROOT).replace('_', '-')
-                            + " record: dpo trains on preference records (\"prompt\", \"chosen\", \"rejected\")");
-                }
-                Pair pair = check(record, TokenizedRecord.of(record, vocab, renderer), maxLen, vocabSize);
-                refs.add(referenceColumns(record));
-                pairs.add(pair);
-            }, () -> {}, (line, why) -> {
-                rejects.reject(line, why);
-                skipped[0]++;
-            });
-        }
+        long skipped = TrainingRecords.readPreferences(file, "dpo", vocab, renderer, maxLen, vocabSize, onError, rejects, (record, t) -> {
+            Pair pair = new Pair(record.location(), t.prompt(), t.completions()[0], t.completions()[1]);
+            refs.add(referenceColumns(record));
+            pairs.add(pair);
+        });
         double[] refChosen = refs.stream().mapToDouble(r -> r[0]).toArray();
         double[] refRejected = refs.stream().mapToDouble(r -> r[1]).toArray();
-        return new DpoData(file, pairs, refChosen, refRejected, skipped[0]);
-    }
-
-    private static Pair check(TrlRecord record, TokenizedRecord t, int maxLen, int vocabSize) {
-        TrainingRecords.check(record, t, maxLen, vocabSize);
-        return new Pair(record.location(), t.prompt(), t.completions()[0], t.completions()[1]);
+        return new DpoData(file, pairs, refChosen, refRejected, skipped);
     }
 
     // {ref chosen, ref rejected}, NaN for both when the record has neither column.

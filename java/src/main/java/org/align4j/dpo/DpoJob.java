@@ -1,5 +1,9 @@
 package org.align4j.dpo;
 
+import org.align4j.job.RunCheckpoint;
+import org.align4j.job.TrainedModel;
+import org.align4j.job.TrainingRun;
+import org.align4j.train.StepOrder;
 import org.align4j.train.AdamW;
 import org.align4j.train.GradClip;
 import org.align4j.train.LlamaParams;
@@ -140,8 +144,9 @@ public final class DpoJob {
 
         try (LlamaTrainer trainer = trained.trainer(o.threads())) {
             Training t = new Training(data, order, reference, loss, trainer, run.optimizer(trainer, plan.schedule()));
-            TrainingRun.Outcome<DpoStep> done = run.steps(t.update, new RunCheckpoint(JOB, 0, 0, fingerprint, settings, reference),
+            TrainingRun.Outcome<DpoStep> done = run.steps(t.update, RunCheckpoint.start(JOB, fingerprint, settings).withReference(reference),
                     start, total, t::step, DpoJob::figures, onStep);
+            trained.write();
             Path plot = plot(run);
             return new Result(total, total - start, n, data.skipped(), done.tokens(), done.seconds(), ref.source(),
                     trainer.timings(), done.first(), done.last(), o.out(), o.metrics(), plot, o.checkpoint());

@@ -1,5 +1,8 @@
 package org.align4j.dpo;
 
+import org.align4j.job.AdapterFile;
+import org.align4j.job.TrainerOptions;
+import org.align4j.job.TrainingChecks;
 import org.align4j.train.GradClip;
 import org.align4j.train.LoraConfig;
 import org.align4j.train.LoraMerge;
@@ -72,10 +75,10 @@ public record DpoOptions(Path policy, Path reference, Path data, Path out, GgmlT
         Objects.requireNonNull(mergeType, "mergeType");
         metrics = metrics != null ? metrics : out.resolveSibling(out.getFileName() + ".metrics.jsonl");
         checkpoint = checkpoint != null ? checkpoint : out.resolveSibling(out.getFileName() + ".ckpt");
-        TrainerChecks.outputs(lora, outType, initialAdapter, peft, merge);
-        TrainerChecks.atLeast("rpo alpha", rpoAlpha, 0);
-        TrainerChecks.optimizer(learningRate, weightDecay, maxGradNorm, warmupRatio);
-        TrainerChecks.steps(batchSize, gradAccum, epochs, maxSteps, warmupSteps, saveEvery, maxLen, threads);
+        TrainingChecks.outputs(lora, outType, initialAdapter, peft, merge);
+        TrainingChecks.atLeast("rpo alpha", rpoAlpha, 0);
+        TrainingChecks.optimizer(learningRate, weightDecay, maxGradNorm, warmupRatio);
+        TrainingChecks.steps(batchSize, gradAccum, epochs, maxSteps, warmupSteps, saveEvery, maxLen, threads);
     }
 
     /** Options with the defaults above; {@code loss} defaults to sigmoid (DPO) with beta 0.1. */

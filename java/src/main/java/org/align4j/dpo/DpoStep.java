@@ -1,5 +1,6 @@
 package org.align4j.dpo;
 
+import org.align4j.job.TrainingRun;
 import org.align4j.train.PreferenceLoss;
 
 import com.fasterxml.jackson.databind.JsonNode;

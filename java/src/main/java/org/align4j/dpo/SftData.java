@@ -1,5 +1,6 @@
 package org.align4j.dpo;
 
+import org.align4j.job.TrainingRecords;
 import org.align4j.train.Sequence;
 
 import com.fasterxml.jackson.databind.JsonNode;

@@ -1,5 +1,9 @@
 package org.align4j.dpo;
 
+import org.align4j.job.RunCheckpoint;
+import org.align4j.job.TrainedModel;
+import org.align4j.job.TrainingRun;
+import org.align4j.train.StepOrder;
 import org.align4j.train.LlamaTrainer;
 import org.align4j.train.LoraDropout;
 import org.align4j.train.LoraExport;
@@ -115,8 +119,9 @@ public final class SftJob {
 
         try (LlamaTrainer trainer = trained.trainer(o.threads())) {
             OptimizerStep update = run.optimizer(trainer, plan.schedule());
-            TrainingRun.Outcome<SftStep> done = run.steps(update, new RunCheckpoint(JOB, 0, 0, fingerprint, settings, null),
+            TrainingRun.Outcome<SftStep> done = run.steps(update, RunCheckpoint.start(JOB, fingerprint, settings),
                     start, total, s -> step(s, data, order, trainer, update), SftJob::figures, onStep);
+            trained.write();
             Path plot = plot(run);
             return new Result(total, total - start, n, data.fromBon(), data.belowMinReward(), data.skipped(), done.tokens(),
                     done.seconds(), trainer.timings(), done.first(), done.last(), o.out(), o.metrics(), plot, o.checkpoint());

@@ -1,5 +1,8 @@
 package org.align4j.dpo;
 
+import org.align4j.job.AdapterFile;
+import org.align4j.job.TrainerOptions;
+import org.align4j.job.TrainingChecks;
 import org.align4j.train.GradClip;
 import org.align4j.train.LoraConfig;
 import org.align4j.train.LoraMerge;
@@ -63,9 +66,9 @@ public record SftOptions(Path policy, Path data, Path out, GgmlType outType, Pat
         Objects.requireNonNull(mergeType, "mergeType");
         metrics = metrics != null ? metrics : out.resolveSibling(out.getFileName() + ".metrics.jsonl");
         checkpoint = checkpoint != null ? checkpoint : out.resolveSibling(out.getFileName() + ".ckpt");
-        TrainerChecks.outputs(lora, outType, initialAdapter, peft, merge);
-        TrainerChecks.optimizer(learningRate, weightDecay, maxGradNorm, warmupRatio);
-        TrainerChecks.steps(batchSize, gradAccum, epochs, maxSteps, warmupSteps, saveEvery, maxLen, threads);
+        TrainingChecks.outputs(lora, outType, initialAdapter, peft, merge);
+        TrainingChecks.optimizer(learningRate, weightDecay, maxGradNorm, warmupRatio);
+        TrainingChecks.steps(batchSize, gradAccum, epochs, maxSteps, warmupSteps, saveEvery, maxLen, threads);
         if (minReward != null && !Double.isFinite(minReward)) {
             throw new IllegalArgumentException("minimum reward must be a finite number, not " + minReward);
         }

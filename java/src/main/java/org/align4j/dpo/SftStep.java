@@ -1,5 +1,6 @@
 package org.align4j.dpo;
 
+import org.align4j.job.TrainingRun;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;

@@ -28,9 +28,23 @@ import org.align4j.llama.TopLogProbs;
  *
  * <p>KV capacity is fixed up front: one full batch plus the one group that may straddle a decode. Logits
  * with a NaN or an infinity in them stop the run with an error naming the model and the request.
+ *
+ * <p>{@link Readout#LAST_HIDDEN} reads, instead of log-probs, the final hidden state (after the output norm)
+ * at each completion's last token, the one output of its sequence: what a reward model's head is applied
+ * to. Batching, sharing and freeing are the same.
  */
 public final class PrefixSharingScorer implements AutoCloseable {
+    /** What a request's result holds. */
+    public enum Readout {
+        /** {@link ScoreResult#tokenLogps()} (and top-k when asked). */
+        LOG_PROBS,
+        /** {@link ScoreResult#lastHidden()}; every completion needs at least one token. */
+        LAST_HIDDEN
+    }
+
     private final Context ctx;
+    private final Readout readout;
+    private final int nEmbd;
     private final Batch batch;
     private final ScorerOptions options;
     private final Deque<Integer> freeSeqs = new ArrayDeque<>();
@@ -84,16 +98,24 @@ public final class PrefixSharingScorer implements AutoCloseable {
         }
     }
 
+    /** A scorer of log-probs. */
     public PrefixSharingScorer(Model model, ScorerOptions options) {
+        this(model, options, Readout.LOG_PROBS);
+    }
+
+    public PrefixSharingScorer(Model model, ScorerOptions options, Readout readout) {
         if (options.topK() > model.vocab().nTokens()) {
             throw new Align4jException("--top-k " + options.topK() + " is more than the " + model.vocab().nTokens()
                     + " tokens of " + model.path() + "'s vocabulary: lower --top-k");
         }
         this.options = options;
+        this.readout = readout;
+        this.nEmbd = model.nEmbd();
         int nCtx = options.batchTokens() + options.maxSeqs() * options.maxSeqLen();
         this.ctx = Context.create(model, new ContextOptions(nCtx, options.batchTokens(),
                 Math.min(options.batchTokens(), 512), options.maxSeqs(), options.threads(), true,
-                options.flashAttention() ? ContextOptions.FlashAttention.ON : ContextOptions.FlashAttention.OFF));
+                options.flashAttention() ? ContextOptions.FlashAttention.ON : ContextOptions.FlashAttention.OFF,
+                readout == Readout.LAST_HIDDEN ? ContextOptions.HiddenStates.OUTPUT_ROWS : ContextOptions.HiddenStates.NONE));
         this.batch = new Batch(options.batchTokens(), options.maxSeqs());
         for (int s = 0; s < options.maxSeqs(); s++) {
             freeSeqs.add(s);
@@ -144,16 +166,29 @@ public final class PrefixSharingScorer implements AutoCloseable {
             throw new IllegalArgumentException(misfit);
         }
         int k = r.completions().length;
-        float[][] logps = new float[k][];
-        TopLogProbs[][] top = options.topK() > 0 ? new TopLogProbs[k][] : null;
-        for (int j = 0; j < k; j++) {
-            logps[j] = new float[r.completions()[j].length];
-            if (top != null) {
-                top[j] = new TopLogProbs[r.completions()[j].length];
+        ScoreResult result = switch (readout) {
+            case LOG_PROBS -> {
+                float[][] logps = new float[k][];
+                TopLogProbs[][] top = options.topK() > 0 ? new TopLogProbs[k][] : null;
+                for (int j = 0; j < k; j++) {
+                    logps[j] = new float[r.completions()[j].length];
+                    if (top != null) {
+                        top[j] = new TopLogProbs[r.completions()[j].length];
+                    }
+                }
+                yield new ScoreResult(logps, top, null);
             }
-        }
+            case LAST_HIDDEN -> {
+                for (int[] c : r.completions()) {
+                    if (c.length == 0) {
+                        throw new IllegalArgumentException("an empty completion has no last token to read a hidden state at");
+                    }
+                }
+                yield new ScoreResult(null, null, new float[k][nEmbd]);
+            }
+        };
         int groupSize = options.maxSeqs();
-        Pending pending = new Pending(r.key(), ++submitted, new ScoreResult(logps, top), onDone,
+        Pending pending = new Pending(r.key(), ++submitted, result, onDone,
                 Math.max(1, (k + groupSize - 1) / groupSize));
         if (k == 0) {
             Group g = new Group(pending, new int[0]);
@@ -172,13 +207,14 @@ public final class PrefixSharingScorer implements AutoCloseable {
         inFlight.add(g);
         int[] prompt = r.prompt();
         int last = prompt.length - 1;
+        boolean promptOutput = readout == Readout.LOG_PROBS; // the last prompt token predicts each completion's first
         if (options.sharePrefix()) {
             for (int t = 0; t < last; t++) {
                 add(prompt[t], t, seqs, false);
             }
-            add(prompt[last], last, seqs, true);
+            add(prompt[last], last, seqs, promptOutput);
             for (int j = from; j < to; j++) {
-                targetIfAny(r.completions()[j], pending, j);
+                readAfterPrompt(r.completions()[j], pending, j);
             }
         }
         for (int j = from; j < to; j++) {
@@ -188,15 +224,25 @@ public final class PrefixSharingScorer implements AutoCloseable {
                 for (int t = 0; t < last; t++) {
                     add(prompt[t], t, seq, false);
                 }
-                add(prompt[last], last, seq, true);
-                targetIfAny(c, pending, j);
+                add(prompt[last], last, seq, promptOutput);
+                readAfterPrompt(c, pending, j);
             }
-            for (int t = 0; t < c.length - 1; t++) {
-                add(c[t], prompt.length + t, seq, true);
-                target(c[t + 1], pending, j, t + 1);
-            }
-            if (c.length > 0) {
-                add(c[c.length - 1], prompt.length + c.length - 1, seq, false);
+            for (int t = 0; t < c.length; t++) {
+                boolean lastToken = t == c.length - 1;
+                switch (readout) {
+                    case LOG_PROBS -> {
+                        add(c[t], prompt.length + t, seq, !lastToken);
+                        if (!lastToken) {
+                            target(c[t + 1], pending, j, t + 1);
+                        }
+                    }
+                    case LAST_HIDDEN -> {
+                        add(c[t], prompt.length + t, seq, lastToken);
+                        if (lastToken) {
+                            target(-1, pending, j, 0);
+                        }
+                    }
+                }
             }
         }
         g.fed = true;
@@ -229,19 +275,22 @@ public final class PrefixSharingScorer implements AutoCloseable {
         batch.add(token, pos, seq, output);
     }
 
-    /** The last added token's logits score {@code c[0]}, when the completion is not empty. */
-    private void targetIfAny(int[] c, Pending request, int completion) {
-        if (c.length > 0) {
+    /** Reading log-probs, the last prompt token's logits score {@code c[0]}, when the completion is not empty. */
+    private void readAfterPrompt(int[] c, Pending request, int completion) {
+        if (readout == Readout.LOG_PROBS && c.length > 0) {
             target(c[0], request, completion, 0);
         }
     }
 
-    /** The last added token's logits score {@code token}, position {@code index} of the completion. */
+    /**
+     * The last added token's output goes to the completion: its logits score {@code token}, position
+     * {@code index} of the completion; or, reading hidden states, its hidden state is the completion's.
+     */
     private void target(int token, Pending request, int completion, int index) {
         ScoreResult result = request.result;
         outRow[nOut] = lastRow;
         outTarget[nOut] = token;
-        outDest[nOut] = result.tokenLogps()[completion];
+        outDest[nOut] = readout == Readout.LOG_PROBS ? result.tokenLogps()[completion] : result.lastHidden()[completion];
         outTopDest[nOut] = result.topLogps() == null ? null : result.topLogps()[completion];
         outDestIndex[nOut] = index;
         outRequest[nOut] = request;
@@ -254,16 +303,13 @@ public final class PrefixSharingScorer implements AutoCloseable {
             long t0 = System.nanoTime();
             ctx.decode(batch);
             long t1 = System.nanoTime();
-            try {
-                ctx.tokenLogProbs(outRow, outTarget, nOut, gathered);
-            } catch (NonFiniteLogitsException e) {
-                int i = e.index();
-                throw new Align4jException("model " + e.model() + " gives non-finite logits (NaN or infinity) at token "
-                        + outDestIndex[i] + " of completion " + outCompletion[i] + " of " + outRequest[i].name()
-                        + ": its weights may hold NaN or infinity", e);
-            }
-            for (int i = 0; i < nOut; i++) {
-                outDest[i][outDestIndex[i]] = gathered[i];
+            switch (readout) {
+                case LOG_PROBS -> gatherLogProbs();
+                case LAST_HIDDEN -> {
+                    for (int i = 0; i < nOut; i++) {
+                        ctx.hiddenState(outRow[i], outDest[i]);
+                    }
+                }
             }
             if (options.topK() > 0) {
                 TopLogProbs top = null;
@@ -295,7 +341,21 @@ public final class PrefixSharingScorer implements AutoCloseable {
         }
     }
 
-    /** Time spent so far in llama_decode and in the log-prob kernels. */
+    private void gatherLogProbs() {
+        try {
+            ctx.tokenLogProbs(outRow, outTarget, nOut, gathered);
+        } catch (NonFiniteLogitsException e) {
+            int i = e.index();
+            throw new Align4jException("model " + e.model() + " gives non-finite logits (NaN or infinity) at token "
+                    + outDestIndex[i] + " of completion " + outCompletion[i] + " of " + outRequest[i].name()
+                    + ": its weights may hold NaN or infinity", e);
+        }
+        for (int i = 0; i < nOut; i++) {
+            outDest[i][outDestIndex[i]] = gathered[i];
+        }
+    }
+
+    /** Time spent so far in llama_decode and in the log-prob kernels (or the hidden-state copies). */
     public EngineTimings timings() {
         return timings;
     }

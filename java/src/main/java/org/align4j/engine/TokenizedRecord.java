@@ -18,8 +18,8 @@ import org.align4j.llama.Vocab;
  * records are rendered with the chat template first (the completion is what the full conversation adds
  * after the prompt with its assistant opening) and get no EOS: the template closes the turn itself.
  *
- * @param prompt      (P,) token ids, P >= 1
- * @param completions (K, L_k) token ids, L_k >= 1: chosen then rejected, or the one completion
+ * @param prompt      (P,) token ids (P >= 1 from {@link #of})
+ * @param completions (K, L_k) token ids: chosen then rejected, or the one completion (L_k >= 1 from {@link #of})
  */
 public record TokenizedRecord(int[] prompt, int[][] completions) {
 
@@ -37,29 +37,46 @@ public record TokenizedRecord(int[] prompt, int[][] completions) {
             default -> throw new BadRecordException(record.file(), record.lineNumber(),
                     "nothing to score: the record has neither \"chosen\"/\"rejected\" nor \"completion\"");
         };
-        int[] prompt = vocab.tokenize(pairs[0].promptText(), true, true);
-        if (prompt.length == 0) {
-            throw new BadRecordException(record.file(), record.lineNumber(), "the prompt tokenizes to nothing");
-        }
-        int eos = record.prompt().isConversational() ? -1 : vocab.eos();
-        int[][] completions = new int[pairs.length][];
+        String[] completionTexts = new String[pairs.length];
         for (int k = 0; k < pairs.length; k++) {
             if (!pairs[k].promptText().equals(pairs[0].promptText())) {
                 throw new BadRecordException(record.file(), record.lineNumber(),
                         "chosen and rejected render to different prompts; they must share one");
             }
-            completions[k] = vocab.tokenize(pairs[k].completionText(), false, true);
-            if (completions[k].length == 0) {
+            completionTexts[k] = pairs[k].completionText();
+        }
+        boolean conversational = record.prompt().isConversational();
+        TokenizedRecord tokenized = ofText(pairs[0].promptText(), completionTexts, conversational, vocab);
+        if (tokenized.prompt().length == 0) {
+            throw new BadRecordException(record.file(), record.lineNumber(), "the prompt tokenizes to nothing");
+        }
+        int[][] completions = tokenized.completions();
+        for (int[] c : completions) {
+            if (c.length == (conversational ? 0 : 1)) {
                 throw new BadRecordException(record.file(), record.lineNumber(), "a completion tokenizes to nothing");
-            }
-            if (eos >= 0) {
-                completions[k] = Arrays.copyOf(completions[k], completions[k].length + 1);
-                completions[k][completions[k].length - 1] = eos;
             }
         }
         if (record instanceof PreferenceRecord && Arrays.equals(completions[0], completions[1])) {
             throw new BadRecordException(record.file(), record.lineNumber(), "chosen and rejected tokenize to the same "
                     + completions[0].length + " tokens: the pair states no preference");
+        }
+        return tokenized;
+    }
+
+    /**
+     * The rule on text already rendered: {@code promptText} with BOS and special tokens parsed, each of
+     * {@code completionTexts} without BOS, then the model's EOS unless {@code conversational}. Checks
+     * nothing: a prompt or completion may come out empty.
+     */
+    public static TokenizedRecord ofText(String promptText, String[] completionTexts, boolean conversational, Vocab vocab) {
+        int[] prompt = vocab.tokenize(promptText, true, true);
+        int[][] completions = new int[completionTexts.length][];
+        for (int k = 0; k < completionTexts.length; k++) {
+            completions[k] = vocab.tokenize(completionTexts[k], false, true);
+            if (!conversational) {
+                completions[k] = Arrays.copyOf(completions[k], completions[k].length + 1);
+                completions[k][completions[k].length - 1] = vocab.eos();
+            }
         }
         return new TokenizedRecord(prompt, completions);
     }

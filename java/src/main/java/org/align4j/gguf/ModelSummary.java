@@ -5,6 +5,7 @@ import java.util.EnumMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
+import org.align4j.Align4jException;
 
 /**
  * What {@code align4j info} reports about a GGUF, read from its header alone. Hyper-parameters are
@@ -28,7 +29,8 @@ public record ModelSummary(
         Optional<String> headCount,
         Optional<String> headCountKv,
         boolean hasChatTemplate,
-        OptionalLong fileType) {
+        OptionalLong fileType,
+        Optional<String> rewardHead) {
 
     // tokenizer.ggml.model -> llama.cpp's llama_vocab_type (llama-vocab.cpp).
     private static final Map<String, String> TOKENIZER_KINDS = Map.of(
@@ -76,7 +78,21 @@ public record ModelSummary(
                 hyperParameter(f, prefix + "attention.head_count"),
                 hyperParameter(f, prefix + "attention.head_count_kv"),
                 f.has("tokenizer.chat_template"),
-                optionalInteger(f, "general.file_type"));
+                optionalInteger(f, "general.file_type"),
+                rewardHead(f));
+    }
+
+    // A reward model's head in words: "64 weights, bias -0.25"; what is wrong with it when it is malformed.
+    private static Optional<String> rewardHead(GgufFile f) {
+        if (!RewardHead.present(f)) {
+            return Optional.empty();
+        }
+        try {
+            RewardHead head = RewardHead.read(f, RewardModelFile.hiddenSize(f));
+            return Optional.of(head.hiddenSize() + " weights, bias " + head.bias() + " (" + RewardHead.WEIGHTS + ")");
+        } catch (Align4jException e) {
+            return Optional.of("malformed: " + e.getMessage());
+        }
     }
 
     /** "llama (SPM)", "gpt2 (BPE)"; the raw name for a model llama.cpp does not know. */

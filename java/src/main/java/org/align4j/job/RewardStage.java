@@ -9,10 +9,13 @@ import org.align4j.data.PromptRecord;
 import org.align4j.engine.SampleResult;
 import org.align4j.engine.SamplerOptions;
 import org.align4j.reward.Completion;
+import org.align4j.reward.KlPenalizedReward;
+import org.align4j.reward.KlPenalty;
 import org.align4j.reward.Reward;
 import org.align4j.reward.RewardContext;
 import org.align4j.reward.RewardException;
 import org.align4j.reward.RewardInput;
+import org.align4j.reward.RewardScores;
 import org.align4j.reward.RewardSpec;
 
 /**
@@ -31,14 +34,22 @@ public final class RewardStage {
 
     /**
      * Opens {@code spec} for a job sampling from {@code policy} with {@code engine}'s capacity: reward models
-     * ({@code implicit:}, {@code judge:}) score with the sampler's batch, sequences, threads and attention.
+     * ({@code implicit:}, {@code judge:}, {@code rm:}) score with the sampler's batch, sequences, threads and
+     * attention. With {@code kl} (null: none) the reward is penalised by the KL to its reference.
      */
-    public static Reward open(String spec, Path policy, SamplerOptions engine, int gpuLayers, Duration timeout) {
-        return RewardSpec.parse(spec).open(new RewardContext(policy, engine.scorer(engine.maxSeqLen()), gpuLayers, timeout));
+    public static Reward open(String spec, KlPenalty kl, Path policy, SamplerOptions engine, int gpuLayers, Duration timeout) {
+        RewardContext ctx = new RewardContext(policy, engine.scorer(engine.maxSeqLen()), gpuLayers, timeout);
+        Reward raw = RewardSpec.parse(spec).open(ctx);
+        return kl == null ? raw : new KlPenalizedReward(raw, kl, ctx);
     }
 
-    /** (N,) the rewards of {@code sampled}'s completions, in order. */
-    public double[] score(PromptRecord record, SampleResult sampled) {
+    /** {@link #open(String, KlPenalty, Path, SamplerOptions, int, Duration)} without a KL penalty. */
+    public static Reward open(String spec, Path policy, SamplerOptions engine, int gpuLayers, Duration timeout) {
+        return open(spec, null, policy, engine, gpuLayers, timeout);
+    }
+
+    /** The rewards of {@code sampled}'s completions, in order, with their parts under a KL penalty. */
+    public RewardScores score(PromptRecord record, SampleResult sampled) {
         List<Completion> completions = new ArrayList<>(sampled.completions().size());
         for (org.align4j.engine.Completion c : sampled.completions()) {
             completions.add(new Completion(c.text(), c.tokenIds(), c.logps()));
@@ -46,10 +57,10 @@ public final class RewardStage {
         String id = record.id().toString();
         RewardInput input = new RewardInput(id, record.node(), sampled.request().promptText(), sampled.request().prompt(),
                 completions);
-        double[] rewards;
+        RewardScores scores;
         long t0 = System.nanoTime();
         try {
-            rewards = reward.score(input);
+            scores = reward.scores(input);
         } catch (RewardException e) {
             throw e;
         } catch (Align4jException e) {
@@ -57,7 +68,8 @@ public final class RewardStage {
         } finally {
             nanos += System.nanoTime() - t0;
         }
-        return check(id, rewards, completions.size());
+        check(id, scores.rewards(), completions.size());
+        return scores;
     }
 
     /** {@code rewards}, if it is {@code n} finite values for record {@code id}. */

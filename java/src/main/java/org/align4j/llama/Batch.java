@@ -30,7 +30,9 @@ public final class Batch implements AutoCloseable {
     private final MemorySegment nSeqId; // (capacity,) int32
     private final MemorySegment[] seqIds; // capacity x (nSeqMax,) int32, llama.cpp's rows
     private final MemorySegment logits; // (capacity,) int8
+    private final int[] outputOrdinal;  // (capacity,) how many output rows precede each row; -1 if it is none
     private int n;
+    private int nOutputs;
 
     public Batch(int capacity, int nSeqMax) {
         if (capacity < 1 || nSeqMax < 1) {
@@ -45,6 +47,7 @@ public final class Batch implements AutoCloseable {
         this.pos = array(POS, JAVA_INT.byteSize());
         this.nSeqId = array(N_SEQ_ID, JAVA_INT.byteSize());
         this.logits = array(LOGITS, 1);
+        this.outputOrdinal = new int[capacity];
         MemorySegment rows = array(SEQ_ID, ADDRESS.byteSize());
         this.seqIds = new MemorySegment[capacity];
         for (int i = 0; i < capacity; i++) {
@@ -70,6 +73,17 @@ public final class Batch implements AutoCloseable {
 
     public void clear() {
         n = 0;
+        nOutputs = 0;
+    }
+
+    /** Rows added so far that ask for output. */
+    public int outputs() {
+        return nOutputs;
+    }
+
+    /** Rows before {@code row} that ask for output, if it asks for one; else -1. */
+    int outputOrdinal(int row) {
+        return outputOrdinal[row];
     }
 
     /** Adds a token at {@code position} of sequence {@code seq}; {@code output}: compute its logits. */
@@ -101,6 +115,7 @@ public final class Batch implements AutoCloseable {
         token.setAtIndex(JAVA_INT, n, tokenId);
         pos.setAtIndex(JAVA_INT, n, position);
         logits.set(JAVA_BYTE, n, (byte) (output ? 1 : 0));
+        outputOrdinal[n] = output ? nOutputs++ : -1;
         n++;
     }
 

@@ -25,17 +25,27 @@ public final class Context implements AutoCloseable {
     private static final VarHandle KV_UNIFIED = LlamaLayouts.field(LLAMA_CONTEXT_PARAMS, "kv_unified");
     private static final VarHandle NO_PERF = LlamaLayouts.field(LLAMA_CONTEXT_PARAMS, "no_perf");
     private static final VarHandle FLASH_ATTN_TYPE = LlamaLayouts.field(LLAMA_CONTEXT_PARAMS, "flash_attn_type");
+    private static final VarHandle EMBEDDINGS = LlamaLayouts.field(LLAMA_CONTEXT_PARAMS, "embeddings");
+    private static final VarHandle POOLING_TYPE = LlamaLayouts.field(LLAMA_CONTEXT_PARAMS, "pooling_type");
+    private static final VarHandle CB_EVAL = LlamaLayouts.field(LLAMA_CONTEXT_PARAMS, "cb_eval");
+    private static final int LLAMA_POOLING_TYPE_NONE = 0;
 
     private final Model model;
     private final int nVocab;
     private MemorySegment handle;
     private final MemorySegment memory; // llama_memory_t of this context
+    private final ContextOptions.HiddenStates hiddenStates;
+    private final HiddenStateCapture capture; // for HiddenStates.OUTPUT_ROWS, else null
+    private int[] lastOutputOrdinals = new int[0]; // (lastRows,) Batch.outputOrdinal of the last decode's rows
+    private int lastRows;
 
-    private Context(Model model, MemorySegment handle) {
+    private Context(Model model, MemorySegment handle, ContextOptions.HiddenStates hiddenStates, HiddenStateCapture capture) {
         this.model = model;
         this.handle = handle;
         this.nVocab = model.vocab().nTokens();
         this.memory = Llama.llama_get_memory(handle);
+        this.hiddenStates = hiddenStates;
+        this.capture = capture;
     }
 
     public static Context create(Model model, ContextOptions o) {
@@ -50,14 +60,29 @@ public final class Context implements AutoCloseable {
             KV_UNIFIED.set(params, 0L, o.kvUnified());
             NO_PERF.set(params, 0L, true);
             FLASH_ATTN_TYPE.set(params, 0L, o.flashAttention().code);
+            HiddenStateCapture capture = null;
+            switch (o.hiddenStates()) {
+                case NONE -> {}
+                case OUTPUT_ROWS -> {
+                    capture = new HiddenStateCapture(model.nEmbd(), o.nBatch());
+                    CB_EVAL.set(params, 0L, capture.callback());
+                }
+                case EVERY_TOKEN -> {
+                    EMBEDDINGS.set(params, 0L, true);
+                    POOLING_TYPE.set(params, 0L, LLAMA_POOLING_TYPE_NONE);
+                }
+            }
             LlamaLog.drainRecentErrors();
             MemorySegment ctx = Llama.llama_init_from_model(model.handle(), params);
             if (ctx.equals(MemorySegment.NULL)) {
                 String why = LlamaLog.drainRecentErrors();
+                if (capture != null) {
+                    capture.close();
+                }
                 throw new Align4jException("cannot create a context for " + model.path() + " with " + o
                         + (why.isEmpty() ? "" : ": " + why));
             }
-            Context c = new Context(model, ctx);
+            Context c = new Context(model, ctx, o.hiddenStates(), capture);
             model.adopt(c);
             return c;
         }
@@ -92,9 +117,55 @@ public final class Context implements AutoCloseable {
         if (batch.size() == 0) {
             throw new IllegalArgumentException("empty batch");
         }
+        if (capture != null) {
+            capture.reset();
+        }
         int rc = Llama.llama_decode(handle(), batch.struct());
         if (rc != 0) {
             throw new DecodeException(rc, LlamaLog.drainRecentErrors());
+        }
+        if (capture != null) {
+            if (capture.failure() != null || capture.rows() != batch.outputs()) {
+                throw new Align4jException("cannot read the hidden states of " + model.path() + ": "
+                        + (capture.failure() != null ? capture.failure()
+                        : "llama.cpp computed " + capture.rows() + " rows of result_norm for " + batch.outputs() + " output rows"));
+            }
+            if (lastOutputOrdinals.length < batch.size()) {
+                lastOutputOrdinals = new int[batch.capacity()];
+            }
+            for (int i = 0; i < batch.size(); i++) {
+                lastOutputOrdinals[i] = batch.outputOrdinal(i);
+            }
+            lastRows = batch.size();
+        }
+    }
+
+    /**
+     * Copies the final hidden state (after the output norm; (n_embd,) float32) at batch row {@code row} of the
+     * last decode into {@code dst}. With {@link ContextOptions.HiddenStates#OUTPUT_ROWS} the row must have
+     * asked for output; with {@link ContextOptions.HiddenStates#EVERY_TOKEN} every row has one.
+     */
+    public void hiddenState(int row, float[] dst) {
+        int nEmbd = model.nEmbd();
+        if (dst.length < nEmbd) {
+            throw new IllegalArgumentException("room for " + dst.length + " floats, and the hidden state has " + nEmbd);
+        }
+        switch (hiddenStates) {
+            case NONE -> throw new IllegalStateException("this context was made without hidden states");
+            case OUTPUT_ROWS -> {
+                int ordinal = row >= 0 && row < lastRows ? lastOutputOrdinals[row] : -1;
+                if (ordinal < 0) {
+                    throw new IllegalArgumentException("row " + row + " of the last batch asked for no output");
+                }
+                capture.copyRow(ordinal, dst);
+            }
+            case EVERY_TOKEN -> {
+                MemorySegment p = Llama.llama_get_embeddings_ith(handle(), row);
+                if (p.equals(MemorySegment.NULL)) {
+                    throw new IllegalArgumentException("no hidden state for row " + row + " of the last batch");
+                }
+                MemorySegment.copy(p.reinterpret(nEmbd * JAVA_FLOAT.byteSize()), JAVA_FLOAT, 0, dst, 0, nEmbd);
+            }
         }
     }
 
@@ -216,6 +287,9 @@ public final class Context implements AutoCloseable {
         if (handle != null) {
             Llama.llama_free(handle);
             handle = null;
+            if (capture != null) {
+                capture.close(); // after the context: its graph calls back until freed
+            }
             model.release(this);
         }
     }

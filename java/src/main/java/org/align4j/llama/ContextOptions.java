@@ -10,9 +10,10 @@ package org.align4j.llama;
  * @param nThreads       CPU threads for generation and batch processing
  * @param kvUnified      one KV buffer shared by all sequences (needed for prefix sharing with seq_cp)
  * @param flashAttention llama.cpp's flash_attn_type
+ * @param hiddenStates   what a decode yields besides logits: final hidden states, and at which rows
  */
 public record ContextOptions(int nCtx, int nBatch, int nUbatch, int nSeqMax, int nThreads, boolean kvUnified,
-                             FlashAttention flashAttention) {
+                             FlashAttention flashAttention, HiddenStates hiddenStates) {
     /**
      * ggml's GGML_MAX_N_THREADS, the most threads its CPU backend is built for (its CPU masks have this many
      * entries). llama.cpp checks nothing, and far more threads crash the process: OpenMP's team start keeps
@@ -38,11 +39,45 @@ public record ContextOptions(int nCtx, int nBatch, int nUbatch, int nSeqMax, int
         }
     }
 
+    /**
+     * The final hidden state (after the output norm, the input of the vocabulary projection; shape (n_embd,)
+     * per row) a decode makes readable through {@link Context#hiddenState}.
+     */
+    public enum HiddenStates {
+        /** None: logits only. */
+        NONE,
+        /**
+         * At the rows that ask for output, copied out of the compute graph as its {@code result_norm} node is
+         * computed (llama.cpp's {@code cb_eval}). The vocabulary projection runs on those rows only, as for
+         * logits. Needs {@code kvUnified}: llama.cpp then splits a batch into ubatches in order, so the
+         * node's rows are the output rows in batch order.
+         */
+        OUTPUT_ROWS,
+        /**
+         * llama.cpp's embeddings mode ({@code embeddings = true}, pooling NONE): every token of a batch is an
+         * output whatever it asked for, so the vocabulary projection runs on every token.
+         */
+        EVERY_TOKEN
+    }
+
     public ContextOptions {
-        if (nCtx < 0 || nBatch < 1 || nUbatch < 1 || nSeqMax < 1 || nThreads < 1 || flashAttention == null) {
+        if (nCtx < 0 || nBatch < 1 || nUbatch < 1 || nSeqMax < 1 || nThreads < 1 || flashAttention == null || hiddenStates == null) {
             throw new IllegalArgumentException("invalid context options " + this);
         }
+        if (hiddenStates == HiddenStates.OUTPUT_ROWS && !kvUnified) {
+            throw new IllegalArgumentException("hidden states at output rows need a unified KV cache: " + this);
+        }
         checkThreads(nThreads, "nThreads");
+    }
+
+    /** No hidden states. */
+    public ContextOptions(int nCtx, int nBatch, int nUbatch, int nSeqMax, int nThreads, boolean kvUnified,
+                          FlashAttention flashAttention) {
+        this(nCtx, nBatch, nUbatch, nSeqMax, nThreads, kvUnified, flashAttention, HiddenStates.NONE);
+    }
+
+    public ContextOptions withHiddenStates(HiddenStates h) {
+        return new ContextOptions(nCtx, nBatch, nUbatch, nSeqMax, nThreads, kvUnified, flashAttention, h);
     }
 
     /**

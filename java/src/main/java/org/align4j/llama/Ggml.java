@@ -13,7 +13,7 @@ import java.lang.invoke.MethodHandle;
 
 /**
  * Downcalls into ggml.h (quantization, and the context / graph API for one matrix product, in
- * libggml-base) and ggml-cpu.h (graph computation, in libggml-cpu), found through libllama's
+ * libggml-base), ggml-backend.h (reading a tensor) and ggml-cpu.h (graph computation, in libggml-cpu), found through libllama's
  * dependencies; one static method per C function with C's name and argument order, as {@link Llama}
  * does for llama.h.
  */
@@ -50,6 +50,7 @@ final class Ggml {
         static final MethodHandle build_forward_expand = fn("ggml_build_forward_expand", null, ADDRESS, ADDRESS);
         static final MethodHandle cpu_init = fn("ggml_cpu_init", null);
         static final MethodHandle graph_compute_with_ctx = fn("ggml_graph_compute_with_ctx", JAVA_INT, ADDRESS, ADDRESS, JAVA_INT);
+        static final MethodHandle backend_tensor_get = fn("ggml_backend_tensor_get", null, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG);
 
         // ggml_to_float_t, called through the pointer in ggml_type_traits.
         static final MethodHandle to_float = LINKER.downcallHandle(FunctionDescriptor.ofVoid(ADDRESS, ADDRESS, JAVA_LONG));
@@ -89,6 +90,15 @@ final class Ggml {
     static int ggml_graph_compute_with_ctx(MemorySegment ctx, MemorySegment graph, int nThreads) {
         try {
             return (int) H.graph_compute_with_ctx.invokeExact(ctx, graph, nThreads);
+        } catch (Throwable t) {
+            throw Llama.rethrow(t);
+        }
+    }
+
+    /** ggml-backend.h: copies {@code size} bytes from {@code offset} of a tensor on any backend into host memory. */
+    static void ggml_backend_tensor_get(MemorySegment tensor, MemorySegment data, long offset, long size) {
+        try {
+            H.backend_tensor_get.invokeExact(tensor, data, offset, size);
         } catch (Throwable t) {
             throw Llama.rethrow(t);
         }

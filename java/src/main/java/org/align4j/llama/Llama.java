@@ -94,6 +94,7 @@ final class Llama {
         static final MethodHandle memory_seq_pos_max = fn("llama_memory_seq_pos_max", JAVA_INT, ADDRESS, JAVA_INT);
         static final MethodHandle decode = fn("llama_decode", JAVA_INT, ADDRESS, LLAMA_BATCH);
         static final MethodHandle get_logits_ith = fn("llama_get_logits_ith", ADDRESS, ADDRESS, JAVA_INT);
+        static final MethodHandle get_embeddings_ith = fn("llama_get_embeddings_ith", ADDRESS, ADDRESS, JAVA_INT);
         static final MethodHandle adapter_lora_init = fn("llama_adapter_lora_init", ADDRESS, ADDRESS, ADDRESS);
         static final MethodHandle adapter_lora_free = fn("llama_adapter_lora_free", null, ADDRESS);
         static final MethodHandle set_adapters_lora = fn("llama_set_adapters_lora", JAVA_INT, ADDRESS, ADDRESS, SIZE_T, ADDRESS);
@@ -208,6 +209,7 @@ final class Llama {
     static int llama_set_adapters_lora(MemorySegment ctx, MemorySegment adapters, long nAdapters, MemorySegment scales) { try { return (int) H.set_adapters_lora.invokeExact(ctx, adapters, nAdapters, scales); } catch (Throwable t) { throw rethrow(t); } }
     static int llama_decode(MemorySegment ctx, MemorySegment batch) { try { return (int) H.decode.invokeExact(ctx, batch); } catch (Throwable t) { throw rethrow(t); } }
     static MemorySegment llama_get_logits_ith(MemorySegment ctx, int i) { try { return (MemorySegment) H.get_logits_ith.invokeExact(ctx, i); } catch (Throwable t) { throw rethrow(t); } }
+    static MemorySegment llama_get_embeddings_ith(MemorySegment ctx, int i) { try { return (MemorySegment) H.get_embeddings_ith.invokeExact(ctx, i); } catch (Throwable t) { throw rethrow(t); } }
 
     // ---- batch ---------------------------------------------------------------------------------
     static MemorySegment llama_batch_init(SegmentAllocator a, int nTokens, int embd, int nSeqMax) { try { return (MemorySegment) H.batch_init.invokeExact(a, nTokens, embd, nSeqMax); } catch (Throwable t) { throw rethrow(t); } }

@@ -13,6 +13,7 @@ import java.util.Objects;
 import java.io.IOException;
 import org.align4j.Align4jException;
 import org.align4j.IoMessages;
+import org.align4j.reward.KlPenalty;
 import org.align4j.reward.Reward;
 import org.align4j.llama.ModelOptions;
 import org.align4j.llama.Model;
@@ -195,7 +196,7 @@ public final class LoopJob {
         Path data; // the pairs with all four log-prob columns
         long pairCount;
         double acceptance = Double.NaN, expected = Double.NaN;
-        try (Reward reward = openReward(policy)) {
+        try (Reward reward = openReward(policy, o.klPenalty())) {
             if (o.pairs() == LoopOptions.PairScheme.RSO) {
                 RsoJob.Result rso = RsoJob.run(policy, ref, reward, new RsoJob.Options(slice, pairs, samplesFile,
                         o.rewardTimeout(), o.n(), o.accept(), RejectionSampler.rso(o.rsoBeta()), new Pairing(o.pairing(), Pairing.TieRule.SKIP),
@@ -268,7 +269,7 @@ public final class LoopJob {
             return Evaluation.NONE;
         }
         createDirectories(dir);
-        try (Reward reward = openReward(model)) {
+        try (Reward reward = openReward(model, null)) { // evaluations measure the reward itself
             SampleJob.Options eval = SampleJob.Options.of(o.eval(), dir.resolve("eval-greedy.jsonl"), 1, o.engine(),
                     o.sampling().withGreedy()).withQuiet(o.quiet()).withAdapters(adapters);
             double greedyReward = BonJob.run(model, reward, eval).curve().points().getFirst().meanReward();
@@ -282,8 +283,9 @@ public final class LoopJob {
         }
     }
 
-    private Reward openReward(Model policy) {
-        return RewardStage.open(o.reward(), policy.path(), o.engine(), o.gpuLayers(), o.rewardTimeout());
+    /** The reward, penalised by {@code kl} unless null. */
+    private Reward openReward(Model policy, KlPenalty kl) {
+        return RewardStage.open(o.reward(), kl, policy.path(), o.engine(), o.gpuLayers(), o.rewardTimeout());
     }
 
     private Model load(Path model) {

@@ -8,6 +8,7 @@ import org.align4j.engine.SamplerOptions;
 import org.align4j.engine.SamplingParams;
 import org.align4j.rso.Pairing;
 import org.align4j.dpo.DpoOptions;
+import org.align4j.reward.KlPenalty;
 
 /**
  * Everything a {@link LoopJob} run needs.
@@ -33,10 +34,30 @@ import org.align4j.dpo.DpoOptions;
  * @param evalSamples     completions per eval prompt at the sampling temperature, for the mean reward and the KL;
  *                        0: greedy evaluation only
  * @param gpuLayers       layers llama.cpp offloads
+ * @param klCoef          {@code --kl-coef}: every reward penalised by klCoef x the KL to {@link #referenceModel()}; null: none
  */
 public record LoopOptions(Path policy, Path reference, Path prompts, Path out, String reward, Duration rewardTimeout, int rounds, int promptsPerRound,
                           int n, SamplingParams sampling, SamplerOptions engine, PairScheme pairs, double rsoBeta, int accept,
-                          Pairing.Scheme pairing, DpoOptions dpo, Path eval, int evalSamples, int gpuLayers, boolean quiet) {
+                          Pairing.Scheme pairing, DpoOptions dpo, Path eval, int evalSamples, int gpuLayers, boolean quiet,
+                          Double klCoef) {
+
+    /** Without a KL penalty. */
+    public LoopOptions(Path policy, Path reference, Path prompts, Path out, String reward, Duration rewardTimeout, int rounds,
+                       int promptsPerRound, int n, SamplingParams sampling, SamplerOptions engine, PairScheme pairs, double rsoBeta,
+                       int accept, Pairing.Scheme pairing, DpoOptions dpo, Path eval, int evalSamples, int gpuLayers, boolean quiet) {
+        this(policy, reference, prompts, out, reward, rewardTimeout, rounds, promptsPerRound, n, sampling, engine, pairs, rsoBeta, accept,
+                pairing, dpo, eval, evalSamples, gpuLayers, quiet, null);
+    }
+
+    public LoopOptions withKlCoef(Double c) {
+        return new LoopOptions(policy, reference, prompts, out, reward, rewardTimeout, rounds, promptsPerRound, n, sampling, engine, pairs,
+                rsoBeta, accept, pairing, dpo, eval, evalSamples, gpuLayers, quiet, c);
+    }
+
+    /** The KL penalty of every reward, or null. */
+    public KlPenalty klPenalty() {
+        return klCoef == null ? null : new KlPenalty(klCoef, referenceModel());
+    }
 
     /** How a prompt's N rewarded completions become preference pairs. */
     public enum PairScheme {
@@ -91,6 +112,9 @@ public record LoopOptions(Path policy, Path reference, Path prompts, Path out, S
         }
         if (pairs == PairScheme.RSO && (accept < 2 || accept > n)) {
             throw new IllegalArgumentException("--accept must be in [2, -n " + n + "], not " + accept);
+        }
+        if (klCoef != null) {
+            klPenalty(); // a bad C is an IllegalArgumentException
         }
         if (evalSamples < 0) {
             throw new IllegalArgumentException("--eval-samples must be 0 or more, not " + evalSamples);

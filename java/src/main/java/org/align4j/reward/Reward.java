@@ -26,6 +26,14 @@ public interface Reward extends AutoCloseable {
     double[] score(RewardInput prompt);
 
     /**
+     * {@link #score} with what the rewards are made of, for a job to write beside them: a
+     * {@link KlPenalizedReward}'s raw rewards and KLs; none for the others.
+     */
+    default RewardScores scores(RewardInput prompt) {
+        return RewardScores.of(score(prompt));
+    }
+
+    /**
      * The run's last prompt is scored: a reward process is stopped and its output drained, so that an answer
      * line beyond the last request is found while the job still holds its output
      * ({@link RewardProtocolException}). Nothing to do for other rewards.

@@ -15,6 +15,7 @@ import java.util.regex.PatternSyntaxException;
  * regex:PATTERN                 1 if java.util.regex PATTERN is found in the completion, else 0
  * implicit:REF.gguf[:BETA]      BETA * (policy log-prob - REF log-prob) of the completion; BETA defaults to 0.1
  * judge:JUDGE.gguf[:RUBRIC]     the rating 1..5 that JUDGE.gguf expects, asked with a rubric ({@link JudgeReward})
+ * rm:RM.gguf                    a reward model's scalar head on its last hidden state ({@link RewardModelReward})
  * </pre>
  *
  * Everything after {@code KIND:} is the argument, colons included ({@code cmd:} and {@code regex:} take
@@ -28,7 +29,7 @@ import java.util.regex.PatternSyntaxException;
  */
 public sealed interface RewardSpec {
     /** The kinds, as usage messages list them. */
-    String KINDS = "cmd:COMMAND, match:FIELD, regex:PATTERN, implicit:REF.gguf[:BETA], judge:JUDGE.gguf[:RUBRIC_FILE]";
+    String KINDS = "cmd:COMMAND, match:FIELD, regex:PATTERN, implicit:REF.gguf[:BETA], judge:JUDGE.gguf[:RUBRIC_FILE], rm:RM.gguf";
 
     /** TRL's DPOConfig default beta. */
     double DEFAULT_BETA = 0.1;
@@ -73,6 +74,13 @@ public sealed interface RewardSpec {
         }
     }
 
+    record RewardModel(Path model) implements RewardSpec {
+        @Override
+        public Reward open(RewardContext ctx) {
+            return new RewardModelReward(model, ctx);
+        }
+    }
+
     /** Parses a SPEC; an unknown kind or a malformed argument is an IllegalArgumentException (a usage error). */
     static RewardSpec parse(String spec) {
         Objects.requireNonNull(spec, "spec");
@@ -88,6 +96,7 @@ public sealed interface RewardSpec {
             case "regex" -> new Regex(pattern(spec, arg));
             case "implicit" -> implicit(spec, arg);
             case "judge" -> judge(spec, arg);
+            case "rm" -> new RewardModel(Path.of(nonBlank(spec, arg, "RM.gguf")));
             default -> throw usage(spec, "unknown kind '" + kind + "'; the kinds are " + KINDS);
         };
     }

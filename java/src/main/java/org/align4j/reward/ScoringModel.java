@@ -20,10 +20,15 @@ final class ScoringModel implements AutoCloseable {
         this.scorer = scorer;
     }
 
+    /** A model whose scorer reads log-probs. */
     static ScoringModel load(Path path, RewardContext ctx) {
+        return load(path, ctx, PrefixSharingScorer.Readout.LOG_PROBS);
+    }
+
+    static ScoringModel load(Path path, RewardContext ctx, PrefixSharingScorer.Readout readout) {
         Model model = Model.load(path, new ModelOptions(ctx.gpuLayers(), true, false));
         try {
-            return new ScoringModel(model, new PrefixSharingScorer(model, ctx.scorer()));
+            return new ScoringModel(model, new PrefixSharingScorer(model, ctx.scorer(), readout));
         } catch (RuntimeException e) {
             model.close();
             throw e;
@@ -39,7 +44,8 @@ final class ScoringModel implements AutoCloseable {
     }
 
     /**
-     * Scores {@code requests} in one stream of batches; results in request order. A request longer than
+     * Scores {@code requests} in one stream of batches (log-probs or hidden states, as loaded); results in
+     * request order. A request longer than
      * the context is an Align4jException naming {@code recordId} and {@code what} was being scored.
      */
     ScoreResult[] scoreAll(String recordId, String what, List<ScoreRequest> requests) {

@@ -8,7 +8,8 @@
  *   <li>{@code match:FIELD}: 1 if the final answer equals the record's FIELD ({@link org.align4j.reward.FinalAnswer});
  *   <li>{@code regex:PATTERN}: 1 if the completion contains a match of PATTERN;
  *   <li>{@code implicit:REF.gguf[:BETA]}: the DPO implicit reward ({@link org.align4j.reward.ImplicitReward});
- *   <li>{@code judge:JUDGE.gguf[:RUBRIC_FILE]}: an LLM judge's expected 1..5 rating ({@link org.align4j.reward.JudgeReward}).
+ *   <li>{@code judge:JUDGE.gguf[:RUBRIC_FILE]}: an LLM judge's expected 1..5 rating ({@link org.align4j.reward.JudgeReward});
+ *   <li>{@code rm:RM.gguf}: a reward model's scalar head ({@link org.align4j.reward.RewardModelReward}).
  * </ul>
  *
  * Errors: a malformed SPEC is an IllegalArgumentException when parsed (a usage error); anything that goes

@@ -54,6 +54,7 @@ import org.align4j.llama.Model;
 import org.align4j.llama.Vocab;
 import org.align4j.reward.Reward;
 import org.align4j.reward.RewardProtocolException;
+import org.align4j.reward.RewardScores;
 import org.align4j.rso.RsoTimings.Stage;
 
 /**
@@ -184,6 +185,7 @@ public final class RsoJob {
         // After sampling, reward, selection and pairing:
         SampleResult sampled;
         double[] rewards;
+        RewardScores rewardScores;          // the rewards with their parts, to write
         Selection selection;
         double expectedRate;
         long acceptanceSeed;
@@ -279,7 +281,8 @@ public final class RsoJob {
             e.sampled = result;
             try {
                 try (RsoTimings.Span s = timings.enter(Stage.REWARD)) {
-                    e.rewards = reward.score(e.record, result);
+                    e.rewardScores = reward.score(e.record, result);
+                    e.rewards = e.rewardScores.rewards();
                 }
                 select(e);
                 try (RsoTimings.Span s = timings.enter(Stage.SCORING)) {
@@ -394,8 +397,8 @@ public final class RsoJob {
             out.set("prompt", e.record.node().get("prompt").deepCopy());
             out.set("chosen", completionValue(e, p.chosen()));
             out.set("rejected", completionValue(e, p.rejected()));
-            out.put("chosen_reward", e.rewards[p.chosen()]);
-            out.put("rejected_reward", e.rewards[p.rejected()]);
+            e.rewardScores.put(out, "chosen_", p.chosen());
+            e.rewardScores.put(out, "rejected_", p.rejected());
             out.put("chosen_logps", e.policyScores.sum(c));
             out.put("rejected_logps", e.policyScores.sum(r));
             out.put("ref_chosen_logps", ref.sum(c));
@@ -418,8 +421,8 @@ public final class RsoJob {
             ObjectNode out = SampleOutput.node(e.record, e.sampled);
             JsonNode cs = out.get("completions");
             for (int i = 0; i < cs.size(); i++) {
-                ((ObjectNode) cs.get(i)).put("reward", e.rewards[i])
-                        .put("accepted", e.selection.isAccepted(i))
+                e.rewardScores.put((ObjectNode) cs.get(i), "", i);
+                ((ObjectNode) cs.get(i)).put("accepted", e.selection.isAccepted(i))
                         .put("pass", e.selection.passOf()[i]);
             }
             ArrayNode accepted = out.putArray("accepted");

@@ -6,6 +6,8 @@ import java.util.List;
 import java.util.SequencedMap;
 import org.align4j.gguf.GgmlQuants;
 import org.align4j.gguf.GgmlType;
+import org.align4j.gguf.GgufFile;
+import org.align4j.gguf.GgufTensorInfo;
 import org.align4j.gguf.GgufValue;
 import org.align4j.gguf.GgufWriter;
 
@@ -23,12 +25,30 @@ public final class LlamaExport {
 
     private LlamaExport() {}
 
+    /** The type a model trained from {@code source} is written in by default: F32 when every matrix of it is F32, else F16. */
+    public static GgmlType defaultType(Path source) {
+        try (GgufFile f = GgufFile.open(source)) {
+            boolean allF32 = f.tensors().stream().filter(t -> t.dims().length > 1).map(GgufTensorInfo::type)
+                    .allMatch(t -> t == GgmlType.F32);
+            return allF32 ? GgmlType.F32 : GgmlType.F16;
+        }
+    }
+
     /** Writes {@code params} to {@code out} with matrices in {@code type} (F32 or F16); returns the file size in bytes. */
     public static long write(LlamaParams params, Path out, GgmlType type) {
+        return write(params, out, type, new LinkedHashMap<>());
+    }
+
+    /**
+     * As {@link #write(LlamaParams, Path, GgmlType)}, with the key-value pairs {@code extra} after the
+     * source's (one of the same key replacing its value in place), such as a reward model's head.
+     */
+    public static long write(LlamaParams params, Path out, GgmlType type, SequencedMap<String, GgufValue> extra) {
         if (type != GgmlType.F32 && type != GgmlType.F16) {
             throw new IllegalArgumentException("exports are F32 or F16, not " + type);
         }
         SequencedMap<String, GgufValue> metadata = new LinkedHashMap<>(params.metadata());
+        metadata.putAll(extra);
         if (metadata.containsKey(FILE_TYPE_KEY)) {
             // llama_ftype: LLAMA_FTYPE_ALL_F32 = 0, LLAMA_FTYPE_MOSTLY_F16 = 1
             metadata.put(FILE_TYPE_KEY, GgufValue.uint32(type == GgmlType.F32 ? 0 : 1));

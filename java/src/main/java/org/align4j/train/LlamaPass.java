@@ -73,6 +73,7 @@ final class LlamaPass {
     private double[] scaleFinal; // (R,)
     private float[] normed; // (R, C) final-norm output
     private float[] hidden; // (N, C) normed at the scored rows
+    private float[] lastHidden; // (S, C) normed at each sequence's last row
     private float[] lse; // (N,) log-sum-exp of each scored row's logits
     private boolean forwardDone;
 
@@ -216,6 +217,11 @@ final class LlamaPass {
         for (int r = 0; r < scoredRow.length; r++) {
             System.arraycopy(normed, scoredRow[r] * c, hidden, r * c, c);
         }
+        int seqs = start.length - 1;
+        lastHidden = new float[seqs * c];
+        for (int s = 0; s < seqs; s++) {
+            System.arraycopy(normed, (start[s + 1] - 1) * c, lastHidden, s * c, c);
+        }
         return logProbs(outputForward());
     }
 
@@ -224,17 +230,33 @@ final class LlamaPass {
         return normed;
     }
 
+    /** The final norm's output at each sequence's last token, (S, C): what a reward head reads; after {@link #forward}. */
+    float[] lastHidden() {
+        return lastHidden;
+    }
+
     /**
      * Backward of the loss whose derivative by sequence s's log-prob sum is {@code dLossDSum[s]}:
      * adds every parameter's gradient into {@code grads} (the same structure as the weights). Once,
      * after a {@code keep} forward; the saved activations are released as it goes.
      */
     void backward(double[] dLossDSum, LlamaWeights grads) {
+        backward(dLossDSum, null, grads);
+    }
+
+    /**
+     * As {@link #backward(double[], LlamaWeights)}, for a loss that also reads {@link #lastHidden()}:
+     * {@code dLossDLastHidden} (S, C) is d loss / d that output (null: the loss does not read it).
+     */
+    void backward(double[] dLossDSum, float[] dLossDLastHidden, LlamaWeights grads) {
         if (!keep || saved == null) {
             throw new IllegalStateException(keep ? "backward needs a forward first, and runs once" : "this pass kept no activations");
         }
         if (dLossDSum.length != start.length - 1) {
             throw new IllegalArgumentException(dLossDSum.length + " gradients for " + (start.length - 1) + " sequences");
+        }
+        if (dLossDLastHidden != null && dLossDLastHidden.length != lastHidden.length) {
+            throw new IllegalArgumentException(dLossDLastHidden.length + " last-hidden gradients for " + lastHidden.length + " values");
         }
         float[] rowWeight = new float[scoredRow.length]; // (N,) d loss / d logp of each scored token
         for (int r = 0; r < rowWeight.length; r++) {
@@ -244,6 +266,12 @@ final class LlamaPass {
         float[] dNormed = new float[rows * c];
         for (int r = 0; r < scoredRow.length; r++) {
             System.arraycopy(dHidden, r * c, dNormed, scoredRow[r] * c, c);
+        }
+        for (int s = 0; dLossDLastHidden != null && s < start.length - 1; s++) {
+            int at = (start[s + 1] - 1) * c;
+            for (int e = 0; e < c; e++) {
+                dNormed[at + e] += dLossDLastHidden[s * c + e];
+            }
         }
         float[] dx = new float[rows * c]; // (R, C) d loss / d residual stream
         LlamaOps.rmsNormBackward(par, dNormed, xFinal, scaleFinal, w.outputNorm(), rows, c, dx, grads.outputNorm());

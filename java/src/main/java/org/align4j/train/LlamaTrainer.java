@@ -6,7 +6,8 @@ import java.util.OptionalLong;
 
 /**
  * Forward and backward passes of a Llama-family model (llama, qwen2, qwen3) in f32 on the CPU, for
- * training on losses of sequence log-prob sums ({@link SequenceLoss}: NLL, DPO and its variants).
+ * training on losses of sequence log-prob sums ({@link SequenceLoss}: NLL, DPO and its variants), and
+ * of a reward model's scalar head on the last token's final hidden state ({@link #withHead}).
  *
  * <p>What it trains is either every parameter of a {@link LlamaParams} (full fine-tuning) or the A and B
  * of a {@link LoraParams} adapter over a frozen base; {@link #trainable()} is the same list for an
@@ -30,7 +31,8 @@ public final class LlamaTrainer implements AutoCloseable {
     private final LlamaWeights weights; // the forward pass's view of what is trained
     private final LlamaWeights gradWeights; // the same view of the gradient buffers
     private final Runnable zeroGrads;
-    private final List<AdamW.Param> trainable;
+    private List<AdamW.Param> trainable;
+    private ScalarHead head; // a reward model's head, trained with the rest; null for none
     private final Parallel par;
     private final float dropout; // an adapter's LoRA dropout; 0 for none and for full fine-tuning
     private final TrainerTimings timings = new TrainerTimings();
@@ -103,6 +105,25 @@ public final class LlamaTrainer implements AutoCloseable {
         return trainable;
     }
 
+    /**
+     * Trains a reward model's {@code head} too: its w and b join {@link #trainable()} (so call this before
+     * an optimizer is made over it), {@link #zeroGrads()} clears them, and {@link #rewards()} and
+     * {@link #backward(double[], double[])} read it. Once per trainer.
+     */
+    public LlamaTrainer withHead(ScalarHead head) {
+        if (this.head != null) {
+            throw new IllegalStateException("this trainer has a head");
+        }
+        if (head.hiddenSize() != weights.shape().embd()) {
+            throw new IllegalArgumentException("a head of width " + head.hiddenSize() + " for a model of width " + weights.shape().embd());
+        }
+        List<AdamW.Param> p = new ArrayList<>(trainable);
+        p.addAll(head.adamParams());
+        this.trainable = List.copyOf(p);
+        this.head = head;
+        return this;
+    }
+
     public int threads() {
         return par.threads();
     }
@@ -114,6 +135,9 @@ public final class LlamaTrainer implements AutoCloseable {
 
     public void zeroGrads() {
         zeroGrads.run();
+        if (head != null) {
+            head.zeroGrads();
+        }
     }
 
     /**
@@ -152,13 +176,33 @@ public final class LlamaTrainer implements AutoCloseable {
      * forward's sequence s is {@code dLossDSum[s]} (S,). Once per forward.
      */
     public void backward(double[] dLossDSum) {
+        backward(dLossDSum, null);
+    }
+
+    /** The head's reward of each sequence of the pending forward, (S,), read at its last token. */
+    public double[] rewards() {
+        if (pending == null || head == null) {
+            throw new IllegalStateException(head == null ? "this trainer has no head" : "rewards need a forward first");
+        }
+        return head.rewards(pending.lastHidden());
+    }
+
+    /**
+     * As {@link #backward(double[])}, for a loss that also reads the head's {@link #rewards()}:
+     * {@code dLossDReward} (S,) is d(loss)/d(reward of sequence s), null when the loss does not read them.
+     */
+    public void backward(double[] dLossDSum, double[] dLossDReward) {
         if (pending == null) {
             throw new IllegalStateException("backward needs a forward first, and runs once per forward");
+        }
+        if (dLossDReward != null && head == null) {
+            throw new IllegalStateException("this trainer has no head");
         }
         LlamaPass pass = pending;
         pending = null;
         long t0 = System.nanoTime();
-        pass.backward(dLossDSum, gradWeights);
+        float[] dLastHidden = dLossDReward != null ? head.backward(pass.lastHidden(), dLossDReward) : null;
+        pass.backward(dLossDSum, dLastHidden, gradWeights);
         timings.addPass(System.nanoTime() - t0);
     }
 
@@ -185,6 +229,19 @@ public final class LlamaTrainer implements AutoCloseable {
         LogProbs out = new LlamaPass(weights, par, timings, batch, false).forward();
         timings.addPass(System.nanoTime() - t0);
         return out;
+    }
+
+    /**
+     * The final hidden state (after the output norm) at each sequence's last token, (S, C), with no
+     * activations kept: what a reward head reads. Score nothing ({@link Sequence#from()} = T) to skip the
+     * output layer.
+     */
+    public float[] lastHidden(List<Sequence> batch) {
+        long t0 = System.nanoTime();
+        LlamaPass pass = new LlamaPass(weights, par, timings, batch, false);
+        pass.forward();
+        timings.addPass(System.nanoTime() - t0);
+        return pass.lastHidden();
     }
 
     @Override

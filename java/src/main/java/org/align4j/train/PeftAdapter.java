@@ -13,10 +13,10 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.EnumSet;
 import java.util.HashMap;
@@ -37,6 +37,7 @@ import org.align4j.gguf.GgufFile;
 import org.align4j.gguf.GgufTensorInfo;
 import org.align4j.gguf.GgufValue;
 import org.align4j.gguf.GgufWriter;
+import org.align4j.gguf.Safetensors;
 import org.align4j.gguf.LlamaShape;
 
 /**
@@ -476,64 +477,24 @@ public final class PeftAdapter {
         return v.isNull() || (v.isBoolean() && !v.asBoolean()) || (v.isContainerNode() && v.isEmpty());
     }
 
-    // Name -> values (as f32) of every tensor, after checking each one's dtype, shape and bytes.
+    // Name -> values (as f32) of every tensor, after checking that each is a LoRA A or B of rank r (Safetensors checks dtypes and bytes).
     private static Map<String, float[]> readSafetensors(Path file, byte[] bytes, int rank) {
-        ByteBuffer buf = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
-        if (bytes.length < 8 || buf.getLong(0) < 2 || buf.getLong(0) > bytes.length - 8) {
-            throw new Align4jException(file + ": not a safetensors file (its 8-byte header length does not fit the file)");
-        }
-        int n = (int) buf.getLong(0);
-        JsonNode header;
-        try {
-            header = JSON.readTree(new String(bytes, 8, n, StandardCharsets.UTF_8));
-        } catch (JsonProcessingException e) {
-            throw new Align4jException(file + ": its header is not JSON: " + e.getOriginalMessage(), e);
-        }
-        long dataStart = 8L + n;
         Map<String, float[]> out = new HashMap<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = header.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> kv = it.next();
-            String name = kv.getKey();
-            if (name.equals("__metadata__")) {
-                continue;
-            }
-            JsonNode info = kv.getValue();
+        for (Safetensors.Tensor t : Safetensors.read(file, bytes).values()) {
+            String name = t.name();
             Matcher m = KEY.matcher(name);
             if (!m.matches()) {
                 throw new Align4jException(file + ": tensor " + name + " is not a LoRA A or B of a block"
                         + (name.contains("lora_magnitude_vector") ? " (DoRA is not supported)" : ""));
             }
-            String dtype = info.path("dtype").asText();
-            int width = switch (dtype) {
-                case "F32" -> 4;
-                case "F16", "BF16" -> 2;
-                default -> throw new Align4jException(file + ": tensor " + name + " is " + dtype + "; only F32, F16 and BF16 are read");
-            };
-            JsonNode shape = info.path("shape");
-            JsonNode offsets = info.path("data_offsets");
-            if (shape.size() != 2 || offsets.size() != 2) {
-                throw new Align4jException(file + ": tensor " + name + " has shape " + shape + ", not two dimensions");
+            long[] shape = t.shape();
+            if (shape.length != 2) {
+                throw new Align4jException(file + ": tensor " + name + " has shape " + Arrays.toString(shape) + ", not two dimensions");
             }
-            long rows = shape.get(0).asLong();
-            long cols = shape.get(1).asLong();
-            if ((m.group(4).equals("A") ? rows : cols) != rank) {
-                throw new Align4jException(file + ": tensor " + name + " has shape " + shape + ", not of rank r = " + rank);
+            if ((m.group(4).equals("A") ? shape[0] : shape[1]) != rank) {
+                throw new Align4jException(file + ": tensor " + name + " has shape " + Arrays.toString(shape) + ", not of rank r = " + rank);
             }
-            long begin = offsets.get(0).asLong();
-            long end = offsets.get(1).asLong();
-            if (begin < 0 || end - begin != rows * cols * width || dataStart + end > bytes.length) {
-                throw new Align4jException(file + ": tensor " + name + " has data_offsets " + offsets + " that do not hold " + shape + " " + dtype);
-            }
-            float[] v = new float[Math.toIntExact(rows * cols)];
-            int at = Math.toIntExact(dataStart + begin);
-            for (int i = 0; i < v.length; i++) {
-                v[i] = switch (dtype) {
-                    case "F32" -> buf.getFloat(at + 4 * i);
-                    case "F16" -> Float.float16ToFloat(buf.getShort(at + 2 * i));
-                    default -> Float.intBitsToFloat((buf.getShort(at + 2 * i) & 0xffff) << 16);
-                };
-            }
-            out.put(name, v);
+            out.put(name, t.values());
         }
         return out;
     }

@@ -1,5 +1,6 @@
 package org.align4j.dpo;
 
+import org.align4j.job.RunCheckpoint;
 import org.align4j.train.LlamaParams;
 import org.align4j.train.LlamaWeights;
 import org.align4j.train.LoraConfig;

@@ -58,7 +58,7 @@ class RewardStageTest {
 
     @Test
     void passesFiniteRewardsThrough() {
-        assertThat(new RewardStage(answering(1, 0, 0.5)).score(RECORD, SAMPLED)).containsExactly(1, 0, 0.5);
+        assertThat(new RewardStage(answering(1, 0, 0.5)).score(RECORD, SAMPLED).rewards()).containsExactly(1, 0, 0.5);
     }
 
     @Test

@@ -31,12 +31,18 @@ class RewardSpecTest {
     }
 
     @Test
+    void rmTakesTheWholeArgumentAsItsPath() {
+        assertThat(RewardSpec.parse("rm:/m/r:m.gguf")).isEqualTo(new RewardSpec.RewardModel(Path.of("/m/r:m.gguf")));
+    }
+
+    @Test
     void malformedSpecsAreUsageErrorsThatListTheKinds() {
         assertThatThrownBy(() -> RewardSpec.parse("length")).isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("--reward 'length': expected KIND:ARGUMENT, one of " + RewardSpec.KINDS);
         assertThatThrownBy(() -> RewardSpec.parse("bleu:ref")).isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("--reward 'bleu:ref': unknown kind 'bleu'; the kinds are cmd:COMMAND, match:FIELD, regex:PATTERN, "
-                        + "implicit:REF.gguf[:BETA], judge:JUDGE.gguf[:RUBRIC_FILE]");
+                        + "implicit:REF.gguf[:BETA], judge:JUDGE.gguf[:RUBRIC_FILE], rm:RM.gguf");
+        assertThatThrownBy(() -> RewardSpec.parse("rm:")).hasMessage("--reward 'rm:': missing RM.gguf after the colon");
         assertThatThrownBy(() -> RewardSpec.parse("cmd: ")).hasMessage("--reward 'cmd: ': missing COMMAND after the colon");
         assertThatThrownBy(() -> RewardSpec.parse("match:")).hasMessage("--reward 'match:': missing FIELD after the colon");
         assertThatThrownBy(() -> RewardSpec.parse("regex:")).hasMessage("--reward 'regex:': missing PATTERN after the colon");

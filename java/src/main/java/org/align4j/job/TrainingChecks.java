@@ -1,4 +1,4 @@
-package org.align4j.dpo;
+package org.align4j.job;
 
 import org.align4j.train.LoraConfig;
 
@@ -6,12 +6,12 @@ import java.nio.file.Path;
 import org.align4j.gguf.GgmlType;
 import org.align4j.llama.ContextOptions;
 
-/** The range checks {@link DpoOptions} and {@link SftOptions} share; each throws IllegalArgumentException naming the value. */
-final class TrainerChecks {
-    private TrainerChecks() {}
+/** The range checks of every training job's options; each throws IllegalArgumentException naming the value. */
+public final class TrainingChecks {
+    private TrainingChecks() {}
 
     /** What is trained and written: a LoRA run writes an f32 adapter, and only it has an initial adapter, PEFT or merged output. */
-    static void outputs(LoraConfig lora, GgmlType outType, Path initialAdapter, Path peft, Path merge) {
+    public static void outputs(LoraConfig lora, GgmlType outType, Path initialAdapter, Path peft, Path merge) {
         if (lora != null && outType != null) {
             throw new IllegalArgumentException("a LoRA run writes the adapter (f32), not a model of a type: leave out the out type");
         }
@@ -30,7 +30,7 @@ final class TrainerChecks {
     }
 
     /** The optimizer's rates. */
-    static void optimizer(double learningRate, double weightDecay, double maxGradNorm, double warmupRatio) {
+    public static void optimizer(double learningRate, double weightDecay, double maxGradNorm, double warmupRatio) {
         atLeast("learning rate", learningRate, 0);
         atLeast("weight decay", weightDecay, 0);
         atLeast("max gradient norm", maxGradNorm, 0);
@@ -40,7 +40,7 @@ final class TrainerChecks {
     }
 
     /** The step counts, sizes and lengths. */
-    static void steps(int batchSize, int gradAccum, int epochs, int maxSteps, int warmupSteps, int saveEvery, int maxLen,
+    public static void steps(int batchSize, int gradAccum, int epochs, int maxSteps, int warmupSteps, int saveEvery, int maxLen,
                       int threads) {
         positive("batch size", batchSize);
         positive("gradient accumulation", gradAccum);
@@ -60,7 +60,7 @@ final class TrainerChecks {
         }
     }
 
-    static void atLeast(String what, double v, double min) {
+    public static void atLeast(String what, double v, double min) {
         if (!(v >= min) || Double.isInfinite(v)) {
             throw new IllegalArgumentException(what + " must be finite and >= " + min + ", not " + v);
         }

@@ -1,4 +1,4 @@
-package org.align4j.dpo;
+package org.align4j.job;
 
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -22,7 +22,7 @@ import org.align4j.train.LoraParams;
 import org.align4j.train.PeftAdapter;
 
 /**
- * Reads a LoRA adapter to continue training from ({@link DpoOptions#initialAdapter()}): a GGUF adapter as
+ * Reads a LoRA adapter to continue training from ({@link TrainerOptions#initialAdapter()}): a GGUF adapter as
  * {@link org.align4j.train.LoraExport} writes it, or a PEFT directory ({@link PeftAdapter}, whose B rows
  * of q and k are permuted into GGUF order for llama).
  */
@@ -92,7 +92,7 @@ public final class AdapterFile {
      * @throws Align4jException naming the file if it is not a LoRA adapter of {@code lora}'s architecture,
      *                          alpha, targets and shapes
      */
-    static void readInto(LoraParams lora, Path fileOrDir) {
+    public static void readInto(LoraParams lora, Path fileOrDir) {
         if (Files.isDirectory(fileOrDir)) {
             LoraConfig settings = PeftAdapter.settings(fileOrDir);
             if (!settings.equals(settingsOf(lora))) {

@@ -1,4 +1,4 @@
-package org.align4j.dpo;
+package org.align4j.job;
 
 import org.align4j.train.AdamW;
 import org.align4j.train.LlamaExport;
@@ -11,20 +11,24 @@ import org.align4j.train.LoraMerge;
 import org.align4j.train.LoraParams;
 import org.align4j.train.PeftAdapter;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 import org.align4j.Align4jException;
+import org.align4j.IoMessages;
 import org.align4j.gguf.GgmlType;
 import org.align4j.gguf.GgufFile;
-import org.align4j.gguf.GgufTensorInfo;
 import org.align4j.gguf.LlamaShape;
+import org.align4j.gguf.RewardHead;
+import org.align4j.gguf.RewardModelFile;
 
 /**
  * What a training run trains: every parameter of the policy in f32 ({@link FullModel}), or a LoRA adapter
  * over its weights frozen in their file type ({@link Adapter}); how it is checkpointed, restored and
- * written. {@code dpo} and {@code sft} both open one with {@link #open}.
+ * written. {@link TrainingRun} opens one for every training job.
  */
-sealed interface TrainedModel extends AutoCloseable permits TrainedModel.FullModel, TrainedModel.Adapter {
+public sealed interface TrainedModel extends AutoCloseable permits TrainedModel.FullModel, TrainedModel.Adapter {
     LlamaShape shape();
 
     int vocabSize();
@@ -38,6 +42,12 @@ sealed interface TrainedModel extends AutoCloseable permits TrainedModel.FullMod
 
     /** Writes the result to --out (and --peft, --merge). */
     void write();
+
+    /**
+     * Writes a reward model to --out: the trained model, or the base merged with the adapter (as --merge, in
+     * {@code mergeType}), with {@code head}'s keys ({@link RewardModelFile}); llama.cpp loads it as the base.
+     */
+    void writeWithHead(RewardHead head);
 
     /** For the first log line: "" or "; LoRA ...". */
     String describe();
@@ -58,7 +68,7 @@ sealed interface TrainedModel extends AutoCloseable permits TrainedModel.FullMod
         }
         if (o.lora() == null) {
             LlamaParams params = resumed != null ? resumed.params() : LlamaParams.load(o.policy());
-            return new FullModel(o, params, o.outType() != null ? o.outType() : defaultOutType(o.policy()));
+            return new FullModel(o, params, o.outType() != null ? o.outType() : LlamaExport.defaultType(o.policy()));
         }
         GgufFile base = GgufFile.open(o.policy());
         try {
@@ -74,14 +84,6 @@ sealed interface TrainedModel extends AutoCloseable permits TrainedModel.FullMod
         }
     }
 
-    /** F32 when every matrix of the policy file is F32, else F16. */
-    static GgmlType defaultOutType(Path policy) {
-        try (GgufFile f = GgufFile.open(policy)) {
-            boolean allF32 = f.tensors().stream().filter(t -> t.dims().length > 1).map(GgufTensorInfo::type)
-                    .allMatch(t -> t == GgmlType.F32);
-            return allF32 ? GgmlType.F32 : GgmlType.F16;
-        }
-    }
 
     /** The policy loaded into f32 (or the checkpoint's parameters), all of it trained and written as a model. */
     final class FullModel implements TrainedModel {
@@ -101,6 +103,7 @@ sealed interface TrainedModel extends AutoCloseable permits TrainedModel.FullMod
         @Override public void restore(RunCheckpoint.Loaded resumed) {} // loaded from it
         @Override public void checkpoint(RunCheckpoint state, AdamW adam) { state.write(o.checkpoint(), params, adam); }
         @Override public void write() { LlamaExport.write(params, o.out(), outType); }
+        @Override public void writeWithHead(RewardHead head) { LlamaExport.write(params, o.out(), outType, head.metadata()); }
         @Override public String describe() { return ""; }
         @Override public void close() {}
     }
@@ -132,6 +135,33 @@ sealed interface TrainedModel extends AutoCloseable permits TrainedModel.FullMod
                 try (GgufFile adapter = GgufFile.open(o.out())) {
                     LoraMerge.write(base, adapter, 1f, o.merge(), o.mergeType(), o.threads());
                 }
+            }
+        }
+
+        // The adapter and the merge go through files beside --out, removed whatever happens.
+        @Override
+        public void writeWithHead(RewardHead head) {
+            Path adapter = o.out().resolveSibling(o.out().getFileName() + ".adapter.tmp");
+            Path merged = o.out().resolveSibling(o.out().getFileName() + ".merged.tmp");
+            try {
+                LoraExport.write(lora, adapter);
+                try (GgufFile a = GgufFile.open(adapter)) {
+                    LoraMerge.write(base, a, 1f, merged, o.mergeType(), o.threads());
+                }
+                try (GgufFile m = GgufFile.open(merged)) {
+                    RewardModelFile.write(m, head, o.out());
+                }
+            } finally {
+                delete(adapter);
+                delete(merged);
+            }
+        }
+
+        private static void delete(Path p) {
+            try {
+                Files.deleteIfExists(p);
+            } catch (IOException e) {
+                throw new Align4jException(p + ": cannot remove: " + IoMessages.describe(e), e);
             }
         }
 

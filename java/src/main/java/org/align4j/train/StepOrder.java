@@ -1,6 +1,4 @@
-package org.align4j.dpo;
-
-import org.align4j.train.OptimizerStep;
+package org.align4j.train;
 
 import java.util.Arrays;
 
@@ -9,7 +7,7 @@ import java.util.Arrays;
  * per epoch ({@link OptimizerStep#shuffled}), the last step of an epoch taking what is left. A function of
  * (n, perStep, seed, step) alone, so a resumed run takes the same records as one never stopped.
  */
-final class StepOrder {
+public final class StepOrder {
     private final int n;
     private final int perStep;
     private final long seed;
@@ -17,24 +15,24 @@ final class StepOrder {
     private int epoch = -1;
     private int[] order; // (n,) this epoch's record indices
 
-    StepOrder(int n, int perStep, long seed) {
+    public StepOrder(int n, int perStep, long seed) {
         this.n = n;
         this.perStep = perStep;
         this.seed = seed;
         this.stepsPerEpoch = (int) ((n + (long) perStep - 1) / perStep);
     }
 
-    int stepsPerEpoch() {
+    public int stepsPerEpoch() {
         return stepsPerEpoch;
     }
 
     /** Passes over the records after {@code steps} steps, fractional. */
-    double epochs(int steps) {
+    public double epochs(int steps) {
         return (double) steps / stepsPerEpoch;
     }
 
     /** The record indices of step {@code s} (0-based), in the order they are taken. */
-    int[] step(int s) {
+    public int[] step(int s) {
         int e = s / stepsPerEpoch;
         if (e != epoch) {
             epoch = e;

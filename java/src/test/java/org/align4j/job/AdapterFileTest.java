@@ -1,4 +1,4 @@
-package org.align4j.dpo;
+package org.align4j.job;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -32,7 +32,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Continuing from an adapter ({@link DpoOptions#initialAdapter()}): a GGUF's tensors come back exactly, a
+ * Continuing from an adapter ({@link TrainerOptions#initialAdapter()}): a GGUF's tensors come back exactly, a
  * PEFT directory's as the GGUF it was written from (B's q/k rows permuted back for llama); its settings
  * are read from either; another adapter's settings, architecture or shape, and a PEFT config of rsLoRA or
  * DoRA, are refused naming the file.

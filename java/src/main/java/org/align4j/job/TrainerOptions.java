@@ -1,15 +1,15 @@
-package org.align4j.dpo;
+package org.align4j.job;
 
+import org.align4j.job.TrainerOptions;
 import org.align4j.train.LoraConfig;
 import org.align4j.train.LoraMerge;
 import org.align4j.train.LrSchedule;
 
 import java.nio.file.Path;
 import org.align4j.gguf.GgmlType;
-import org.align4j.job.ErrorPolicy;
 
 /**
- * The options {@link DpoOptions} and {@link SftOptions} share: what is trained (every weight, or a LoRA
+ * The options every training job shares (dpo's, sft's): what is trained (every weight, or a LoRA
  * adapter), the optimizer and its schedule, the data order, checkpoints and the output files. The run
  * machinery both jobs use reads them through this interface; the record accessors implement it.
  */
@@ -83,10 +83,10 @@ public interface TrainerOptions {
     }
 
     /**
-     * The setters of these options that both jobs' builders have, so that one set of command-line
-     * options (the optimizer's, the adapter's) fills either.
+     * The optimizer's and the step plan's setters, which every training job's builder has ({@code rm train}'s
+     * too), so that one set of command-line options fills any of them.
      */
-    interface Builder<B extends Builder<B>> {
+    interface OptimizerBuilder<B extends OptimizerBuilder<B>> {
         B learningRate(double v);
 
         B weightDecay(double v);
@@ -108,7 +108,27 @@ public interface TrainerOptions {
         B schedule(LrSchedule.Kind v);
 
         B maxLen(int v);
+    }
 
+    /** The run's setters, which every training job's builder has: its files, checkpoints, error policy, threads. */
+    interface RunBuilder<B extends RunBuilder<B>> {
+        B metrics(Path v);
+
+        B checkpoint(Path v);
+
+        B saveEvery(int v);
+
+        B resume(boolean v);
+
+        B onError(ErrorPolicy v);
+
+        B threads(int v);
+
+        B quiet(boolean v);
+    }
+
+    /** The setters of these options that dpo's and sft's builders have: the optimizer's, the run's, and the adapter's. */
+    interface Builder<B extends Builder<B>> extends OptimizerBuilder<B>, RunBuilder<B> {
         B lora(LoraConfig v);
 
         B initialAdapter(Path v);

@@ -1,19 +1,16 @@
-package org.align4j.dpo;
+package org.align4j.job;
 
+import org.align4j.train.StepOrder;
 import org.align4j.train.AdamW;
 import org.align4j.train.LlamaTrainer;
 import org.align4j.train.LrSchedule;
 import org.align4j.train.OptimizerStep;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -22,25 +19,21 @@ import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.IntFunction;
 import org.align4j.Align4jException;
-import org.align4j.AtomicFile;
-import org.align4j.IoMessages;
 import org.align4j.data.JsonlWriter;
-import org.align4j.job.OutputLock;
 
 /**
- * The run machinery {@code dpo} and {@code sft} share, around their own step: the output's lock, the
+ * The run machinery every training job ({@code dpo}, {@code sft}, {@code rm train}) shares, around its own step: the output's lock, the
  * checkpoint to resume from and the check that it is of the same data and settings, the model or adapter
  * trained ({@link TrainedModel}), the step plan and learning-rate schedule, AdamW, and the step loop:
  * each step's metrics line (a resumed run first keeps the lines of the steps its checkpoint covers), a
- * checkpoint every {@code saveEvery} steps and at the end, progress at most once a second, then the
- * result written to {@code out}.
+ * checkpoint every {@code saveEvery} steps and at the end, and progress at most once a second; the job
+ * then writes its result ({@link TrainedModel#write}, {@link TrainedModel#writeWithHead}).
  */
-final class TrainingRun {
+public final class TrainingRun {
     private static final long PROGRESS_INTERVAL_NANOS = 1_000_000_000L;
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     /** One optimizer step's figures, as a job records them. */
-    interface Step {
+    public interface Step {
         /** Steps taken, this one included. */
         int step();
 
@@ -59,10 +52,10 @@ final class TrainingRun {
      * @param total  optimizer steps in all: {@code maxSteps}, else {@code epochs} passes
      * @param warmup {@code warmupSteps}, else ceil(warmupRatio * total)
      */
-    record Plan(int total, int warmup, LrSchedule schedule) {}
+    public record Plan(int total, int warmup, LrSchedule schedule) {}
 
     /** What the step loop did in this invocation; first and last are null if it took no step. */
-    record Outcome<S>(S first, S last, long tokens, double seconds) {}
+    public record Outcome<S>(S first, S last, long tokens, double seconds) {}
 
     private final String job;
     private final TrainerOptions o;
@@ -82,7 +75,7 @@ final class TrainingRun {
      * Takes {@code o.out()}'s lock, reads the checkpoint under {@code resume} (refusing to start over one
      * without it), opens what is trained and runs {@code body}; closes them after.
      */
-    static <R> R run(String job, TrainerOptions o, PrintWriter log, Function<TrainingRun, R> body) {
+    public static <R> R run(String job, TrainerOptions o, PrintWriter log, Function<TrainingRun, R> body) {
         if (Files.isDirectory(o.out())) {
             throw new Align4jException(o.out() + " is a directory: --out names the model file to write, such as "
                     + o.out().resolve("model.gguf"));
@@ -99,21 +92,21 @@ final class TrainingRun {
         }
     }
 
-    TrainedModel trained() {
+    public TrainedModel trained() {
         return trained;
     }
 
     /** The checkpoint this run continues; null for a fresh run. */
-    RunCheckpoint.Loaded resumed() {
+    public RunCheckpoint.Loaded resumed() {
         return resumed;
     }
 
     /** Longest prompt + completion accepted: {@code maxLen}, else the model's context. */
-    int maxLen() {
+    public int maxLen() {
         return o.maxLen() > 0 ? o.maxLen() : trained.shape().ctx();
     }
 
-    Plan plan(StepOrder order) {
+    public Plan plan(StepOrder order) {
         int total = o.maxSteps() > 0 ? o.maxSteps() : Math.multiplyExact(o.epochs(), order.stepsPerEpoch());
         int warmup = o.warmupSteps() > 0 ? o.warmupSteps() : (int) Math.ceil(o.warmupRatio() * total);
         return new Plan(total, warmup, new LrSchedule(o.schedule(), o.learningRate(), Math.min(warmup, total), total));
@@ -123,7 +116,7 @@ final class TrainingRun {
      * The settings a resumed run must share with the run it continues, those of the optimizer, the plan
      * and the adapter; total_steps among them, since the learning-rate schedule is laid out over it.
      */
-    Map<String, String> settings(Plan plan, int maxLen) {
+    public Map<String, String> settings(Plan plan, int maxLen) {
         Map<String, String> m = new LinkedHashMap<>();
         m.put("learning_rate", Double.toString(o.learningRate()));
         m.put("weight_decay", Double.toString(o.weightDecay()));
@@ -155,7 +148,7 @@ final class TrainingRun {
      *
      * @param records what the data holds, in words ("pairs"), for the message
      */
-    int start(String fingerprint, Map<String, String> settings, String records) {
+    public int start(String fingerprint, Map<String, String> settings, String records) {
         if (resumed == null) {
             return 0;
         }
@@ -165,7 +158,7 @@ final class TrainingRun {
     }
 
     /** Prints the run's first line, and where it resumes. */
-    void logStart(String line, int start) {
+    public void logStart(String line, int start) {
         if (!o.quiet()) {
             log.println(line + trained.describe());
             if (start > 0) {
@@ -176,7 +169,7 @@ final class TrainingRun {
     }
 
     /** Clip, schedule and AdamW over {@code trainer}'s parameters; AdamW's state from the checkpoint when resumed. */
-    OptimizerStep optimizer(LlamaTrainer trainer, LrSchedule schedule) {
+    public OptimizerStep optimizer(LlamaTrainer trainer, LrSchedule schedule) {
         OptimizerStep update = new OptimizerStep(trainer, schedule, o.weightDecay(), o.maxGradNorm());
         if (resumed != null) {
             update.adam().loadState(resumed.state().optimizerSteps(), resumed.optimizerState());
@@ -186,13 +179,13 @@ final class TrainingRun {
 
     /**
      * Takes steps {@code start} to {@code total} - 1 with {@code step}, then writes the last checkpoint
-     * and the result. {@code onStep} sees each step once its metrics line is written (and any checkpoint at
+     * (the job writes the result). {@code onStep} sees each step once its metrics line is written (and any checkpoint at
      * that step); an exception from it stops the run where it is, as a crash would.
      *
      * @param state   the checkpoint's state at step 0 (its step is set as the run goes)
      * @param figures the job's figures on its progress line ("loss 0.6931, accuracy ...")
      */
-    <S extends Step> Outcome<S> steps(OptimizerStep update, RunCheckpoint state, int start, int total, IntFunction<S> step,
+    public <S extends Step> Outcome<S> steps(OptimizerStep update, RunCheckpoint state, int start, int total, IntFunction<S> step,
                                       Function<S, String> figures, Consumer<? super S> onStep) {
         AdamW adam = update.adam();
         long startNanos = System.nanoTime();
@@ -200,7 +193,7 @@ final class TrainingRun {
         S first = null;
         S last = null;
         long tokens = 0;
-        try (JsonlWriter metrics = openMetrics(start)) {
+        try (JsonlWriter metrics = MetricsFile.open(o.metrics(), start)) {
             for (int s = start; s < total; s++) {
                 S taken = step.apply(s);
                 tokens += taken.tokens();
@@ -222,7 +215,6 @@ final class TrainingRun {
         }
         double seconds = (System.nanoTime() - startNanos) / 1e9;
         trained.checkpoint(state.withStep(total, adam.steps()), adam);
-        trained.write();
         return new Outcome<>(first, last, tokens, seconds);
     }
 
@@ -232,56 +224,13 @@ final class TrainingRun {
                 total, s.epoch(), figures, seconds > 0 ? tokens / seconds : 0.0, eta / 3600, eta / 60 % 60, eta % 60);
     }
 
-    // Fresh: a new file. Resumed at step k: the lines of steps <= k kept (a crash may have left later ones), then appended to.
-    private JsonlWriter openMetrics(int start) {
-        if (start == 0) {
-            return JsonlWriter.create(o.metrics());
-        }
-        List<String> kept = new ArrayList<>();
-        for (JsonNode line : metricsLines()) {
-            if (line.get("step").asInt() <= start) {
-                kept.add(line.toString());
-            }
-        }
-        try {
-            AtomicFile.write(o.metrics(), tmp -> Files.write(tmp, kept, StandardCharsets.UTF_8));
-        } catch (IOException e) {
-            throw new Align4jException(o.metrics() + ": cannot rewrite for --resume: " + IoMessages.describe(e), e);
-        }
-        return JsonlWriter.append(o.metrics());
-    }
-
     /** Every step of the metrics file, read back (so a resumed run's plot has every step). */
-    <S> List<S> metrics(Function<JsonNode, S> read) {
-        return metricsLines().stream().map(read).toList();
-    }
-
-    // Every complete line of the metrics file (a torn last line is left out).
-    private List<JsonNode> metricsLines() {
-        List<JsonNode> out = new ArrayList<>();
-        if (!Files.exists(o.metrics())) {
-            return out;
-        }
-        try {
-            for (String l : Files.readAllLines(o.metrics(), StandardCharsets.UTF_8)) {
-                try {
-                    JsonNode n = JSON.readTree(l);
-                    if (n != null && n.has("step")) {
-                        out.add(n);
-                    }
-                } catch (IOException torn) {
-                    // the line a crash cut short
-                }
-            }
-        } catch (IOException e) {
-            throw new Align4jException(o.metrics() + ": cannot read: " + IoMessages.describe(e), e);
-        }
-        return out;
+    public <S> List<S> metrics(Function<JsonNode, S> read) {
+        return MetricsFile.read(o.metrics()).stream().map(read).toList();
     }
 
     /** {@code M.metrics.png} beside {@code M.metrics.jsonl}. */
-    Path plotFile() {
-        String name = o.metrics().getFileName().toString();
-        return o.metrics().resolveSibling((name.endsWith(".jsonl") ? name.substring(0, name.length() - 6) : name) + ".png");
+    public Path plotFile() {
+        return MetricsFile.plotFor(o.metrics());
     }
 }

@@ -85,6 +85,7 @@ public final class RmBench implements Callable<Integer> {
                 "--accept", String.valueOf(accept)));
         rsoCmd.addAll(common);
 
+        String loadBefore = loadAverage();
         List<Double> rmSeconds = new ArrayList<>();
         List<Double> implicitSeconds = new ArrayList<>();
         List<RsoShares> rso = new ArrayList<>();
@@ -101,7 +102,7 @@ public final class RmBench implements Callable<Integer> {
                     r + 1, rmSeconds.getLast(), implicitSeconds.getLast(), rso.getLast().reward(), decodes.getLast().outputRows(),
                     decodes.getLast().everyToken());
         }
-        report(rmSeconds, implicitSeconds, rso, decodes, List.of(rmCmd, implicitCmd, rsoCmd)).write();
+        report(rmSeconds, implicitSeconds, rso, decodes, List.of(rmCmd, implicitCmd, rsoCmd), loadBefore, loadAverage()).write();
         return 0;
     }
 
@@ -182,7 +183,17 @@ public final class RmBench implements Callable<Integer> {
         }
     }
 
-    private Report report(List<Double> a, List<Double> b, List<RsoShares> c, List<DecodePair> d, List<List<String>> commands) {
+    /** The 1-minute load average ({@code /proc/loadavg}), or "unknown": how busy the machine was. */
+    private static String loadAverage() {
+        try {
+            return Files.readString(Path.of("/proc/loadavg")).split(" ")[0];
+        } catch (IOException e) {
+            return "unknown";
+        }
+    }
+
+    private Report report(List<Double> a, List<Double> b, List<RsoShares> c, List<DecodePair> d, List<List<String>> commands,
+                          String loadBefore, String loadAfter) {
         int completions = prompts * n;
         double aRate = completions / mean(a, Double::doubleValue);
         double bRate = completions / mean(b, Double::doubleValue);
@@ -193,13 +204,14 @@ public final class RmBench implements Callable<Integer> {
                 BenchOptions.synthDescription(preset, type), "written by this harness", prompts, promptTokens, n, maxTokens, batchTokens, seqs,
                 threads, bench.rounds);
         s.append("| run | reward wall s | completions/s |\n|---|---|---|\n");
-        s.format("| (a) `bon --reward rm:RM.gguf`: the RM's hidden state at each completion's last token, head in Java | %.2f | %.1f |%n",
+        s.format("| (a) `bon --reward rm:RM.gguf`: the RM's hidden state at each completion's last token, head in Java | %.2f | %.2f |%n",
                 mean(a, Double::doubleValue), aRate);
-        s.format("| (b) `bon --reward implicit:MODEL.gguf`: log-probs of every completion token (score's scorer) | %.2f | %.1f |%n%n",
+        s.format("| (b) `bon --reward implicit:MODEL.gguf`: log-probs of every completion token (score's scorer) | %.2f | %.2f |%n%n",
                 mean(b, Double::doubleValue), bRate);
         s.targets("%.2f", List.of(new Report.Target("(a) completions/s ÷ (b) completions/s", aRate / bRate, ">= 0.9", aRate / bRate >= 0.9)));
-        s.append("\nPer round (the spread is the machine's noise; other jobs shared its 2 cores while this ran):\n\n"
-                + "| round | (a) s | (b) s | (b) ÷ (a) | (c) rso wall s | (c) reward % | (d) output rows s | (d) every token s |\n"
+        s.format("%nNoise: the machine's 1-minute load average was %s when the rounds began and %s when they ended, on %d cores; "
+                + "per round below, the spread between rounds is that noise.%n%n", loadBefore, loadAfter, Runtime.getRuntime().availableProcessors());
+        s.append("| round | (a) s | (b) s | (b) ÷ (a) | (c) rso wall s | (c) reward % | (d) output rows s | (d) every token s |\n"
                 + "|---|---|---|---|---|---|---|---|\n");
         for (int r = 0; r < a.size(); r++) {
             s.format("| %d | %.2f | %.2f | %.2f | %.1f | %.1f | %.3f | %.3f |%n", r + 1, a.get(r), b.get(r), b.get(r) / a.get(r), c.get(r).wall(),
@@ -213,11 +225,13 @@ public final class RmBench implements Callable<Integer> {
         s.format("(c) `rso --reward rm:` with %d candidates, %d accepted: the reward is %.1f%% of its %.1f s (sampling %.1f%%, pair scoring %.1f%%), "
                         + "rso's own timing line.%n%n", n, accept, mean(c, RsoShares::reward), mean(c, RsoShares::wall), mean(c, RsoShares::sampling),
                 mean(c, RsoShares::scoring));
-        s.format("(d) Why rm: reads hidden states through a graph callback and not llama.cpp's embeddings mode: with `embeddings = true` the "
-                        + "pinned llama.cpp makes every token of a batch an output (llama_context::decode, `output_all`), and the llama and qwen2 "
-                        + "graphs still end in the vocabulary projection, so it projects and copies out logits for every token. One decode of "
-                        + "%d tokens (a %d-token prompt shared by completions of %d tokens, the hidden state wanted at each completion's last "
-                        + "token), best of three: %.3f s reading the output rows' `result_norm` (rm:'s way), %.3f s in embeddings mode (%.2fx).%n",
+        s.format("(d) The two ways to read a decoder's final hidden state from the pinned llama.cpp: rm:'s, a graph callback copying the "
+                        + "`result_norm` rows of the tokens that ask for output (the vocabulary projection then runs on those rows only, as for "
+                        + "logits); and llama.cpp's embeddings mode (`embeddings = true`, pooling none), which makes every token of a batch an "
+                        + "output (llama_context::decode, `output_all`) while the llama and qwen2 graphs still end in the vocabulary projection, "
+                        + "so it projects and copies out logits for every token. One decode of %d tokens (a %d-token prompt shared by "
+                        + "completions of %d tokens, the hidden state wanted at each completion's last token), best of three: %.3f s at the output "
+                        + "rows, %.3f s in embeddings mode (ratio %.2f).%n",
                 Math.min(batchTokens, promptTokens + seqs * maxTokens), promptTokens, maxTokens, mean(d, DecodePair::outputRows),
                 mean(d, DecodePair::everyToken), mean(d, DecodePair::everyToken) / mean(d, DecodePair::outputRows));
         return s.reproduce("./align4j and this harness").commands("which runs, per round, before (d) in the harness's own process", commands);

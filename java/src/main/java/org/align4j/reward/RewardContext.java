@@ -10,7 +10,7 @@ import org.align4j.engine.ScorerOptions;
  *
  * @param policy    the policy GGUF: {@code implicit:} checks the reference's vocabulary against it and
  *                  scores with it the completions whose {@code policyLogp} is NaN; null where no policy exists
- * @param scorer    how reward models ({@code implicit:}, {@code judge:}) score: {@code maxSeqLen} is the
+ * @param scorer    how reward models ({@code implicit:}, {@code judge:}, {@code rm:}) score: {@code maxSeqLen} is the
  *                  longest judge prompt + rating or prompt + completion accepted ({@code --ctx}), plus batch
  *                  tokens, sequences side by side and threads
  * @param gpuLayers layers of each reward model to offload to a GPU (-1 = all)

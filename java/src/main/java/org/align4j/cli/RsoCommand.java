@@ -87,6 +87,30 @@ final class RsoCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        RsoJob.Options options = jobOptions();
+        if (!engine.quiet) {
+            spec.commandLine().getErr().println("align4j rso: llama.cpp " + Backend.describe()
+                    + (options.engine().flashAttention() ? ", flash attention on" : ""));
+        }
+        RsoJob.Result result;
+        try (Model policy = engine.load(model);
+             Model ref = engine.loadIfGiven(reference);
+             Reward r = RewardStage.open(reward.reward, model, options.engine(), engine.gpuLayers, options.rewardTimeout())) {
+            result = RsoJob.run(policy, ref, r, options);
+        }
+        RunSummary summary = result.summary();
+        spec.commandLine().getErr().println(summary);
+        spec.commandLine().getErr().println(result.outcome(options.pairing().ties()));
+        if (!engine.quiet) {
+            spec.commandLine().getErr().println(String.format(Locale.ROOT, "rso: %s; %.2f prompts/s, %.0f generated tokens/s",
+                    result.timings().describe(summary.wallSeconds()),
+                    summary.wallSeconds() > 0 ? summary.records() / summary.wallSeconds() : 0, summary.tokensPerSecond()));
+        }
+        return 0;
+    }
+
+    /** The job's options as given; a usage error as a ParameterException. */
+    RsoJob.Options jobOptions() {
         RejectionSampler selector;
         Pairing pairs;
         try {
@@ -119,24 +143,6 @@ final class RsoCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
-        if (!engine.quiet) {
-            spec.commandLine().getErr().println("align4j rso: llama.cpp " + Backend.describe()
-                    + (sampler.flashAttention() ? ", flash attention on" : ""));
-        }
-        RsoJob.Result result;
-        try (Model policy = engine.load(model);
-             Model ref = engine.loadIfGiven(reference);
-             Reward r = RewardStage.open(reward.reward, model, sampler, engine.gpuLayers, rewardTimeout)) {
-            result = RsoJob.run(policy, ref, r, options);
-        }
-        RunSummary summary = result.summary();
-        spec.commandLine().getErr().println(summary);
-        spec.commandLine().getErr().println(result.outcome(pairs.ties()));
-        if (!engine.quiet) {
-            spec.commandLine().getErr().println(String.format(Locale.ROOT, "rso: %s; %.2f prompts/s, %.0f generated tokens/s",
-                    result.timings().describe(summary.wallSeconds()),
-                    summary.wallSeconds() > 0 ? summary.records() / summary.wallSeconds() : 0, summary.tokensPerSecond()));
-        }
-        return 0;
+        return options;
     }
 }

@@ -134,6 +134,16 @@ public final class RsoJob {
             return new Options(input, output, keepCandidates, rewardTimeout, candidates, accept, selector, pairing, onError,
                     resume, quiet, gpuLayers, engine, sampling, adapters);
         }
+
+        public Options withResume(boolean resume) {
+            return new Options(input, output, keepCandidates, rewardTimeout, candidates, accept, selector, pairing, onError,
+                    resume, quiet, gpuLayers, engine, sampling, adapters);
+        }
+
+        public Options withQuiet(boolean quiet) {
+            return new Options(input, output, keepCandidates, rewardTimeout, candidates, accept, selector, pairing, onError,
+                    resume, quiet, gpuLayers, engine, sampling, adapters);
+        }
     }
 
     /**

@@ -88,6 +88,31 @@ final class RsoCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        RsoJob.Options options = jobOptions();
+        KlPenalty kl = reward.klPenalty(spec, reference != null ? reference : model);
+        if (!engine.quiet) {
+            spec.commandLine().getErr().println("align4j rso: llama.cpp " + Backend.describe()
+                    + (options.engine().flashAttention() ? ", flash attention on" : ""));
+        }
+        RsoJob.Result result;
+        try (Model policy = engine.load(model);
+             Model ref = engine.loadIfGiven(reference);
+             Reward r = RewardStage.open(reward.reward, kl, model, options.engine(), engine.gpuLayers, options.rewardTimeout())) {
+            result = RsoJob.run(policy, ref, r, options);
+        }
+        RunSummary summary = result.summary();
+        spec.commandLine().getErr().println(summary);
+        spec.commandLine().getErr().println(result.outcome(options.pairing().ties()));
+        if (!engine.quiet) {
+            spec.commandLine().getErr().println(String.format(Locale.ROOT, "rso: %s; %.2f prompts/s, %.0f generated tokens/s",
+                    result.timings().describe(summary.wallSeconds()),
+                    summary.wallSeconds() > 0 ? summary.records() / summary.wallSeconds() : 0, summary.tokensPerSecond()));
+        }
+        return 0;
+    }
+
+    /** The job's options as given; a usage error as a ParameterException. */
+    RsoJob.Options jobOptions() {
         RejectionSampler selector;
         Pairing pairs;
         try {
@@ -109,7 +134,6 @@ final class RsoCommand implements Callable<Integer> {
         }
         reward.spec(spec);
         Duration rewardTimeout = reward.timeout(spec);
-        KlPenalty kl = reward.klPenalty(spec, reference != null ? reference : model);
         SamplingParams params = sampling.params(spec);
         SamplerOptions sampler = sampling.sampler(engine, params, spec);
         RsoJob.Options options;
@@ -121,24 +145,6 @@ final class RsoCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
-        if (!engine.quiet) {
-            spec.commandLine().getErr().println("align4j rso: llama.cpp " + Backend.describe()
-                    + (sampler.flashAttention() ? ", flash attention on" : ""));
-        }
-        RsoJob.Result result;
-        try (Model policy = engine.load(model);
-             Model ref = engine.loadIfGiven(reference);
-             Reward r = RewardStage.open(reward.reward, kl, model, sampler, engine.gpuLayers, rewardTimeout)) {
-            result = RsoJob.run(policy, ref, r, options);
-        }
-        RunSummary summary = result.summary();
-        spec.commandLine().getErr().println(summary);
-        spec.commandLine().getErr().println(result.outcome(pairs.ties()));
-        if (!engine.quiet) {
-            spec.commandLine().getErr().println(String.format(Locale.ROOT, "rso: %s; %.2f prompts/s, %.0f generated tokens/s",
-                    result.timings().describe(summary.wallSeconds()),
-                    summary.wallSeconds() > 0 ? summary.records() / summary.wallSeconds() : 0, summary.tokensPerSecond()));
-        }
-        return 0;
+        return options;
     }
 }

@@ -84,10 +84,6 @@ public final class RecordLoop {
             if (resume.isRejected(line.lineNumber())) {
                 continue;
             }
-            if (resume.isDoneLine(line.lineNumber())) {
-                register(line, parse, seen); // done by the earlier run, whatever it was
-                continue;
-            }
             handle(line, onError, parse, record -> {
                 Long first = seen.putIfAbsent(record.id(), line.lineNumber());
                 if (first != null) {

@@ -174,9 +174,9 @@ public record ResumeState(Set<RecordId> doneIds, long records, Set<Long> rejecte
         return rejectedLines.contains(lineNumber);
     }
 
-    /** Whether the earlier run finished {@code line}: wrote its record or rejected it. */
+    /** Whether the earlier run finished {@code line}: wrote its record or rejected it, or committed past it. */
     public boolean finished(JsonlLine line) {
-        if (isRejected(line.lineNumber())) {
+        if (isDoneLine(line.lineNumber()) || isRejected(line.lineNumber())) {
             return true;
         }
         if (!(line instanceof JsonlLine.Parsed parsed) || doneIds.isEmpty()) {

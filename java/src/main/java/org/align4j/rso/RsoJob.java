@@ -22,6 +22,7 @@ import org.align4j.job.SampleOutput;
 import org.align4j.job.RewardStage;
 import org.align4j.job.ScorerPair;
 import org.align4j.job.InputOrder;
+import org.align4j.job.InputSegments;
 import org.align4j.data.BadRecordException;
 import org.align4j.data.ChatRenderer;
 import org.align4j.job.ErrorPolicy;
@@ -134,6 +135,16 @@ public final class RsoJob {
             return new Options(input, output, keepCandidates, rewardTimeout, candidates, accept, selector, pairing, onError,
                     resume, quiet, gpuLayers, engine, sampling, adapters);
         }
+
+        public Options withResume(boolean resume) {
+            return new Options(input, output, keepCandidates, rewardTimeout, candidates, accept, selector, pairing, onError,
+                    resume, quiet, gpuLayers, engine, sampling, adapters);
+        }
+
+        public Options withQuiet(boolean quiet) {
+            return new Options(input, output, keepCandidates, rewardTimeout, candidates, accept, selector, pairing, onError,
+                    resume, quiet, gpuLayers, engine, sampling, adapters);
+        }
     }
 
     /**
@@ -170,6 +181,14 @@ public final class RsoJob {
 
     private RsoJob(Options options) {
         this.o = options;
+    }
+
+    /**
+     * Where the engines restart ({@link InputSegments}): the sampler's, counting N candidates a prompt. The scorers
+     * restart there too, so a prompt's pairs depend only on its segment, and a resumed run's are the uninterrupted one's.
+     */
+    public static InputSegments segments(Options o) {
+        return InputSegments.forSampler(o.engine().maxSeqs(), o.candidates());
     }
 
     /** {@code pairs.jsonl} -> {@code pairs.jsonl.acceptance.jsonl}: one line of acceptance figures per prompt. */
@@ -235,14 +254,22 @@ public final class RsoJob {
             this.candidates = candidates;
             this.rejects = rejects;
             this.point = point;
-            this.order = new InputOrder<>(4 * o.engine().maxSeqs() + 16, o.onError(), this::finishWork, this);
+            this.order = new InputOrder<>(4 * o.engine().maxSeqs() + 16, segments(o), o.onError(), this::finishWork, this);
         }
 
-        /** Reads every line (after the resume point) and finishes the work; under FAIL, throws the first bad record. */
+        /**
+         * Reads every line after the resume point (replaying the finished part of its segment) and finishes the
+         * work; under FAIL, throws the first bad record.
+         */
         void read(JsonlReader reader) {
-            RecordLoop.run(reader, ResumeState.afterLine(point.linesDone()), o.onError(), PromptRecord::of, this::submit, order::finish,
-                    order::reject);
+            RecordLoop.run(reader, ResumeState.afterLine(point.linesDone()), segments(o), o.onError(), PromptRecord::of,
+                    this::submit, order::finish, order::reject);
             order.finish();
+        }
+
+        @Override
+        public boolean writtenBefore(JsonlLine line) {
+            return line.lineNumber() <= point.linesDone();
         }
 
         /** A prompt record read: queued in input order and handed to the sampler. */

@@ -7,7 +7,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import org.align4j.Align4jException;
@@ -115,68 +114,17 @@ final class RsoManifest {
             m.remove("error");
         }
         m.put("finished", Instant.now().toString());
-        long prompts = 0;
-        long candidates = 0;
-        long accepted = 0;
-        long hits = 0;
-        long passes = 0;
-        long games = 0;
-        long ties = 0;
-        long pairs = 0;
-        long droppedEmpty = 0;
-        long droppedIdentical = 0;
-        long tokens = 0;
-        double expectedSum = 0;
-        double observedSum = 0;
+        RsoTotals totals = new RsoTotals();
         if (Files.exists(acceptanceLog)) {
             try (JsonlReader r = JsonlReader.open(acceptanceLog)) {
                 for (JsonlLine line : r) {
-                    if (!(line instanceof JsonlLine.Parsed p)) {
-                        continue; // a torn last line of a failed write: the resume point cuts it off
+                    if (line instanceof JsonlLine.Parsed p) { // else a torn last line of a failed write: the resume point cuts it off
+                        totals.add(p.node());
                     }
-                    JsonNode n = p.node();
-                    prompts++;
-                    candidates += n.path("candidates").asLong();
-                    accepted += n.path("accepted").size();
-                    hits += n.path("first_pass_hits").asLong();
-                    passes += n.path("passes").asLong();
-                    games += n.path("games").asLong();
-                    ties += n.path("ties").asLong();
-                    pairs += n.path("pairs").asLong();
-                    droppedEmpty += n.path("dropped_empty").asLong();
-                    droppedIdentical += n.path("dropped_identical").asLong();
-                    tokens += n.path("generated_tokens").asLong();
-                    expectedSum += n.path("expected_rate").asDouble();
-                    observedSum += n.path("observed_rate").asDouble();
                 }
             }
         }
-        ObjectNode counts = m.putObject("counts");
-        counts.put("prompts", prompts);
-        counts.put("skipped", countLines(RejectsWriter.pathFor(o.output())));
-        counts.put("candidates", candidates);
-        counts.put("accepted", accepted);
-        counts.put("first_pass_hits", hits);
-        counts.put("games", games);
-        counts.put("ties", ties);
-        counts.put("ties_in_pairs", o.pairing().ties() == Pairing.TieRule.KEEP ? ties : 0);
-        counts.put("dropped_empty", droppedEmpty);
-        counts.put("dropped_identical", droppedIdentical);
-        counts.put("pairs", pairs);
-        counts.put("generated_tokens", tokens);
-        ObjectNode rates = m.putObject("acceptance");
-        if (prompts > 0) {
-            rates.put("observed_rate", (double) hits / candidates);
-            rates.put("mean_observed_rate", observedSum / prompts);
-            rates.put("expected_rate", expectedSum / prompts);
-            rates.put("mean_passes", (double) passes / prompts);
-        } else {
-            for (String f : List.of("observed_rate", "mean_observed_rate", "expected_rate", "mean_passes")) {
-                rates.putNull(f);
-            }
-        }
-        rates.put("note", "observed_rate: first-pass hits over candidates, pooled over prompts; expected_rate: the mean over prompts"
-                + " of E[exp((r - r_max) / beta)] (Theorem 1) on each prompt's own rewards");
+        totals.putInto(m, countLines(RejectsWriter.pathFor(o.output())), o.pairing().ties());
         ObjectNode run = m.putObject("last_run");
         if (summary != null) {
             double wall = summary.wallSeconds();

@@ -22,7 +22,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * {@code sample} and {@code score} resumed after a kill against the uninterrupted run (README, "Resume and
+ * {@code sample}, {@code rso} and {@code score} resumed after a kill against the uninterrupted run (README, "Resume and
  * batch shape"). With the same engine options the resumed output is the uninterrupted one to the bit: bound 0
  * on every log-prob, every token id the same. Resumed with other engine options, {@code score}'s log-probs
  * move by llama.cpp's batch-shape arithmetic, held to {@link #OTHER_ENGINE_BOUND}.
@@ -147,6 +147,59 @@ class ResumeDeterminismTest {
                 assertThat(d.sum).isZero();
             }
         }
+    }
+
+    @Test
+    void rsoResumedAfterAKillWritesTheUninterruptedRunByteForByte() throws IOException {
+        // 4 candidates a prompt in 6 sequences: a segment is 48 lines, as sample's above.
+        assertThat(InputSegments.forSampler(6, 4).lines()).isEqualTo(48);
+        Path fullCandidates = dir.resolve("rso-candidates.jsonl");
+        String[] job = {"--reward", "regex:e", "--candidates", "4", "--accept", "2", "--ties", "keep", "--max-tokens", "12",
+                "--seed", "4", "--seqs", "6", "--batch-tokens", "32"};
+        Path full = uninterrupted("rso", prompts, concat(job, "--keep-candidates", fullCandidates.toString()));
+        List<String> pairLines = Files.readAllLines(full);
+        List<String> logLines = Files.readAllLines(acceptanceLog(full));
+        List<String> candidateLines = Files.readAllLines(fullCandidates);
+        assertThat(logLines).hasSize(PROMPTS);
+        for (int k : PROMPTS_KILLED_AFTER) {
+            // What a run killed after committing k prompts leaves: their groups, the commit, its fingerprint and manifest.
+            Path out = Files.createTempDirectory(dir, "rso-killed-" + k + "-").resolve("out.jsonl");
+            Path candidates = out.resolveSibling("candidates.jsonl");
+            int pairs = read(acceptanceLog(full)).subList(0, k).stream().mapToInt(p -> p.get("pairs").asInt()).sum();
+            Files.write(out, pairLines.subList(0, pairs));
+            Files.write(acceptanceLog(out), logLines.subList(0, k));
+            Files.write(candidates, candidateLines.subList(0, k));
+            Files.writeString(out.resolveSibling("out.jsonl.resume.json"), "{\"line\": " + k + ", \"bytes\": {\"out.jsonl\": "
+                    + Files.size(out) + ", \"out.jsonl.acceptance.jsonl\": " + Files.size(acceptanceLog(out))
+                    + ", \"out.rejects.jsonl\": 0, \"candidates.jsonl\": " + Files.size(candidates) + "}}");
+            for (String suffix : new String[] {".run.json", ".manifest.json"}) {
+                Files.copy(full.resolveSibling(full.getFileName() + suffix), out.resolveSibling("out.jsonl" + suffix));
+            }
+            CliRun r = run("rso", prompts, out, concat(job, "--keep-candidates", candidates.toString(), "--resume"));
+            assertThat(r.err()).contains((PROMPTS - k) + " records");
+            Diff sampled = compare(read(candidates), read(fullCandidates));
+            double scored = 0;
+            List<JsonNode> got = read(out);
+            List<JsonNode> expected = read(full);
+            assertThat(got).extracting(n -> n.get("id").asText())
+                    .containsExactlyElementsOf(expected.stream().map(n -> n.get("id").asText()).toList());
+            for (int i = 0; i < got.size(); i++) {
+                for (String column : new String[] {"chosen_logps", "rejected_logps", "ref_chosen_logps", "ref_rejected_logps"}) {
+                    scored = Math.max(scored, Math.abs(got.get(i).get(column).asDouble() - expected.get(i).get(column).asDouble()));
+                }
+            }
+            System.out.printf("rso resumed after %d of %d prompts: %d pairs; sampled log-prob max |diff| %.3g per token, pair"
+                    + " log-probs max |diff| %.3g (bound 0)%n", k, PROMPTS, got.size(), sampled.token, scored);
+            assertThat(sampled.token).isZero();
+            assertThat(scored).isZero();
+            assertThat(Files.mismatch(out, full)).as("first differing byte of the pairs").isEqualTo(-1);
+            assertThat(Files.mismatch(acceptanceLog(out), acceptanceLog(full))).as("first differing byte of the acceptance log").isEqualTo(-1);
+            assertThat(Files.mismatch(candidates, fullCandidates)).as("first differing byte of the candidates").isEqualTo(-1);
+        }
+    }
+
+    static Path acceptanceLog(Path pairs) {
+        return pairs.resolveSibling(pairs.getFileName() + ".acceptance.jsonl");
     }
 
     @Test

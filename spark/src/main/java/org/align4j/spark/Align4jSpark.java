@@ -3,8 +3,15 @@ package org.align4j.spark;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.floor;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.time.Duration;
+import java.util.Iterator;
 import org.align4j.bon.SampleJob;
+import org.align4j.data.Jsonl;
+import org.align4j.rso.Pairing;
+import org.align4j.rso.RsoJob;
+import org.align4j.rso.RsoTotals;
 import org.align4j.score.ScoreJob;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoders;
@@ -28,7 +35,14 @@ public final class Align4jSpark {
     public static final String VALUE = "value";
     /** The order of an output record among those of its input line (rso writes several pairs per prompt). */
     public static final String RANK = "rank";
-    public static final String REJECTED = "rejected";
+    /** Which of the job's files a row is a line of: {@link #RECORDS}, {@link #REJECTS} or {@link #ACCEPTANCE}. */
+    public static final String PART = "part";
+    /** The output records ({@code -o}). */
+    public static final String RECORDS = "records";
+    /** The rejects of {@code --on-error skip} ({@code OUT.rejects.jsonl}). */
+    public static final String REJECTS = "rejects";
+    /** rso's acceptance log ({@code PAIRS.jsonl.acceptance.jsonl}), one line a prompt. */
+    public static final String ACCEPTANCE = "acceptance";
     /** The Spark conf naming the folder of the native libraries on every node (else each JVM's -Dalign4j.native.dir). */
     public static final String NATIVE_DIR_CONF = "spark.align4j.nativeDir";
 
@@ -38,7 +52,7 @@ public final class Align4jSpark {
     public static final StructType OUTPUT = new StructType()
             .add(LINE, DataTypes.LongType, false)
             .add(RANK, DataTypes.IntegerType, false)
-            .add(REJECTED, DataTypes.BooleanType, false)
+            .add(PART, DataTypes.StringType, false)
             .add(VALUE, DataTypes.StringType, false);
 
     private static final String SEGMENT = "segment";
@@ -69,6 +83,35 @@ public final class Align4jSpark {
     public static JobRows bon(Dataset<Row> lines, String source, ModelFile model, String reward, Duration rewardTimeout,
                               SampleJob.Options options) {
         return run(lines, source, SparkJob.Bon.of(model, reward, rewardTimeout, options));
+    }
+
+    /**
+     * {@code align4j rso} on {@code lines}, with the reward {@code reward} (a SPEC as for the CLI's --reward); a null
+     * reference is none. The options' files, resume and quiet are Spark's to decide.
+     */
+    public static JobRows rso(Dataset<Row> lines, String source, ModelFile policy, ModelFile reference, String reward,
+                              RsoJob.Options options) {
+        return run(lines, source, SparkJob.Rso.of(policy, reference, reward, options));
+    }
+
+    /**
+     * The {@code counts} and {@code acceptance} of the manifest the CLI's rso writes, from the acceptance rows of
+     * {@code rows} summed in input order (streamed to the driver one partition at a time, never collected).
+     */
+    public static ObjectNode rsoTotals(JobRows rows, Pairing.TieRule ties) {
+        RsoTotals totals = new RsoTotals();
+        Iterator<Row> acceptance = rows.acceptance().orderBy(LINE).select(VALUE).toLocalIterator();
+        while (acceptance.hasNext()) {
+            String line = acceptance.next().getString(0);
+            try {
+                totals.add(Jsonl.MAPPER.readTree(line));
+            } catch (JsonProcessingException e) {
+                throw new IllegalStateException("an acceptance line that is not JSON: " + line, e);
+            }
+        }
+        ObjectNode manifest = Jsonl.MAPPER.createObjectNode();
+        totals.putInto(manifest, rows.rejects().count(), ties);
+        return manifest;
     }
 
     /** {@code align4j score} on {@code lines}; a null reference is none. */

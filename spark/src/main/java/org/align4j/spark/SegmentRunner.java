@@ -89,7 +89,7 @@ final class SegmentRunner implements MapPartitionsFunction<Row, Row> {
         return row.getString(row.fieldIndex(Align4jSpark.VALUE));
     }
 
-    /** One segment through the job: its output rows (input order), then its rejects. */
+    /** One segment through the job: its output rows (input order), then its rejects, then its acceptance lines (rso). */
     private List<Row> run(List<Row> segment) {
         Path scratch;
         try {
@@ -108,6 +108,12 @@ final class SegmentRunner implements MapPartitionsFunction<Row, Row> {
             }
             List<Row> rows = outputRows(segment, output);
             rows.addAll(rejectRows(RejectsWriter.pathFor(output), input));
+            Path acceptance = job.acceptanceLog(output);
+            if (acceptance != null && Files.exists(acceptance)) {
+                for (String text : readLines(acceptance)) {
+                    rows.add(RowFactory.create(parse(text).get("line").asLong(), 0, Align4jSpark.ACCEPTANCE, text));
+                }
+            }
             return rows;
         } finally {
             deleteTree(scratch);
@@ -150,7 +156,7 @@ final class SegmentRunner implements MapPartitionsFunction<Row, Row> {
             if (line == null) {
                 throw new IllegalStateException(output + ": an output record whose " + job.inputIdField() + " is no input's: " + text);
             }
-            rows.add(RowFactory.create(line, rank.merge(line, 1, Integer::sum) - 1, false, text));
+            rows.add(RowFactory.create(line, rank.merge(line, 1, Integer::sum) - 1, Align4jSpark.RECORDS, text));
         }
         return rows;
     }
@@ -182,7 +188,7 @@ final class SegmentRunner implements MapPartitionsFunction<Row, Row> {
         for (String text : readLines(rejects)) {
             ObjectNode reject = (ObjectNode) parse(text);
             reject.put("error", reject.get("error").asText().replace(input.toString(), source));
-            rows.add(RowFactory.create(reject.get("line").asLong(), 0, true, reject.toString()));
+            rows.add(RowFactory.create(reject.get("line").asLong(), 0, Align4jSpark.REJECTS, reject.toString()));
         }
         return rows;
     }

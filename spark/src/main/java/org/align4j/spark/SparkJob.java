@@ -9,6 +9,7 @@ import org.align4j.job.RewardStage;
 import org.align4j.reward.Reward;
 import org.align4j.job.InputSegments;
 import org.align4j.llama.Model;
+import org.align4j.rso.RsoJob;
 import org.align4j.score.ScoreJob;
 
 /**
@@ -16,7 +17,7 @@ import org.align4j.score.ScoreJob;
  * this JVM's loaded models. Serializable, so that it travels with the task; the options go as JSON
  * ({@link OptionsJson}).
  */
-public sealed interface SparkJob extends Serializable permits SparkJob.Sample, SparkJob.Bon, SparkJob.Score {
+public sealed interface SparkJob extends Serializable permits SparkJob.Sample, SparkJob.Bon, SparkJob.Rso, SparkJob.Score {
     /**
      * The CLI's segments for these options (never {@link InputSegments#NONE}): a task restarts the engine where
      * the CLI does, so it computes the same bits, and holds one segment at a time.
@@ -26,6 +27,11 @@ public sealed interface SparkJob extends Serializable permits SparkJob.Sample, S
     /** The output field that holds the id of the input record an output record came from. */
     default String inputIdField() {
         return "id";
+    }
+
+    /** The file beside {@code output} with one line of figures per input record that has them, or null: rso's acceptance log. */
+    default Path acceptanceLog(Path output) {
+        return null;
     }
 
     /** Runs the job on one segment's JSONL {@code input}, writing {@code output} (and its rejects) as the CLI does. */
@@ -80,6 +86,45 @@ public sealed interface SparkJob extends Serializable permits SparkJob.Sample, S
             SampleJob.Options o = options().withFiles(input, output).withResume(false).withQuiet(true);
             try (Reward r = RewardStage.open(reward, m.path(), o.engine(), model.gpuLayers(), rewardTimeout)) {
                 BonJob.run(m, r, o);
+            }
+        }
+    }
+
+    /**
+     * {@code align4j rso}, the reward opened for each segment as for {@link Bon}; a null reference is none, as for
+     * {@link RsoJob#run}. Its pairs name their prompt in {@code prompt_id}; {@code --keep-candidates} is the CLI's only.
+     */
+    record Rso(ModelFile policy, ModelFile reference, String reward, String optionsJson) implements SparkJob {
+        public static Rso of(ModelFile policy, ModelFile reference, String reward, RsoJob.Options options) {
+            return new Rso(policy, reference, reward, OptionsJson.write(options));
+        }
+
+        public RsoJob.Options options() {
+            return OptionsJson.read(optionsJson, RsoJob.Options.class);
+        }
+
+        @Override
+        public InputSegments segments() {
+            return RsoJob.segments(options());
+        }
+
+        @Override
+        public String inputIdField() {
+            return "prompt_id";
+        }
+
+        @Override
+        public Path acceptanceLog(Path output) {
+            return RsoJob.acceptanceLogPath(output);
+        }
+
+        @Override
+        public void run(Path input, Path output, String nativeDir) {
+            Model p = ExecutorModels.get(policy, nativeDir);
+            Model r = reference == null ? null : ExecutorModels.get(reference, nativeDir);
+            RsoJob.Options o = options().withFiles(input, output, null).withResume(false).withQuiet(true);
+            try (Reward rw = RewardStage.open(reward, p.path(), o.engine(), policy.gpuLayers(), o.rewardTimeout())) {
+                RsoJob.run(p, r, rw, o);
             }
         }
     }

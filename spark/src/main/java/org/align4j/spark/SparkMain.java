@@ -1,10 +1,15 @@
 package org.align4j.spark;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.PrintStream;
 import org.align4j.Align4jException;
 import org.align4j.cli.JobArguments;
+import org.align4j.data.Jsonl;
 import org.align4j.job.RejectsWriter;
+import org.align4j.job.RunManifest;
+import org.align4j.rso.RsoJob;
 import java.nio.file.Path;
 import org.apache.spark.sql.AnalysisException;
 import org.apache.spark.sql.Dataset;
@@ -14,10 +19,11 @@ import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine;
 
 /**
- * The {@code spark-submit} entry point: {@code sample}, {@code bon} or {@code score} with the CLI's options
+ * The {@code spark-submit} entry point: {@code sample}, {@code bon}, {@code rso} or {@code score} with the CLI's options
  * ({@link JobArguments}), reading {@code -i} (JSONL, or Parquet when it ends in {@code .parquet}) and writing
  * {@code -o} (a Spark output folder: Parquet with the CLI's columns when it ends in {@code .parquet}, else JSONL
- * text in input order), and the rejects of {@code --on-error skip} beside it as JSONL. Exit 0, 1 on a failure
+ * text in input order), and the rejects of {@code --on-error skip} beside it as JSONL; rso also its acceptance log
+ * and a manifest with the CLI's totals. Exit 0, 1 on a failure
  * (its message names the file and line), 2 on a usage error; only {@link #main} exits.
  */
 public final class SparkMain {
@@ -43,6 +49,11 @@ public final class SparkMain {
             err.println("align4j-spark: " + e.getMessage());
             return 2;
         }
+        if (job instanceof JobArguments.Rso r && r.options().keepCandidates() != null) {
+            err.println("align4j-spark: --keep-candidates is the CLI's only: on Spark, rso writes the pairs, the acceptance log"
+                    + " and the manifest's totals");
+            return 2;
+        }
         try {
             if (!exists(spark, job.input())) {
                 err.println("align4j-spark: " + job.input() + ": no such file");
@@ -58,6 +69,8 @@ public final class SparkMain {
                 case JobArguments.Sample s -> Align4jSpark.sample(lines, s.input(), modelFile(s.model(), s.gpuLayers()), s.options());
                 case JobArguments.Bon b -> Align4jSpark.bon(lines, b.input(), modelFile(b.model(), b.gpuLayers()), b.reward(),
                         b.rewardTimeout(), b.options());
+                case JobArguments.Rso r -> Align4jSpark.rso(lines, r.input(), modelFile(r.policy(), r.gpuLayers()),
+                        r.reference() == null ? null : modelFile(r.reference(), r.gpuLayers()), r.reward(), r.options());
                 case JobArguments.Score s -> Align4jSpark.score(lines, s.input(), modelFile(s.policy(), s.gpuLayers()),
                         s.reference() == null ? null : modelFile(s.reference(), s.gpuLayers()), s.options());
             };
@@ -74,6 +87,9 @@ public final class SparkMain {
                 rejects.orderBy(Align4jSpark.LINE).select(Align4jSpark.VALUE).write().mode(SaveMode.ErrorIfExists).text(rejectsPath);
                 err.println("align4j-spark: " + rejected + " rejected line(s) in " + rejectsPath);
             }
+            if (job instanceof JobArguments.Rso r) {
+                writeRsoTotals(spark, rows, r, err);
+            }
             err.println("align4j-spark: " + records.count() + " record(s) in " + job.output());
             return 0;
         } catch (Exception e) { // Scala's AnalysisException is checked in Java's terms, though no signature says so
@@ -88,6 +104,23 @@ public final class SparkMain {
             err.println("align4j-spark: " + cause.getMessage());
             return 1;
         }
+    }
+
+    /**
+     * rso's acceptance log (a folder of that name, in input order) and its manifest's {@code counts} and
+     * {@code acceptance}, summed over every task as the CLI sums its file ({@code PAIRS.jsonl.manifest.json}).
+     */
+    private static void writeRsoTotals(SparkSession spark, JobRows rows, JobArguments.Rso job, PrintStream err) throws IOException {
+        Path output = Path.of(job.output());
+        rows.acceptance().orderBy(Align4jSpark.LINE).select(Align4jSpark.VALUE).write().mode(SaveMode.ErrorIfExists)
+                .text(RsoJob.acceptanceLogPath(output).toString());
+        ObjectNode manifest = Jsonl.MAPPER.createObjectNode().put("job", "rso").put("status", "complete");
+        manifest.setAll(Align4jSpark.rsoTotals(rows, job.options().pairing().ties()));
+        org.apache.hadoop.fs.Path file = new org.apache.hadoop.fs.Path(RunManifest.pathFor(output).toString());
+        try (OutputStream out = file.getFileSystem(spark.sparkContext().hadoopConfiguration()).create(file, false)) {
+            out.write(Jsonl.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsBytes(manifest));
+        }
+        err.println("align4j-spark: acceptance in " + RsoJob.acceptanceLogPath(output) + ", totals in " + file);
     }
 
     private static ModelFile modelFile(Path model, int gpuLayers) {

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -17,7 +18,14 @@ import org.align4j.engine.SamplerOptions;
 import org.align4j.engine.SamplingParams;
 import org.align4j.engine.ScorerOptions;
 import org.align4j.job.ErrorPolicy;
+import org.align4j.engine.Adapters;
 import org.align4j.job.RejectsWriter;
+import org.align4j.job.RewardStage;
+import org.align4j.job.RunManifest;
+import org.align4j.reward.Reward;
+import org.align4j.rso.Pairing;
+import org.align4j.rso.RejectionSampler;
+import org.align4j.rso.RsoJob;
 import org.align4j.llama.Model;
 import org.align4j.score.ScoreJob;
 import org.apache.spark.sql.Dataset;
@@ -122,6 +130,40 @@ class Align4jSparkLocalTest {
 
         assertThat(SparkTests.assertSameRecords("score, local[2]", SparkTests.byId(tmp.resolve("cli.jsonl")),
                 SparkTests.values(rows.records()))).isEqualTo(40);
+    }
+
+    @Test
+    void rsoEqualsTheCliRecordForRecordAndItsManifestTotals() throws IOException {
+        Path prompts = tmp.resolve("prompts.jsonl");
+        Files.write(prompts, SparkTests.prompts(70));
+        Path cli = tmp.resolve("cli.jsonl");
+        // 3 candidates in 4 sequences: prompts share batches, and a segment is 43 lines, so 70 prompts make 2, and the
+        // second starts where the CLI would not drain its engine but for the segment (it drains every 32 lines in flight).
+        RsoJob.Options o = new RsoJob.Options(prompts, cli, null, Duration.ofSeconds(30), 3, 2, RejectionSampler.rso(0.5),
+                new Pairing(Pairing.Scheme.TOURNAMENT, Pairing.TieRule.KEEP), ErrorPolicy.FAIL, false, true, 0, SAMPLER, SAMPLING,
+                Adapters.none());
+        assertThat(RsoJob.segments(o).lines()).isEqualTo(43);
+        try (Model m = Model.load(model(), ModelFile.of(model()).options());
+             Reward reward = RewardStage.open("match:answer", model(), SAMPLER, 0, o.rewardTimeout())) {
+            RsoJob.run(m, null, reward, o);
+        }
+
+        JobRows rows = Align4jSpark.rso(Align4jSpark.readJsonl(spark, prompts.toString()), prompts.toString(), ModelFile.of(model()),
+                null, "match:answer", o);
+
+        List<String> pairs = SparkTests.values(rows.records());
+        assertThat(pairs).as("ordered by line and rank, the rows are the CLI's pairs file").containsExactlyElementsOf(Files.readAllLines(cli));
+        assertThat(SparkTests.values(rows.acceptance())).as("the CLI's acceptance log")
+                .containsExactlyElementsOf(Files.readAllLines(RsoJob.acceptanceLogPath(cli)));
+        JsonNode manifest = SparkTests.parse(Files.readString(RunManifest.pathFor(cli)));
+        ObjectNode totals = Align4jSpark.rsoTotals(rows, o.pairing().ties());
+        System.out.println("rso, local[2]: " + pairs.size() + " pairs as the CLI's, byte for byte; totals " + totals.get("counts")
+                + ", acceptance " + totals.get("acceptance") + "; the CLI's manifest: " + manifest.get("counts") + ", "
+                + manifest.get("acceptance"));
+        assertThat(pairs).as("a reward that tells the candidates apart").isNotEmpty();
+        // As JSON text: the same digits are the same doubles, and a count read back is an int where it was put as a long.
+        assertThat(totals.get("counts").toString()).isEqualTo(manifest.get("counts").toString());
+        assertThat(totals.get("acceptance").toString()).isEqualTo(manifest.get("acceptance").toString());
     }
 
     /** Prompts with a malformed line and a record without a prompt. */

@@ -106,6 +106,36 @@ class SparkMainTest {
     }
 
     @Test
+    void rsoWritesTheCliPairsAcceptanceLogAndManifestTotals() throws IOException {
+        Path prompts = tmp.resolve("prompts.jsonl");
+        Files.write(prompts, SparkTests.prompts(30));
+        String[] more = {"--reward", "match:answer", "--candidates", "3", "--accept", "2", "--ties", "keep"};
+        assertThat(Align4jCommand.commandLine().execute(args("rso", prompts, tmp.resolve("cli.jsonl"), more))).isZero();
+        Run refused = submit(args("rso", prompts, tmp.resolve("kept.jsonl"), concat(more, "--keep-candidates", "c.jsonl")));
+        assertThat(refused.status()).isEqualTo(2);
+        assertThat(refused.err()).contains("--keep-candidates is the CLI's only");
+
+        Run run = submit(args("rso", prompts, tmp.resolve("spark.jsonl"), more));
+
+        assertThat(run.status()).isZero();
+        List<String> pairs = partLines(tmp.resolve("spark.jsonl"));
+        assertThat(pairs).isNotEmpty().containsExactlyElementsOf(Files.readAllLines(tmp.resolve("cli.jsonl")));
+        assertThat(partLines(tmp.resolve("spark.jsonl.acceptance.jsonl")))
+                .containsExactlyElementsOf(Files.readAllLines(tmp.resolve("cli.jsonl.acceptance.jsonl")));
+        JsonNode cli = SparkTests.parse(Files.readString(tmp.resolve("cli.jsonl.manifest.json")));
+        JsonNode got = SparkTests.parse(Files.readString(tmp.resolve("spark.jsonl.manifest.json")));
+        System.out.println("submit rso: " + pairs.size() + " pairs and the acceptance log as the CLI's; manifest counts "
+                + got.get("counts") + ", acceptance " + got.get("acceptance").get("observed_rate") + " observed, "
+                + got.get("acceptance").get("expected_rate") + " expected, as the CLI's");
+        assertThat(got.get("counts")).isEqualTo(cli.get("counts"));
+        assertThat(got.get("acceptance")).isEqualTo(cli.get("acceptance"));
+    }
+
+    private static String[] concat(String[] a, String... b) {
+        return Stream.concat(Stream.of(a), Stream.of(b)).toArray(String[]::new);
+    }
+
+    @Test
     void usageErrorsExit2AndAMissingInputOrAnExistingOutputExits1NamingIt() {
         Run usage = submit("sample", "-m", "x.gguf", "-i", "in.jsonl", "-o", "out.jsonl", "-n", "0");
         assertThat(usage.status()).isEqualTo(2);

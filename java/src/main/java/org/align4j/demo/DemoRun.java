@@ -3,6 +3,7 @@ package org.align4j.demo;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -31,6 +32,7 @@ import org.align4j.reward.RewardContext;
 import org.align4j.rso.Pairing;
 import org.align4j.score.ScoreJob;
 import org.align4j.dpo.DpoOptions;
+import org.align4j.rm.RmJob;
 import org.align4j.train.LrSchedule;
 import org.align4j.train.PreferenceLoss;
 
@@ -46,6 +48,9 @@ import org.align4j.train.PreferenceLoss;
  *       measured ({@code loop/}).
  *   <li>{@code align4j score} recomputes the reference log-probs of round 1's RSO pairs, which must agree
  *       with the columns {@code rso} wrote.
+ *   <li>RLHF: a reward model trained on preference pairs of {@value #RM_PAIRS} train prompts ({@link DemoRewardModel}),
+ *       its pairwise accuracy on pairs of the held-out prompts, and one loop round from the start with {@code rm:}
+ *       instead of the checkable reward; the policy it ends with is measured by the checkable reward ({@code rlhf/}).
  * </ol>
  * Settings are {@link #DEFAULT} (the README's figures) or {@link #SMALL} (the same recipe on fewer prompts,
  * what a test runs). Every random choice derives from {@code seed}.
@@ -69,9 +74,11 @@ public record DemoRun(String name, int heldout, int bonN, int rounds, int prompt
     static final int MAX_TOKENS = 8;
     /** llama.cpp's capacity for every job of the demo, on one thread: on a model this small a second costs more in synchronisation than it saves. */
     static final SamplerOptions ENGINE = new SamplerOptions(32, 2048, 256, 1);
+    /** Train prompts whose pairs train the reward model: with {@link DemoRewardModel#options}, 32 steps. */
+    static final int RM_PAIRS = 256;
 
     /** What the run measured; the report is written from it. */
-    public record Result(Path dir, RewardCurve curve, LoopJob.Result loop, double scoreMaxDiff, double seconds) {
+    public record Result(Path dir, RewardCurve curve, LoopJob.Result loop, double scoreMaxDiff, Rlhf rlhf, double seconds) {
         public double accuracyBefore() {
             return loop.start().greedyReward();
         }
@@ -80,6 +87,16 @@ public record DemoRun(String name, int heldout, int bonN, int rounds, int prompt
             return loop.last().eval().greedyReward();
         }
     }
+
+    /**
+     * What the RLHF step measured.
+     *
+     * @param rm         the reward model's training
+     * @param rmAccuracy its pairwise accuracy on the held-out pairs
+     * @param loop       the round with {@code rm:}; its evaluations are by the reward model
+     * @param accuracy   held-out greedy accuracy, by the checkable reward, of the policy the round ends with
+     */
+    public record Rlhf(RmJob.Result rm, double rmAccuracy, LoopJob.Result loop, double accuracy) {}
 
     /**
      * Runs the demo on the sets and model in {@code demoDir} (models/demo) into {@code dir}, which must not
@@ -105,8 +122,9 @@ public record DemoRun(String name, int heldout, int bonN, int rounds, int prompt
             }
 
             // 2. The loop: RSO pairs from the train prompts, DPO against the start, K rounds.
-            LoopOptions lo = loop(demoDir, dir.resolve("loop"), heldoutFile, dpo(model, dir, trainThreads, quiet), quiet);
-            LoopJob.Result loop = new LoopJob(lo, new java.io.PrintWriter(out, true)).run();
+            PrintWriter log = new PrintWriter(out, true);
+            LoopOptions lo = loop(demoDir, dir.resolve("loop"), REWARD, rounds, heldoutFile, dpo(model, dir, trainThreads, quiet), quiet);
+            LoopJob.Result loop = new LoopJob(lo, log).run();
 
             // 3. score recomputes round 1's reference columns.
             Path pairs = dir.resolve("loop/round-1/pairs.jsonl");
@@ -116,7 +134,9 @@ public record DemoRun(String name, int heldout, int bonN, int rounds, int prompt
             }
             double diff = maxReferenceDiff(pairs, scored);
 
-            Result r = new Result(dir, bon.curve(), loop, diff, (System.nanoTime() - t0) / 1e9);
+            Rlhf rlhf = rlhf(demoDir, dir.resolve("rlhf"), heldoutFile, trainThreads, log, quiet);
+
+            Result r = new Result(dir, bon.curve(), loop, diff, rlhf, (System.nanoTime() - t0) / 1e9);
             String report = report(r, demoDir);
             Files.writeString(dir.resolve("report.md"), report);
             out.println();
@@ -126,6 +146,32 @@ public record DemoRun(String name, int heldout, int bonN, int rounds, int prompt
         } catch (IOException e) {
             throw new Align4jException(dir + ": " + IoMessages.describe(e), e);
         }
+    }
+
+    /**
+     * Step 4 into {@code out}: the reward model from pairs of the train prompts, its accuracy on pairs of
+     * {@code heldoutFile}'s prompts, one round of the loop with it, and that round's policy's greedy accuracy by the
+     * checkable reward.
+     */
+    private Rlhf rlhf(Path demoDir, Path out, Path heldoutFile, int trainThreads, PrintWriter log, boolean quiet) throws IOException {
+        Files.createDirectories(out);
+        Path model = demoDir.resolve("demo.gguf");
+        Path trainPairs = DemoRewardModel.writePairs(demoDir.resolve(DemoSets.TRAIN_FILE), RM_PAIRS, out.resolve("rm-train.jsonl"), seed);
+        Path heldoutPairs = DemoRewardModel.writePairs(heldoutFile, heldout, out.resolve("rm-heldout.jsonl"), seed + 1);
+        Path rm = out.resolve("rm.gguf");
+        RmJob.Result trained = new RmJob(DemoRewardModel.options(model, trainPairs, rm, trainThreads).seed(seed).quiet(quiet).build(), log)
+                .run();
+        double rmAccuracy = DemoRewardModel.pairwiseAccuracy(rm, heldoutPairs, trainThreads);
+
+        LoopOptions lo = loop(demoDir, out.resolve("loop"), "rm:" + rm, 1, heldoutFile, dpo(model, out, trainThreads, quiet), quiet);
+        LoopJob.Result loop = new LoopJob(lo, log).run();
+        double accuracy;
+        try (Model m = Model.load(loop.last().model(), ModelOptions.inference(0));
+             Reward reward = RewardStage.open(REWARD, m.path(), ENGINE, 0, RewardContext.DEFAULT_TIMEOUT)) {
+            accuracy = BonJob.run(m, reward, SampleJob.Options.of(heldoutFile, out.resolve("eval-greedy-checkable.jsonl"), 1, ENGINE,
+                    sampling().withGreedy()).withQuiet(quiet)).curve().points().getFirst().meanReward();
+        }
+        return new Rlhf(trained, rmAccuracy, loop, accuracy);
     }
 
     /** Writes the first {@code heldout} held-out prompts of {@code demoDir} to {@code file}, and returns it. */
@@ -143,11 +189,12 @@ public record DemoRun(String name, int heldout, int bonN, int rounds, int prompt
     }
 
     /**
-     * Step 2, {@code align4j loop} from the demo's train prompts into {@code out}: RSO pairs, {@code dpo}'s training
-     * against the starting model, the greedy and sampled evaluation on {@code heldoutFile}.
+     * Step 2, {@code align4j loop} from the demo's train prompts into {@code out}, {@code rounds} rounds rewarded by
+     * {@code reward}: RSO pairs, {@code dpo}'s training against the starting model, the greedy and sampled evaluation
+     * on {@code heldoutFile}.
      */
-    public LoopOptions loop(Path demoDir, Path out, Path heldoutFile, DpoOptions dpo, boolean quiet) {
-        return new LoopOptions(demoDir.resolve("demo.gguf"), null, demoDir.resolve(DemoSets.TRAIN_FILE), out, REWARD,
+    public LoopOptions loop(Path demoDir, Path out, String reward, int rounds, Path heldoutFile, DpoOptions dpo, boolean quiet) {
+        return new LoopOptions(demoDir.resolve("demo.gguf"), null, demoDir.resolve(DemoSets.TRAIN_FILE), out, reward,
                 RewardContext.DEFAULT_TIMEOUT, rounds, promptsPerRound, candidates, sampling(), ENGINE, LoopOptions.PairScheme.RSO, rsoBeta,
                 accept, pairing, dpo, heldoutFile, evalSamples, 0, quiet);
     }
@@ -218,6 +265,20 @@ public record DemoRun(String name, int heldout, int bonN, int rounds, int prompt
                     x.eval().sampledReward(), x.eval().kl()));
         }
         b.append(String.format(Locale.ROOT, "%nPlot: `%s`.%n%n", d.resolve("loop/loop.png")));
+
+        Rlhf h = r.rlhf();
+        LoopJob.Result rl = h.loop();
+        b.append(String.format(Locale.ROOT, "## 4. RLHF: a learned reward instead of the checkable one (`rm train`, then `loop --reward rm:%s`)%n%n",
+                d.resolve("rlhf/rm.gguf")));
+        b.append(String.format(Locale.ROOT, "A reward model (the demo model with a scalar head) trained on %d preference pairs of train prompts "
+                + "(chosen: the sum; rejected: another number below %d), %d steps: it ranks **%.3f** of %d held-out pairs right "
+                + "(chance: 0.5). One round of RSO (acceptance rate %.3f, %d pairs) rewarded by it, then DPO, from the starting model:%n%n",
+                h.rm().pairs(), DemoRewardModel.SUM_BOUND, h.rm().steps(), h.rmAccuracy(), heldout, rl.last().acceptanceRate(),
+                rl.last().pairs()));
+        b.append("| policy | held-out greedy accuracy (checkable reward) | held-out greedy mean reward (reward model) |\n|---|---|---|\n");
+        b.append(String.format(Locale.ROOT, "| start | %.3f | %.3f |%n", loop.start().greedyReward(), rl.start().greedyReward()));
+        b.append(String.format(Locale.ROOT, "| round 1, checkable reward (step 3) | %.3f | |%n", first.eval().greedyReward()));
+        b.append(String.format(Locale.ROOT, "| round 1, reward model | **%.3f** | %.3f |%n%n", h.accuracy(), rl.last().eval().greedyReward()));
 
         b.append("## Before and after\n\n");
         LoopJob.Evaluation s = loop.start(), e = loop.last().eval();

@@ -48,7 +48,7 @@ class DemoLoraTest {
         Path heldout = recipe.heldoutPrompts(demo, tmp.resolve("heldout.jsonl"));
         DpoOptions dpo = recipe.dpo(model, tmp, 2, true).toBuilder().lora(LoraConfig.ofRank(RANK)).learningRate(LEARNING_RATE).build();
         StringWriter log = new StringWriter();
-        LoopJob.Result loop = new LoopJob(recipe.loop(demo, tmp.resolve("loop"), heldout, dpo, true), new PrintWriter(log, true)).run();
+        LoopJob.Result loop = new LoopJob(recipe.loop(demo, tmp.resolve("loop"), DemoRun.REWARD, recipe.rounds(), heldout, dpo, true), new PrintWriter(log, true)).run();
         System.out.print(log);
         Path adapter = loop.last().adapter();
         assertThat(adapter).isEqualTo(tmp.resolve("loop/round-1/adapter.gguf"));

@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import org.align4j.Align4jException;
+import org.align4j.demo.DemoRewardModel;
 import org.align4j.demo.DemoSets;
 import org.align4j.gguf.GgufFile;
 import org.align4j.gguf.GgufTensorInfo;
@@ -38,7 +39,7 @@ class RmJobTest {
     }
 
     Path pairs(int n) {
-        return RmDemoTest.writePairs(tmp.resolve("pairs.jsonl"), DemoSets.generate(DemoSets.Spec.DEFAULT).train().subList(0, n), 3);
+        return DemoRewardModel.writePairs(RmDemoTest.DEMO.resolveSibling(DemoSets.TRAIN_FILE), n, tmp.resolve("pairs.jsonl"), 3);
     }
 
     static List<RmStep> run(RmOptions o) {

@@ -25,7 +25,9 @@ CUDA_BUILD  := $(BUILD)/cuda
 NATIVE_DIR  := $(NATIVE_BUILD)/bin
 JOBS        ?= $(shell nproc)
 CMAKE_GENERATOR ?= $(if $(shell command -v ninja),Ninja,Unix Makefiles)
-CUDA_ARCHS  ?= native
+CUDA_ARCHS  ?= 90-real
+# The real nvcc (a wrapper script on PATH would hide the toolkit's folder from CMake).
+CUDA_NVCC   ?= $(firstword $(wildcard $(CUDA_HOME)/bin/nvcc /usr/local/cuda/bin/nvcc) $(shell command -v nvcc))
 LLAMA_CPP_DIR ?=
 
 # A JDK >= 25: JAVA_HOME if it is one, else the first one in the system's JVM folder.
@@ -135,16 +137,15 @@ bench-kernels: java
 bench-frozen-matmul: java
 	$(KERNEL_JAVA) org.align4j.bench.FrozenMatmulBench --root $(ROOT) $(BENCH_ARGS)
 
+# llama.cpp's CUDA backend for CUDA_ARCHS (real machine code: no JIT at start-up), the CPU code for any x86-64
+# with AVX2 (GGML_NATIVE off: the build is carried to GPU machines), our shim and llama-batched-bench, in
+# build/cuda/bin. cuBLAS's headers and link stub come from cmake/CudaDeps.cmake where the toolkit has none.
 cuda:
-	@command -v nvcc >/dev/null || { echo "error: make cuda needs nvcc (the CUDA toolkit) on PATH; none found." >&2; exit 1; }
-	@cuda_root=$$(dirname $$(dirname $$(readlink -f $$(command -v nvcc)))); \
-	 ls $$cuda_root/lib64/libcublas.so* $$cuda_root/targets/*/lib/libcublas.so* /usr/lib/x86_64-linux-gnu/libcublas.so* >/dev/null 2>&1 || { \
-	   echo "error: make cuda needs cuBLAS (libcublas), which ggml-cuda links against; nvcc is at $$(command -v nvcc) but no libcublas was found" >&2; \
-	   echo "       under $$cuda_root/lib64, $$cuda_root/targets/*/lib or /usr/lib/x86_64-linux-gnu. Install the CUDA toolkit's cuBLAS." >&2; exit 1; }
-	cmake -S native -B $(CUDA_BUILD) -G "$(CMAKE_GENERATOR)" -DCMAKE_BUILD_TYPE=Release -DGGML_CUDA=ON \
-	  -DCMAKE_CUDA_ARCHITECTURES="$(CUDA_ARCHS)" $(if $(LLAMA_CPP_DIR),-DLLAMA_CPP_DIR=$(LLAMA_CPP_DIR))
-	cmake --build $(CUDA_BUILD) --target align4j_native -j $(JOBS)
-	@echo "align4j: CUDA build in $(CUDA_BUILD)/bin; run with ALIGN4J_NATIVE_DIR=$(CUDA_BUILD)/bin ./align4j ..."
+	@[ -x "$(CUDA_NVCC)" ] || { echo "error: make cuda needs nvcc (the CUDA toolkit): none at CUDA_HOME/bin, /usr/local/cuda/bin or on PATH." >&2; exit 1; }
+	cmake -S native -B $(CUDA_BUILD) -G "$(CMAKE_GENERATOR)" -DCMAKE_BUILD_TYPE=Release -DGGML_CUDA=ON -DGGML_NATIVE=OFF \
+	  -DCMAKE_CUDA_COMPILER=$(CUDA_NVCC) -DCMAKE_CUDA_ARCHITECTURES="$(CUDA_ARCHS)" $(if $(LLAMA_CPP_DIR),-DLLAMA_CPP_DIR=$(LLAMA_CPP_DIR))
+	cmake --build $(CUDA_BUILD) --target align4j_native llama-batched-bench -j $(JOBS)
+	@echo "align4j: CUDA build in $(CUDA_BUILD)/bin; run with ALIGN4J_NATIVE_DIR=$(CUDA_BUILD)/bin ./align4j ... (CUDA's cuBLAS on LD_LIBRARY_PATH)"
 
 clean:
 	rm -rf $(NATIVE_BUILD) $(CUDA_BUILD) java/target benchmarks/target target align4j runs

@@ -17,6 +17,14 @@ set(LLAMA_OPENSSL        OFF CACHE BOOL "" FORCE)
 set(LLAMA_CURL           OFF CACHE BOOL "" FORCE)
 set(GGML_CCACHE          OFF CACHE BOOL "")
 
+if (GGML_CUDA)
+    # cuBLAS's headers and a link stub where the toolkit has no cuBLAS (cmake/CudaDeps.cmake). Without VMM,
+    # ggml-cuda does not link the driver library (libcuda.so), which a machine without a GPU lacks; the CUDA
+    # runtime still loads the driver at run time.
+    include(CudaDeps)
+    set(GGML_CUDA_NO_VMM ON CACHE BOOL "" FORCE)
+endif()
+
 add_subdirectory("${LLAMA_CPP_SOURCE_DIR}" llama.cpp EXCLUDE_FROM_ALL)
 
 add_custom_target(baselines DEPENDS llama-batched-bench llama-perplexity llama-export-lora)

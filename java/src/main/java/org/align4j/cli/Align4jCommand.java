@@ -2,6 +2,7 @@ package org.align4j.cli;
 
 import java.io.PrintWriter;
 import org.align4j.Align4jException;
+import org.align4j.llama.Backend;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.HelpCommand;
@@ -31,7 +32,25 @@ public final class Align4jCommand implements Runnable {
     public static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new Align4jCommand());
         cl.setExecutionExceptionHandler(Align4jCommand::handleFailure);
+        cl.setExecutionStrategy(Align4jCommand::execute);
         return cl;
+    }
+
+    /** Runs the chosen command as picocli's RunLast does; one that runs llama.cpp first says the backend. */
+    private static int execute(CommandLine.ParseResult parsed) {
+        Integer help = CommandLine.executeHelpRequest(parsed);
+        if (help != null) {
+            return help;
+        }
+        CommandLine chosen = parsed.asCommandLineList().getLast();
+        if (chosen.getCommand() instanceof RunsLlama) {
+            try {
+                chosen.getErr().println("align4j: backend " + Backend.info().describe());
+            } catch (Align4jException e) {
+                throw new CommandLine.ExecutionException(chosen, e.getMessage(), e);
+            }
+        }
+        return new CommandLine.RunLast().execute(parsed);
     }
 
     static CommandLine commandLine(PrintWriter out, PrintWriter err) {

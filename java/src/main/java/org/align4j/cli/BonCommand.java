@@ -14,7 +14,6 @@ import java.util.concurrent.Callable;
 import org.align4j.bon.BonJob;
 import org.align4j.bon.SampleJob;
 import org.align4j.job.RunSummary;
-import org.align4j.llama.Backend;
 import org.align4j.reward.KlPenalty;
 import org.align4j.reward.RewardSpec;
 import picocli.CommandLine;
@@ -30,7 +29,7 @@ import picocli.CommandLine.Spec;
         "with --reward SPEC, and write each record with \"completions\" (each with a",
         "\"reward\") and \"best\" (the index of the highest reward; on a tie, the",
         "lowest). The reward-vs-N curve goes to OUT.curve.md and OUT.curve.png."})
-final class BonCommand implements Callable<Integer> {
+final class BonCommand implements Callable<Integer>, RunsLlama {
     @Spec CommandSpec spec;
     @Mixin SampleJobOptions job;
     @Mixin EngineOptions engine;
@@ -51,9 +50,6 @@ final class BonCommand implements Callable<Integer> {
         KlPenalty kl = reward.klPenalty(spec, reference != null ? reference : job.model);
         SampleJob.Options o = job.jobOptions(engine, lora, sampling, spec);
         PrintWriter err = spec.commandLine().getErr();
-        if (!engine.quiet) {
-            err.println("align4j bon: llama.cpp " + Backend.describe() + (o.engine().flashAttention() ? ", flash attention on" : ""));
-        }
         BonJob.Result bon;
         try (Model model = engine.load(job.model);
              Reward r = RewardStage.open(reward.reward, kl, job.model, o.engine(), engine.gpuLayers, rewardTimeout)) {

@@ -28,7 +28,7 @@ import picocli.CommandLine.Model.CommandSpec;
         "is the base) and OUT is that adapter.",
         "Writes OUT, OUT.metrics.jsonl (TRL metric names per step) and a PNG plot beside it, and",
         "checkpoints to OUT.ckpt (every --save-every steps and at the end) for --resume."})
-final class DpoCommand implements Callable<Integer> {
+final class DpoCommand implements Callable<Integer>, RunsLlama {
     @Spec CommandSpec spec;
 
     @Option(names = "--policy", required = true, paramLabel = "M.gguf", description = "the model to train (llama architecture; F32, F16, BF16 or Q8_0)")

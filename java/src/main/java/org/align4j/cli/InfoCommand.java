@@ -8,12 +8,13 @@ import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 import org.align4j.gguf.GgufFile;
 import org.align4j.gguf.ModelSummary;
+import org.align4j.llama.Backend;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 
-/** {@code align4j info MODEL.gguf}: the header of a GGUF, read in pure Java (llama.cpp is not loaded). */
-@Command(name = "info", description = "Describe a GGUF model: architecture, size, tensors, tokenizer, hyper-parameters.")
+/** {@code align4j info MODEL.gguf}: the header of a GGUF, read in pure Java, and the backend llama.cpp would run it on. */
+@Command(name = "info", description = "Describe a GGUF model (architecture, size, tensors, tokenizer, hyper-parameters) and llama.cpp's backend.")
 final class InfoCommand implements Callable<Integer> {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
@@ -43,6 +44,7 @@ final class InfoCommand implements Callable<Integer> {
         out.printf("chat template:  %s%n", s.hasChatTemplate() ? "yes" : "no");
         out.printf("file type:      %s%n", text(s.fileTypeName()));
         s.rewardHead().ifPresent(h -> out.printf("reward head:    %s%n", h));
+        out.printf("backend:        %s%n", Backend.info().describe());
         out.flush();
         return 0;
     }

@@ -7,7 +7,6 @@ import java.util.concurrent.Callable;
 import org.align4j.engine.ContinuousBatchSampler;
 import org.align4j.engine.SamplerOptions;
 import org.align4j.engine.SamplingParams;
-import org.align4j.llama.Backend;
 import org.align4j.loop.LoopJob;
 import org.align4j.loop.LoopOptions;
 import org.align4j.rso.Pairing;
@@ -30,7 +29,7 @@ import picocli.CommandLine.Spec;
         "With --lora-rank the policy stays the base: rounds sample with base + the previous round's adapter",
         "(round 1: --lora-init's, if given, else none), train it on (reference: the base) and write",
         "round-K/adapter.gguf instead of a model; --merge and --peft write the last round's adapter."})
-final class LoopCommand implements Callable<Integer> {
+final class LoopCommand implements Callable<Integer>, RunsLlama {
     @Spec CommandSpec spec;
     @Mixin EngineOptions engine;
     @Mixin SamplingOptions sampling;
@@ -102,9 +101,6 @@ final class LoopCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
         PrintWriter err = spec.commandLine().getErr();
-        if (!engine.quiet) {
-            err.println("align4j loop: llama.cpp " + Backend.describe());
-        }
         LoopJob.Result result = new LoopJob(options, err).run();
         err.println(result);
         return 0;

@@ -26,7 +26,7 @@ import picocli.CommandLine.Spec;
         "(and the head) is trained, and OUT is the base merged with the adapter, plus the head.",
         "Writes OUT, OUT.metrics.jsonl (loss, accuracy, margin per step) and a PNG plot beside it, and",
         "checkpoints to OUT.ckpt (every --save-every steps and at the end) for --resume."})
-final class RmTrainCommand implements Callable<Integer> {
+final class RmTrainCommand implements Callable<Integer>, RunsLlama {
     @Spec CommandSpec spec;
 
     @Option(names = {"-m", "--model"}, required = true, paramLabel = "BASE.gguf", description = "the base model (llama architecture; F32, F16, BF16 or Q8_0)")

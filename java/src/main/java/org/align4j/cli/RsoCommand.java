@@ -16,7 +16,6 @@ import org.align4j.job.RunSummary;
 import org.align4j.engine.ContinuousBatchSampler;
 import org.align4j.engine.SamplerOptions;
 import org.align4j.engine.SamplingParams;
-import org.align4j.llama.Backend;
 import org.align4j.rso.Pairing;
 import org.align4j.rso.RejectionSampler;
 import org.align4j.rso.RsoJob;
@@ -36,7 +35,7 @@ import picocli.CommandLine.Spec;
         "Writes TRL preference records with chosen_reward, rejected_reward and the",
         "log-prob columns chosen_logps, rejected_logps (policy), ref_chosen_logps,",
         "ref_rejected_logps (-r, else the policy), and PAIRS.jsonl.manifest.json."})
-final class RsoCommand implements Callable<Integer> {
+final class RsoCommand implements Callable<Integer>, RunsLlama {
     @Spec CommandSpec spec;
     @Mixin EngineOptions engine;
     @Mixin LoraOptions lora;
@@ -90,10 +89,6 @@ final class RsoCommand implements Callable<Integer> {
     public Integer call() {
         RsoJob.Options options = jobOptions();
         KlPenalty kl = reward.klPenalty(spec, reference != null ? reference : model);
-        if (!engine.quiet) {
-            spec.commandLine().getErr().println("align4j rso: llama.cpp " + Backend.describe()
-                    + (options.engine().flashAttention() ? ", flash attention on" : ""));
-        }
         RsoJob.Result result;
         try (Model policy = engine.load(model);
              Model ref = engine.loadIfGiven(reference);

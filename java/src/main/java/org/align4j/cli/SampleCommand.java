@@ -5,7 +5,6 @@ import org.align4j.llama.Model;
 import java.util.concurrent.Callable;
 import org.align4j.bon.SampleJob;
 import org.align4j.job.RunSummary;
-import org.align4j.llama.Backend;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -16,7 +15,7 @@ import picocli.CommandLine.Spec;
         "Sample N completions per prompt (Best-of-N). Each record is written back with",
         "\"completions\": text, token_ids, logps (sum), token_logps (raw: temperature 1,",
         "no sampler) and finish_reason (eos, stop, length)."})
-final class SampleCommand implements Callable<Integer> {
+final class SampleCommand implements Callable<Integer>, RunsLlama {
     @Spec CommandSpec spec;
     @Mixin SampleJobOptions job;
     @Mixin EngineOptions engine;
@@ -26,10 +25,6 @@ final class SampleCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         SampleJob.Options o = job.jobOptions(engine, lora, sampling, spec);
-        if (!engine.quiet) {
-            spec.commandLine().getErr().println("align4j sample: llama.cpp " + Backend.describe()
-                    + (o.engine().flashAttention() ? ", flash attention on" : ""));
-        }
         SampleJob.Result result;
         try (Model model = engine.load(job.model)) {
             result = SampleJob.run(model, o);

@@ -7,7 +7,6 @@ import java.util.concurrent.Callable;
 import org.align4j.job.ErrorPolicy;
 import org.align4j.job.RunSummary;
 import org.align4j.engine.ScorerOptions;
-import org.align4j.llama.Backend;
 import org.align4j.score.ScoreJob;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -20,7 +19,7 @@ import picocli.CommandLine.Model.CommandSpec;
 @Command(name = "score", description = {
         "Score completions: TRL log-prob columns (chosen_logps, rejected_logps, ref_chosen_logps, ref_rejected_logps;",
         "completion_logps, ref_completion_logps) added to each record, raw log-probs at temperature 1."})
-final class ScoreCommand implements Callable<Integer> {
+final class ScoreCommand implements Callable<Integer>, RunsLlama {
     @Spec CommandSpec spec;
     @Mixin EngineOptions engine;
     @Mixin LoraOptions lora;
@@ -77,9 +76,6 @@ final class ScoreCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         ScoreJob.Options options = jobOptions();
-        if (!engine.quiet) {
-            spec.commandLine().getErr().println("align4j score: llama.cpp " + Backend.describe());
-        }
         ScoreJob.Result result;
         try (Model p = engine.load(policy);
              Model r = engine.loadIfGiven(reference)) {

@@ -29,7 +29,7 @@ import picocli.CommandLine.Spec;
         "and OUT is that adapter. Writes OUT, OUT.metrics.jsonl and a PNG plot beside",
         "it, and checkpoints to OUT.ckpt (every --save-every steps and at the end)",
         "for --resume."})
-final class SftCommand implements Callable<Integer> {
+final class SftCommand implements Callable<Integer>, RunsLlama {
     @Spec CommandSpec spec;
 
     @Option(names = {"-m", "--model"}, required = true, paramLabel = "M.gguf", description = "the model to train (llama architecture; F32, F16, BF16 or Q8_0)")

@@ -20,7 +20,7 @@ import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code align4j tokenize}: text to token ids with a model's own tokenizer (llama.cpp's). */
 @Command(name = "tokenize", description = "Tokenize text with a model's tokenizer.")
-final class TokenizeCommand implements Callable<Integer> {
+final class TokenizeCommand implements Callable<Integer>, RunsLlama {
     @Spec CommandSpec spec;
 
     @Option(names = {"-m", "--model"}, required = true, paramLabel = "MODEL.gguf", description = "model (only its tokenizer is loaded)")

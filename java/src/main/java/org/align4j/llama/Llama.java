@@ -59,12 +59,15 @@ final class Llama {
 
         static final MethodHandle backend_init = fn("llama_backend_init", null);
         static final MethodHandle log_set = fn("llama_log_set", null, ADDRESS, ADDRESS);
-        static final MethodHandle supports_gpu_offload = fn("llama_supports_gpu_offload", JAVA_BOOLEAN);
-        static final MethodHandle print_system_info = fn("llama_print_system_info", ADDRESS);
-        static final MethodHandle dev_count = fn("ggml_backend_dev_count", SIZE_T);
-        static final MethodHandle dev_get = fn("ggml_backend_dev_get", ADDRESS, SIZE_T);
+        static final MethodHandle reg_count = fn("ggml_backend_reg_count", SIZE_T);
+        static final MethodHandle reg_get = fn("ggml_backend_reg_get", ADDRESS, SIZE_T);
+        static final MethodHandle reg_name = fn("ggml_backend_reg_name", ADDRESS, ADDRESS);
+        static final MethodHandle reg_dev_count = fn("ggml_backend_reg_dev_count", SIZE_T, ADDRESS);
+        static final MethodHandle reg_dev_get = fn("ggml_backend_reg_dev_get", ADDRESS, ADDRESS, SIZE_T);
         static final MethodHandle dev_name = fn("ggml_backend_dev_name", ADDRESS, ADDRESS);
         static final MethodHandle dev_description = fn("ggml_backend_dev_description", ADDRESS, ADDRESS);
+        static final MethodHandle dev_type = fn("ggml_backend_dev_type", JAVA_INT, ADDRESS); // enum ggml_backend_dev_type
+        static final MethodHandle dev_memory = fn("ggml_backend_dev_memory", null, ADDRESS, ADDRESS, ADDRESS);
 
         static final MethodHandle model_default_params = fn("llama_model_default_params", LLAMA_MODEL_PARAMS);
         static final MethodHandle model_load_from_file = fn("llama_model_load_from_file", ADDRESS, ADDRESS, LLAMA_MODEL_PARAMS);
@@ -169,12 +172,15 @@ final class Llama {
     // ---- backend -------------------------------------------------------------------------------
     static void llama_backend_init() { try { H.backend_init.invokeExact(); } catch (Throwable t) { throw rethrow(t); } }
     static void llama_log_set(MemorySegment cb, MemorySegment ud) { try { H.log_set.invokeExact(cb, ud); } catch (Throwable t) { throw rethrow(t); } }
-    static boolean llama_supports_gpu_offload() { try { return (boolean) H.supports_gpu_offload.invokeExact(); } catch (Throwable t) { throw rethrow(t); } }
-    static MemorySegment llama_print_system_info() { try { return (MemorySegment) H.print_system_info.invokeExact(); } catch (Throwable t) { throw rethrow(t); } }
-    static long ggml_backend_dev_count() { try { return (long) H.dev_count.invokeExact(); } catch (Throwable t) { throw rethrow(t); } }
-    static MemorySegment ggml_backend_dev_get(long i) { try { return (MemorySegment) H.dev_get.invokeExact(i); } catch (Throwable t) { throw rethrow(t); } }
+    static long ggml_backend_reg_count() { try { return (long) H.reg_count.invokeExact(); } catch (Throwable t) { throw rethrow(t); } }
+    static MemorySegment ggml_backend_reg_get(long i) { try { return (MemorySegment) H.reg_get.invokeExact(i); } catch (Throwable t) { throw rethrow(t); } }
+    static MemorySegment ggml_backend_reg_name(MemorySegment reg) { try { return (MemorySegment) H.reg_name.invokeExact(reg); } catch (Throwable t) { throw rethrow(t); } }
+    static long ggml_backend_reg_dev_count(MemorySegment reg) { try { return (long) H.reg_dev_count.invokeExact(reg); } catch (Throwable t) { throw rethrow(t); } }
+    static MemorySegment ggml_backend_reg_dev_get(MemorySegment reg, long i) { try { return (MemorySegment) H.reg_dev_get.invokeExact(reg, i); } catch (Throwable t) { throw rethrow(t); } }
     static MemorySegment ggml_backend_dev_name(MemorySegment dev) { try { return (MemorySegment) H.dev_name.invokeExact(dev); } catch (Throwable t) { throw rethrow(t); } }
     static MemorySegment ggml_backend_dev_description(MemorySegment dev) { try { return (MemorySegment) H.dev_description.invokeExact(dev); } catch (Throwable t) { throw rethrow(t); } }
+    static int ggml_backend_dev_type(MemorySegment dev) { try { return (int) H.dev_type.invokeExact(dev); } catch (Throwable t) { throw rethrow(t); } }
+    static void ggml_backend_dev_memory(MemorySegment dev, MemorySegment free, MemorySegment total) { try { H.dev_memory.invokeExact(dev, free, total); } catch (Throwable t) { throw rethrow(t); } }
 
     // ---- model ---------------------------------------------------------------------------------
     static MemorySegment llama_model_default_params(SegmentAllocator a) { try { return (MemorySegment) H.model_default_params.invokeExact(a); } catch (Throwable t) { throw rethrow(t); } }

@@ -32,7 +32,10 @@ public final class Model implements AutoCloseable {
         this.vocab = new Vocab(this, Llama.llama_model_get_vocab(handle));
     }
 
-    /** Loads a GGUF model; a missing, unreadable or invalid file is an {@link Align4jException} naming it. */
+    /**
+     * Loads a GGUF model; a missing, unreadable or invalid file is an {@link Align4jException} naming it, and
+     * so is {@code gpuLayers} other than 0 where no GPU is usable (llama.cpp would quietly run them on the CPU).
+     */
     public static Model load(Path path, ModelOptions options) {
         if (!Files.isRegularFile(path)) {
             throw new Align4jException("model file " + path + " does not exist or is not a regular file");
@@ -41,6 +44,7 @@ public final class Model implements AutoCloseable {
             throw new Align4jException("model file " + path + " is not readable");
         }
         Llama.ensureLoaded();
+        Backend.checkGpuLayers(options.gpuLayers());
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment params = Llama.llama_model_default_params(arena);
             N_GPU_LAYERS.set(params, 0L, options.gpuLayers());

@@ -8,7 +8,8 @@
 #   make bench    the end-to-end benchmarks (reports in benchmarks/results/); make bench-score, bench-bon, bench-rso, bench-dpo, bench-rm run one;
 #                 make bench-train-archs: the trainer forward on frozen quantized weights vs llama.cpp; make bench-lora:
 #                 LoRA DPO training on them vs llama.cpp's prompt processing, peak RSS, time split; make bench-lora-loop:
-#                 the adapter loop's rounds vs the full-weight loop's on small-10m
+#                 the adapter loop's rounds vs the full-weight loop's on small-10m; make bench-spark: sample through Spark
+#                 (local-cluster, one and two executor JVMs) vs the CLI (long, so not in make bench)
 #   make bench-kernels  the trainer's kernels in JMH (f32 GEMM, frozen-weight products per type); make bench-frozen-matmul:
 #                 Java tiles vs ggml's CPU kernels for the frozen products
 #   make clean    remove build outputs (keeps the fetched llama.cpp source; `make distclean` drops it too)
@@ -37,7 +38,7 @@ JDK := $(shell for d in "$$JAVA_HOME" /usr/lib/jvm/*; do j="$$d/bin/java"; [ -x 
 MVN := JAVA_HOME=$(JDK) MAVEN_OPTS="--sun-misc-unsafe-memory-access=allow $${MAVEN_OPTS:-}" mvn -B -ntp -Dalign4j.native.dir=$(NATIVE_DIR)
 
 .PHONY: all jdk native java launcher test test-baselines demo models cuda baselines bench bench-score bench-bon bench-rso bench-dpo \
-  bench-kernels bench-frozen-matmul bench-train-archs bench-lora bench-lora-loop bench-rm clean distclean
+  bench-kernels bench-frozen-matmul bench-train-archs bench-lora bench-lora-loop bench-rm bench-spark clean distclean
 
 all: launcher
 
@@ -126,6 +127,12 @@ bench-lora: launcher baselines
 
 bench-lora-loop: launcher
 	$(BENCH_JAVA) org.align4j.bench.LoraLoopBench --root $(ROOT) $(BENCH_ARGS)
+
+# SparkMain in child JVMs on a local cluster whose SPARK_HOME is spark/target/spark-home: the spark module's spark-home
+# execution, bound before its tests (which `make` skips), fills its jars/.
+bench-spark: launcher
+	$(MVN) -q -pl java,spark process-test-resources
+	$(BENCH_JAVA) org.align4j.bench.SparkBench --root $(ROOT) $(BENCH_ARGS)
 
 # Kernel benchmarks run in this JVM (JMH forks JVMs with the same flags) and need the Vector API; JMH is in benchmarks/target/lib.
 KERNEL_JAVA = $(JDK)/bin/java --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector -Dalign4j.native.dir=$(NATIVE_DIR) \

@@ -2,11 +2,7 @@ package org.align4j.bench;
 
 import static org.align4j.bench.Report.mean;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -65,7 +61,6 @@ public final class BonBench implements Callable<Integer> {
 
     private static final Path TIME = Path.of("/usr/bin/time");
     private static final String PEAK_MARK = "align4j-bench-peak-rss-kb=";
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     public static void main(String[] args) {
         System.exit(new CommandLine(new BonBench()).execute(args));
@@ -198,19 +193,8 @@ public final class BonBench implements Callable<Integer> {
                 Double.parseDouble(t.group(2)), Double.parseDouble(t.group(3)), Double.parseDouble(t.group(4)));
     }
 
-    private void checkLengths(Path output, int n, long generated) throws IOException {
-        long completions = 0;
-        try (BufferedReader r = Files.newBufferedReader(output, StandardCharsets.UTF_8)) {
-            for (String line; (line = r.readLine()) != null; ) {
-                for (JsonNode c : JSON.readTree(line).get("completions")) {
-                    if (c.get("token_ids").size() != newTokens || !c.get("finish_reason").asText().equals("length")) {
-                        throw new IllegalStateException(output + ": a completion of " + c.get("token_ids").size() + " tokens ended by "
-                                + c.get("finish_reason") + ", not " + newTokens + " by length");
-                    }
-                    completions++;
-                }
-            }
-        }
+    private void checkLengths(Path output, int n, long generated) {
+        long completions = SampleOutput.exactLengthCompletions(output, SampleOutput.lines(output), newTokens);
         if (completions * newTokens != generated || completions % n != 0) {
             throw new IllegalStateException(output + ": " + completions + " completions of " + newTokens + " tokens, but the summary says "
                     + generated + " tokens");

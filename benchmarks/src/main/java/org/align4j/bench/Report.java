@@ -89,14 +89,33 @@ final class Report {
         return "make bench-" + options.name + (args.isEmpty() ? "" : " BENCH_ARGS=\"" + String.join(" ", args) + "\"");
     }
 
-    /** {@code command} with the checkout's absolute path left out ({@code ./align4j}, {@code build/native/bin/...}), so a report names no machine's folders. */
+    /**
+     * {@code command} as a shell line to paste in the checkout's top folder, naming no machine's folders: the checkout's
+     * absolute path left out of an argument that starts with it ({@code ./align4j}, {@code build/native/bin/...}), and
+     * written {@code $PWD/} inside one that does not (a class path or setting that a child reads from another working
+     * folder, as Spark's executors do); arguments quoted where the shell would split or expand them, except a shell
+     * variable ({@code $NAME}) that a harness shows in place of several arguments or inside one.
+     */
     private String commandLine(List<String> command) {
         String top = options.root.toAbsolutePath().normalize() + "/";
         List<String> out = new ArrayList<>(command.size());
         for (String a : command) {
-            String rel = a.startsWith(top) ? a.substring(top.length()) : a;
-            out.add(rel.equals("align4j") ? "./align4j" : rel);
+            if (a.startsWith(top)) {
+                String rel = a.replace(top, "");
+                out.add(rel.equals("align4j") ? "./align4j" : quoted(rel));
+            } else if (a.contains(top)) {
+                out.add("\"" + a.replace(top, "$PWD/") + "\"");
+            } else {
+                out.add(quoted(a));
+            }
         }
         return String.join(" ", out);
+    }
+
+    private static String quoted(String a) {
+        if (a.matches("[A-Za-z0-9_./:=,@%+-]+") || a.matches("\\$[A-Z_]+")) {
+            return a;
+        }
+        return a.matches(".*\\$[A-Z_]+.*") ? "\"" + a + "\"" : "'" + a.replace("'", "'\\''") + "'";
     }
 }

@@ -342,7 +342,7 @@ public final class BonBench implements Callable<Integer> {
         double stepMib = (double) p.n * nVocab * Float.BYTES / (1 << 20);
         s.format("%n## Host-side share (GPU)%n%nAt N = %d, (a) spends %.1f%% of its wall outside llama_decode: sampling %.1f%%, "
                         + "log-probs %.1f%%, other %.1f%%. Every step, llama_decode also copies the N x V logits to the host "
-                        + "(%d x %d floats, %.0f MiB; counted in decode, which ends when the device has finished), where the "
+                        + "(%d x %d floats, %.1f MiB; counted in decode, which ends when the device has finished), where the "
                         + "sampler and the log-prob gather reduce them row by row.%n%n",
                 p.n, hostShare, mean(p.a, Run::samplingPct), mean(p.a, Run::logProbPct), mean(p.a, Run::otherPct),
                 p.n, nVocab, stepMib);

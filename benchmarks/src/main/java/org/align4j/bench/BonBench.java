@@ -16,6 +16,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.align4j.bench.Report.Target;
+import org.align4j.llama.Vocab;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -32,6 +33,7 @@ import picocli.CommandLine.Option;
 @Command(name = "bon-bench", mixinStandardHelpOptions = true, description = "Best-of-N sampling throughput against llama-batched-bench.")
 public final class BonBench implements Callable<Integer> {
     @Mixin BenchOptions bench = new BenchOptions("bon");
+    @Mixin GpuLayers gpu = new GpuLayers();
 
     @Option(names = "--preset", description = "synthetic model shape (default: ${DEFAULT-VALUE})") String preset = "qwen2.5-0.5b";
     @Option(names = "--type", description = "its tensor type (default: ${DEFAULT-VALUE})") String type = "q8_0";
@@ -58,6 +60,8 @@ public final class BonBench implements Callable<Integer> {
     @Option(names = "--threads", description = "CPU threads for all three (default: all cores)") int threads = Runtime.getRuntime().availableProcessors();
     @Option(names = "--seed", description = "sampling seed of (a) and (b) (default: ${DEFAULT-VALUE})") long seed = 1;
     @Option(names = "--model", paramLabel = "GGUF", description = "an existing model to use instead of synthesizing one") Path modelOption;
+
+    private int nVocab;
 
     private static final Path TIME = Path.of("/usr/bin/time");
     private static final String PEAK_MARK = "align4j-bench-peak-rss-kb=";
@@ -110,6 +114,9 @@ public final class BonBench implements Callable<Integer> {
             System.err.println("bon-bench: " + TIME + " is missing: peak memory is not measured");
         }
         Path model = modelOption != null ? modelOption : bench.synthesize(preset, type);
+        try (Vocab vocab = Vocab.open(model)) {
+            nVocab = vocab.nTokens();
+        }
 
         Map<Integer, PerN> byN = new LinkedHashMap<>();
         for (int i = 0; i < ns.size(); i++) {
@@ -153,15 +160,18 @@ public final class BonBench implements Callable<Integer> {
         if (flashAttn) {
             cmd.add("--flash-attn");
         }
+        cmd.addAll(gpu.align4jArgs());
         return cmd;
     }
 
     /** One shared prompt (-pps) in a unified KV cache (-kvu) as big as (a)'s, N sequences generating together. */
     private List<String> baselineCmd(Path model, int n, boolean flashAttn) {
-        return List.of(bench.batchedBench(), "-m", model.toString(), "-c", String.valueOf(n * (promptTokens + newTokens)),
+        List<String> cmd = new ArrayList<>(List.of(bench.batchedBench(), "-m", model.toString(), "-c", String.valueOf(n * (promptTokens + newTokens)),
                 "-b", String.valueOf(Math.max(batchTokens, n)), "-ub", String.valueOf(Math.min(Math.max(batchTokens, n), 512)),
                 "-npp", String.valueOf(promptTokens), "-ntg", String.valueOf(newTokens), "-npl", String.valueOf(n), "-pps", "-kvu",
-                "-fa", flashAttn ? "on" : "off", "-t", String.valueOf(threads), "-tb", String.valueOf(threads), "--output-format", "jsonl");
+                "-fa", flashAttn ? "on" : "off", "-t", String.valueOf(threads), "-tb", String.valueOf(threads), "--output-format", "jsonl"));
+        cmd.addAll(gpu.batchedBenchArgs(bench));
+        return cmd;
     }
 
     private static List<String> timedCommand(List<String> cmd, boolean timed) {
@@ -185,7 +195,7 @@ public final class BonBench implements Callable<Integer> {
     private Run sample(List<String> cmd, Path log, boolean timed) throws IOException {
         Path output = Path.of(cmd.get(cmd.indexOf("-o") + 1));
         Files.deleteIfExists(output);
-        ChildRun c = ChildRun.run(timedCommand(cmd, timed), log);
+        ChildRun c = bench.run(timedCommand(cmd, timed), log);
         JobSummary s = JobSummary.parse(c, "sample");
         Matcher t = c.find(TIMINGS);
         checkLengths(output, Integer.parseInt(cmd.get(cmd.indexOf("-n") + 1)), s.tokens());
@@ -202,7 +212,7 @@ public final class BonBench implements Callable<Integer> {
     }
 
     private Baseline baseline(List<String> cmd, Path log, int n, boolean timed) {
-        ChildRun c = ChildRun.run(timedCommand(cmd, timed), log);
+        ChildRun c = bench.run(timedCommand(cmd, timed), log);
         if (c.figure("pl") != n) {
             throw new IllegalStateException("no result for batch " + n + " in the output of " + c.commandLine());
         }
@@ -260,6 +270,15 @@ public final class BonBench implements Callable<Integer> {
             }
             targets.add(new Target("N = " + p.n + ": log-prob gather, % of (a)'s wall", logProbs, "<= 5", logProbs <= 5));
         }
+        PerN largest = null;
+        for (PerN p : all) {
+            largest = largest == null || p.n > largest.n ? p : largest;
+        }
+        double hostShare = largest == null ? Double.NaN : 100 - mean(largest.a, Run::decodePct);
+        if (gpu.onGpu()) {
+            targets.add(new Target("N = " + largest.n + ": host side (sampling + log-probs + other), % of (a)'s wall", hostShare,
+                    "<= 10", hostShare <= 10));
+        }
         if (!timed) {
             s.append("\nPeak memory was not measured: /usr/bin/time is missing on this machine.\n");
         } else {
@@ -286,12 +305,40 @@ public final class BonBench implements Callable<Integer> {
             }
         }
 
+        if (gpu.onGpu()) {
+            hostSide(s, largest, hostShare);
+        }
+
         List<List<String>> commands = new ArrayList<>();
         for (PerN p : all) {
             Stream.of(p.cCmd, p.aCmd, p.bCmd, p.cFaCmd, p.aFaCmd).filter(Objects::nonNull).forEach(commands::add);
         }
         return s.reproduce("./align4j, the llama.cpp baselines and this harness", "make bench-bon BENCH_ARGS=\"--help\"     # the options")
                 .commands("which runs, per round and N" + (timed ? " (each under `/usr/bin/time -f %M`)" : ""), commands);
+    }
+
+    /**
+     * The GPU run's host-side share at the largest N: each step llama_decode copies the N rows of V logits to the
+     * host (inside its timing: the engine synchronizes after each decode), and the sampler and the log-prob gather
+     * reduce them there.
+     */
+    private void hostSide(Report s, PerN p, double hostShare) {
+        double stepMib = (double) p.n * nVocab * Float.BYTES / (1 << 20);
+        s.format("%n## Host-side share (GPU)%n%nAt N = %d, (a) spends %.1f%% of its wall outside llama_decode: sampling %.1f%%, "
+                        + "log-probs %.1f%%, other %.1f%%. Every step, llama_decode also copies the N x V logits to the host "
+                        + "(%d x %d floats, %.1f MiB; counted in decode, which ends when the device has finished), where the "
+                        + "sampler and the log-prob gather reduce them row by row.%n%n",
+                p.n, hostShare, mean(p.a, Run::samplingPct), mean(p.a, Run::logProbPct), mean(p.a, Run::otherPct),
+                p.n, nVocab, stepMib);
+        if (hostShare > 10) {
+            s.append("**The host side exceeds 10% of the wall at this N.** Proposal: a device-side reduction. Run the "
+                    + "log-softmax, the top-k/top-p filtering and the draw on the GPU over the logits llama.cpp leaves there, so "
+                    + "that only the chosen token and its log-prob (two numbers per sequence) come back per step instead of "
+                    + "V floats per sequence; the host then keeps only the bookkeeping (stop strings, records).\n");
+        } else {
+            s.append("The host side is within 10% of the wall at this N: the full-vocabulary logits copied to the host "
+                    + "and reduced there do not limit the GPU run yet.\n");
+        }
     }
 
     private static String mib(long kb) {

@@ -5,6 +5,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -14,17 +15,20 @@ import java.util.regex.Pattern;
  */
 record ChildRun(List<String> command, String out, String err) {
 
-    static ChildRun run(List<String> command, Path log) {
+    /** Runs {@code command} with {@code environment} added to this process's; its output goes to {@code log} too. */
+    static ChildRun run(List<String> command, Map<String, String> environment, Path log) {
         try {
             Path outFile = Files.createTempFile("bench", ".out");
             Path errFile = Files.createTempFile("bench", ".err");
-            Process p = new ProcessBuilder(command).redirectOutput(outFile.toFile()).redirectError(errFile.toFile()).start();
+            ProcessBuilder builder = new ProcessBuilder(command).redirectOutput(outFile.toFile()).redirectError(errFile.toFile());
+            builder.environment().putAll(environment);
+            Process p = builder.start();
             int exit = p.waitFor();
             String out = Files.readString(outFile, StandardCharsets.UTF_8);
             String err = Files.readString(errFile, StandardCharsets.UTF_8);
             Files.delete(outFile);
             Files.delete(errFile);
-            Files.writeString(log, "$ " + String.join(" ", command) + "\n" + out + err, StandardCharsets.UTF_8);
+            Files.writeString(log, "$ " + environmentLine(environment) + String.join(" ", command) + "\n" + out + err, StandardCharsets.UTF_8);
             if (exit != 0) {
                 throw new IllegalStateException("exit " + exit + " from " + String.join(" ", command) + " (log: " + log + ")\n" + tail(err));
             }
@@ -49,6 +53,12 @@ record ChildRun(List<String> command, String out, String err) {
     /** The number after {@code "key": } in the output: a figure of llama-batched-bench's jsonl result. */
     double figure(String key) {
         return Double.parseDouble(find(Pattern.compile("\"" + Pattern.quote(key) + "\": ([0-9.]+)")).group(1));
+    }
+
+    private static String environmentLine(Map<String, String> environment) {
+        StringBuilder b = new StringBuilder();
+        environment.forEach((k, v) -> b.append(k).append('=').append(v).append(' '));
+        return b.toString();
     }
 
     String commandLine() {

@@ -131,8 +131,8 @@ public final class DpoBench implements Callable<Integer> {
         for (int r = 0; r < bench.rounds; r++) {
             for (Cell c : cells) {
                 String name = c.preset + "-t" + c.threads + "-r" + r;
-                DpoRun shorter = DpoRun.parse(runFresh(c.shortCommand, bench.work(name + "-w.log")));
-                DpoRun longer = DpoRun.parse(runFresh(c.longCommand, bench.work(name + ".log")));
+                DpoRun shorter = DpoRun.parse(runFresh(bench, c.shortCommand, bench.work(name + "-w.log")));
+                DpoRun longer = DpoRun.parse(runFresh(bench, c.longCommand, bench.work(name + ".log")));
                 DpoRun steady = longer.minus(shorter);
                 c.whole.add(longer);
                 c.steady.add(steady);
@@ -153,13 +153,13 @@ public final class DpoBench implements Callable<Integer> {
     }
 
     /** Runs an {@code align4j dpo} command, first removing the checkpoint a last round left (dpo would ask for --resume). */
-    static ChildRun runFresh(List<String> command, Path log) {
+    static ChildRun runFresh(BenchOptions bench, List<String> command, Path log) {
         try {
             Files.deleteIfExists(Path.of(command.get(command.indexOf("--out") + 1) + ".ckpt"));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        return ChildRun.run(command, log);
+        return bench.run(command, log);
     }
 
     /** The report's warning when a steady figure is not to be used. */

@@ -82,7 +82,7 @@ public final class LoraBench implements Callable<Integer> {
             List<String> score = List.of(bench.align4j(), "score", "-m", model.toString(), "-i", raw.toString(), "-o", scored.toString(),
                     "--threads", String.valueOf(threads), "--quiet");
             Files.deleteIfExists(scored);
-            ChildRun.run(score, bench.work("score-" + tag + ".log"));
+            bench.run(score, bench.work("score-" + tag + ".log"));
             withReference(scored, data);
             List<String> cpp = List.of(bench.batchedBench(), "-m", model.toString(), "-c", String.valueOf(stepTokens + 16),
                     "-b", String.valueOf(stepTokens), "-ub", String.valueOf(stepTokens), "-npp", String.valueOf(seqTokens), "-ntg", "0",
@@ -95,9 +95,9 @@ public final class LoraBench implements Callable<Integer> {
         for (int r = 0; r < bench.rounds; r++) {
             for (Cell c : cells) {
                 String name = c.preset + "-r" + r;
-                c.cpp.add(ChildRun.run(c.cppCommand, bench.work("cpp-" + name + ".log")).figure("speed_pp"));
-                ChildRun shortRun = DpoBench.runFresh(c.shortCommand, bench.work(name + "-w.log"));
-                ChildRun longRun = DpoBench.runFresh(c.longCommand, bench.work(name + ".log"));
+                c.cpp.add(bench.run(c.cppCommand, bench.work("cpp-" + name + ".log")).figure("speed_pp"));
+                ChildRun shortRun = DpoBench.runFresh(bench, c.shortCommand, bench.work(name + "-w.log"));
+                ChildRun longRun = DpoBench.runFresh(bench, c.longCommand, bench.work(name + ".log"));
                 DpoRun shorter = DpoRun.parse(shortRun);
                 DpoRun longer = DpoRun.parse(longRun);
                 DpoRun steady = longer.minus(shorter);

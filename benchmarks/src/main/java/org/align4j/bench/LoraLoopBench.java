@@ -64,7 +64,7 @@ public final class LoraLoopBench implements Callable<Integer> {
                 Variant v = variants.get((i + r) % variants.size()); // alternate which loop runs first
                 deleteTree(v.out);
                 loadAverages.add(loadAverage());
-                ChildRun.run(v.command, bench.work(v.out.getFileName() + "-r" + r + ".log"));
+                bench.run(v.command, bench.work(v.out.getFileName() + "-r" + r + ".log"));
                 List<LoopRoundSplit> run = new ArrayList<>();
                 for (int k = 1; k <= loopRounds; k++) {
                     run.add(LoopRoundSplit.read(v.out, k, v.trained));

@@ -92,9 +92,9 @@ public final class RmBench implements Callable<Integer> {
         List<DecodePair> decodes = new ArrayList<>();
         for (int r = 0; r < bench.rounds; r++) {
             deleteOutputs();
-            rmSeconds.add(rewardSeconds(ChildRun.run(rmCmd, bench.work("a" + r + ".log"))));
-            implicitSeconds.add(rewardSeconds(ChildRun.run(implicitCmd, bench.work("b" + r + ".log"))));
-            Matcher t = ChildRun.run(rsoCmd, bench.work("c" + r + ".log")).find(RSO_TIMINGS);
+            rmSeconds.add(rewardSeconds(bench.run(rmCmd, bench.work("a" + r + ".log"))));
+            implicitSeconds.add(rewardSeconds(bench.run(implicitCmd, bench.work("b" + r + ".log"))));
+            Matcher t = bench.run(rsoCmd, bench.work("c" + r + ".log")).find(RSO_TIMINGS);
             rso.add(new RsoShares(Double.parseDouble(t.group(1)), Double.parseDouble(t.group(2)), Double.parseDouble(t.group(3)),
                     Double.parseDouble(t.group(4))));
             decodes.add(decodes(model));

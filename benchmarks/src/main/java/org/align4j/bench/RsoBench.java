@@ -112,12 +112,12 @@ public final class RsoBench implements Callable<Integer> {
         List<Double> baseline = new ArrayList<>();
         for (int r = 0; r < bench.rounds; r++) {
             deleteOutputs();
-            rso.add(RsoRun.parse(ChildRun.run(rsoCmd, bench.work("a" + r + ".log"))));
+            rso.add(RsoRun.parse(bench.run(rsoCmd, bench.work("a" + r + ".log"))));
             String line = String.format(Locale.ROOT, "round %d: (a) %.1f s, %.2f prompts/s", r + 1, rso.getLast().wall,
                     rso.getLast().promptsPerSecond());
             if (!noBaselines) {
-                sample.add(JobSummary.parse(ChildRun.run(sampleCmd, bench.work("b" + r + ".log")), "sample"));
-                baseline.add(ChildRun.run(baselineCmd, bench.work("c" + r + ".log")).figure("speed_tg"));
+                sample.add(JobSummary.parse(bench.run(sampleCmd, bench.work("b" + r + ".log")), "sample"));
+                baseline.add(bench.run(baselineCmd, bench.work("c" + r + ".log")).figure("speed_tg"));
                 line += String.format(Locale.ROOT, "; (b) %.1f tokens/s; (c) %.1f tokens/s", sample.getLast().tokensPerSecond(),
                         baseline.getLast());
             }

@@ -29,6 +29,7 @@ import picocli.CommandLine.Option;
 @Command(name = "score-bench", mixinStandardHelpOptions = true)
 public final class ScoreBench implements Callable<Integer> {
     @Mixin BenchOptions bench = new BenchOptions("score");
+    @Mixin GpuLayers gpu = new GpuLayers();
 
     @Option(names = "--preset") String preset = "qwen2.5-0.5b";
     @Option(names = "--type") String type = "q8_0";
@@ -73,27 +74,29 @@ public final class ScoreBench implements Callable<Integer> {
         }
 
         int seqLen = promptTokens + completionTokens;
-        List<String> scoreCmd = List.of(bench.align4j(), "score", "-m", model.toString(), "-i", input.toString(),
+        List<String> scoreCmd = new ArrayList<>(List.of(bench.align4j(), "score", "-m", model.toString(), "-i", input.toString(),
                 "-o", bench.work("a.jsonl").toString(), "--ctx", String.valueOf(seqLen), "--batch-tokens", String.valueOf(batchTokens),
-                "--seqs", String.valueOf(seqs), "--threads", String.valueOf(threads));
+                "--seqs", String.valueOf(seqs), "--threads", String.valueOf(threads)));
+        scoreCmd.addAll(gpu.align4jArgs());
         List<String> unsharedCmd = new ArrayList<>(scoreCmd);
         unsharedCmd.set(unsharedCmd.indexOf(bench.work("a.jsonl").toString()), bench.work("b.jsonl").toString());
         unsharedCmd.add("--no-prefix-sharing");
         // Sequences as long as a scored one, enough of them to fill several batches.
         int parallel = Math.max(1, 4 * batchTokens / seqLen);
-        List<String> baselineCmd = List.of(bench.batchedBench(), "-m", model.toString(), "-c", String.valueOf(parallel * seqLen + batchTokens),
+        List<String> baselineCmd = new ArrayList<>(List.of(bench.batchedBench(), "-m", model.toString(), "-c", String.valueOf(parallel * seqLen + batchTokens),
                 "-b", String.valueOf(batchTokens), "-ub", String.valueOf(Math.min(batchTokens, 512)),
                 "-npp", String.valueOf(seqLen), "-ntg", "0", "-npl", String.valueOf(parallel), "-kvu", "-fa", "on",
-                "-t", String.valueOf(threads), "-tb", String.valueOf(threads), "--output-format", "jsonl");
+                "-t", String.valueOf(threads), "-tb", String.valueOf(threads), "--output-format", "jsonl"));
+        baselineCmd.addAll(gpu.batchedBenchArgs(bench));
 
         List<ScoreRun> shared = new ArrayList<>();
         List<ScoreRun> unshared = new ArrayList<>();
         List<Double> baseline = new ArrayList<>();
         for (int r = 0; r < bench.rounds; r++) {
-            baseline.add(ChildRun.run(baselineCmd, bench.work("c" + r + ".log")).figure("speed_pp"));
+            baseline.add(bench.run(baselineCmd, bench.work("c" + r + ".log")).figure("speed_pp"));
             deleteOutputs();
-            shared.add(ScoreRun.parse(ChildRun.run(scoreCmd, bench.work("a" + r + ".log"))));
-            unshared.add(ScoreRun.parse(ChildRun.run(unsharedCmd, bench.work("b" + r + ".log"))));
+            shared.add(ScoreRun.parse(bench.run(scoreCmd, bench.work("a" + r + ".log"))));
+            unshared.add(ScoreRun.parse(bench.run(unsharedCmd, bench.work("b" + r + ".log"))));
             System.err.printf(Locale.ROOT, "round %d: (a) %.1f s, (b) %.1f s, (c) %.1f tokens/s%n", r + 1,
                     shared.getLast().scoringSeconds, unshared.getLast().scoringSeconds, baseline.getLast());
         }

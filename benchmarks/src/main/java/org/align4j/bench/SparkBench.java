@@ -202,11 +202,11 @@ public final class SparkBench implements Callable<Integer> {
      *
      * @return its output's records
      */
-    private static List<String> timed(List<String> cmd, Path log, List<Run> runs, int tokens, List<Double> jobSeconds) throws IOException {
+    private List<String> timed(List<String> cmd, Path log, List<Run> runs, int tokens, List<Double> jobSeconds) throws IOException {
         Path output = Path.of(cmd.get(cmd.indexOf("-o") + 1));
         delete(output);
         long start = System.nanoTime();
-        ChildRun c = ChildRun.run(cmd, log);
+        ChildRun c = bench.run(cmd, log);
         double seconds = (System.nanoTime() - start) / 1e9;
         int perPrompt = Integer.parseInt(cmd.get(cmd.indexOf("-n") + 1));
         List<String> lines = SampleOutput.lines(output);

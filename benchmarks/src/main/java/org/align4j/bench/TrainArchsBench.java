@@ -87,8 +87,8 @@ public final class TrainArchsBench implements Callable<Integer> {
         for (int r = 0; r < bench.rounds; r++) {
             for (int i = 0; i < MODELS.size(); i++) {
                 String tag = MODELS.get(i)[0] + "-" + r;
-                cpp.get(i).add(ChildRun.run(cppCmds.get(i), bench.work("cpp-" + tag + ".log")).figure("speed_pp"));
-                java2.get(i).add(JavaRun.parse(ChildRun.run(javaCmds.get(i), bench.work("java-" + tag + ".log"))));
+                cpp.get(i).add(bench.run(cppCmds.get(i), bench.work("cpp-" + tag + ".log")).figure("speed_pp"));
+                java2.get(i).add(JavaRun.parse(bench.run(javaCmds.get(i), bench.work("java-" + tag + ".log"))));
                 System.err.printf(Locale.ROOT, "round %d, %s: java %.2f tokens/s, llama.cpp %.2f tokens/s%n", r + 1, MODELS.get(i)[0],
                         java2.get(i).getLast().rate(), cpp.get(i).getLast());
             }

@@ -112,7 +112,11 @@ public final class Context implements AutoCloseable {
         return nVocab;
     }
 
-    /** Runs the model on the batch; throws {@link DecodeException} with llama.h's status on failure. */
+    /**
+     * Runs the model on the batch and waits for the device to finish (llama_decode returns while a GPU may still
+     * compute, and copy the logits, so without the wait that time would count against whatever reads them first);
+     * throws {@link DecodeException} with llama.h's status on failure.
+     */
     public void decode(Batch batch) {
         if (batch.size() == 0) {
             throw new IllegalArgumentException("empty batch");
@@ -124,6 +128,7 @@ public final class Context implements AutoCloseable {
         if (rc != 0) {
             throw new DecodeException(rc, LlamaLog.drainRecentErrors());
         }
+        Llama.llama_synchronize(handle());
         if (capture != null) {
             if (capture.failure() != null || capture.rows() != batch.outputs()) {
                 throw new Align4jException("cannot read the hidden states of " + model.path() + ": "

@@ -96,6 +96,7 @@ final class Llama {
         static final MethodHandle memory_seq_cp = fn("llama_memory_seq_cp", null, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT);
         static final MethodHandle memory_seq_pos_max = fn("llama_memory_seq_pos_max", JAVA_INT, ADDRESS, JAVA_INT);
         static final MethodHandle decode = fn("llama_decode", JAVA_INT, ADDRESS, LLAMA_BATCH);
+        static final MethodHandle synchronize = fn("llama_synchronize", null, ADDRESS);
         static final MethodHandle get_logits_ith = fn("llama_get_logits_ith", ADDRESS, ADDRESS, JAVA_INT);
         static final MethodHandle get_embeddings_ith = fn("llama_get_embeddings_ith", ADDRESS, ADDRESS, JAVA_INT);
         static final MethodHandle adapter_lora_init = fn("llama_adapter_lora_init", ADDRESS, ADDRESS, ADDRESS);
@@ -214,6 +215,7 @@ final class Llama {
     static void llama_adapter_lora_free(MemorySegment adapter) { try { H.adapter_lora_free.invokeExact(adapter); } catch (Throwable t) { throw rethrow(t); } }
     static int llama_set_adapters_lora(MemorySegment ctx, MemorySegment adapters, long nAdapters, MemorySegment scales) { try { return (int) H.set_adapters_lora.invokeExact(ctx, adapters, nAdapters, scales); } catch (Throwable t) { throw rethrow(t); } }
     static int llama_decode(MemorySegment ctx, MemorySegment batch) { try { return (int) H.decode.invokeExact(ctx, batch); } catch (Throwable t) { throw rethrow(t); } }
+    static void llama_synchronize(MemorySegment ctx) { try { H.synchronize.invokeExact(ctx); } catch (Throwable t) { throw rethrow(t); } }
     static MemorySegment llama_get_logits_ith(MemorySegment ctx, int i) { try { return (MemorySegment) H.get_logits_ith.invokeExact(ctx, i); } catch (Throwable t) { throw rethrow(t); } }
     static MemorySegment llama_get_embeddings_ith(MemorySegment ctx, int i) { try { return (MemorySegment) H.get_embeddings_ith.invokeExact(ctx, i); } catch (Throwable t) { throw rethrow(t); } }
 

@@ -2,6 +2,7 @@ package org.align4j.spark;
 
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.floor;
+import static org.apache.spark.sql.functions.max;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -13,6 +14,8 @@ import org.align4j.rso.Pairing;
 import org.align4j.rso.RsoJob;
 import org.align4j.rso.RsoTotals;
 import org.align4j.score.ScoreJob;
+import org.apache.spark.HashPartitioner;
+import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
@@ -120,14 +123,21 @@ public final class Align4jSpark {
     }
 
     /**
-     * Any job: the lines are shuffled so that each of the CLI's segments lands whole in one partition, sorted by
-     * line, and each task runs its segments through the job. The result is persisted (memory and disk).
+     * Any job: the lines are shuffled so that each of the CLI's segments is one partition, sorted by line, and each
+     * task runs its segment through the job. One segment per task lets Spark hand segments to whichever executor is
+     * free, so N executors share the work evenly (hashing segments onto fewer partitions left some executors with
+     * twice the segments of others, and some with none), and a retried task redoes one segment. The result is
+     * persisted (memory and disk).
      */
     public static JobRows run(Dataset<Row> lines, String source, SparkJob job) {
         SparkSession spark = lines.sparkSession();
-        Dataset<Row> tasks = lines.withColumn(SEGMENT, floor(col(LINE).minus(1).divide(job.segments().lines())))
-                .repartition(spark.sparkContext().defaultParallelism(), col(SEGMENT))
-                .sortWithinPartitions(LINE);
+        long segmentLines = job.segments().lines();
+        Dataset<Row> numbered = lines.withColumn(SEGMENT, floor(col(LINE).minus(1).divide(segmentLines)));
+        Row last = lines.agg(max(col(LINE))).first();
+        int segments = last.isNullAt(0) ? 1 : Math.toIntExact(Math.ceilDiv(last.getLong(0), segmentLines));
+        // A long key's hash is the key itself below 2^31: segment s goes to partition s.
+        JavaRDD<Row> bySegment = numbered.javaRDD().keyBy(r -> r.<Long>getAs(SEGMENT)).partitionBy(new HashPartitioner(segments)).values();
+        Dataset<Row> tasks = spark.createDataFrame(bySegment, numbered.schema()).sortWithinPartitions(LINE);
         String nativeDir = spark.conf().get(NATIVE_DIR_CONF, null);
         Dataset<Row> out = tasks.mapPartitions(new SegmentRunner(job, source, nativeDir), Encoders.row(OUTPUT));
         return new JobRows(out.persist(StorageLevel.MEMORY_AND_DISK()));

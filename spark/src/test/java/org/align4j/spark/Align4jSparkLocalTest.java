@@ -42,7 +42,7 @@ import org.junit.jupiter.api.io.TempDir;
  * messages.
  */
 class Align4jSparkLocalTest {
-    /** 4 sequences drawing 4 completions: the CLI's segments are 32 lines, so 70 prompts make 3 of them over 2 tasks. */
+    /** 4 sequences drawing 4 completions: the CLI's segments are 32 lines, so 70 prompts make 3 of them, a task each, two at a time. */
     static final SamplerOptions SAMPLER = new SamplerOptions(32, 64, 4, 1);
     static final SamplingParams SAMPLING = new SamplingParams(1f, 0, 1f, 0f, 1f, 64, 8, List.of(), 11);
     static final int N = 4;
@@ -83,6 +83,8 @@ class Align4jSparkLocalTest {
         assertThat(SparkTests.assertSameRecords("sample, local[2]", SparkTests.byId(tmp.resolve("cli.jsonl")), spark)).isEqualTo(70);
         assertThat(spark).as("ordered by line, the rows are the CLI's file").containsExactlyElementsOf(Files.readAllLines(tmp.resolve("cli.jsonl")));
         assertThat(rows.rejects().count()).isZero();
+        // Segments hashed onto local[2]'s two partitions put two in one task and one in the other.
+        assertThat(rows.records().rdd().getNumPartitions()).as("one task per segment: 71 lines in segments of 32").isEqualTo(3);
     }
 
     @Test

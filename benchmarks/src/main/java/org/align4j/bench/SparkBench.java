@@ -37,9 +37,9 @@ public final class SparkBench implements Callable<Integer> {
     @Option(names = "--type", description = "its tensor type (default: ${DEFAULT-VALUE})") String type = "q8_0";
     @Option(names = "--model", paramLabel = "GGUF", description = "an existing model to use instead of synthesizing one") Path modelOption;
 
-    @Option(names = "--prompts", description = "prompt records (default: ${DEFAULT-VALUE}: 6 segments at the default -n and --seqs,"
-            + " which Spark's hash of the segment number spreads 3 and 3 over 2 partitions)")
-    int prompts = 192;
+    @Option(names = "--prompts", description = "prompt records (default: ${DEFAULT-VALUE}: 4 segments at the default -n and --seqs,"
+            + " two for each of (c)'s executors)")
+    int prompts = 128;
 
     @Option(names = "--prompt-tokens", description = "tokens per prompt, BOS included (default: ${DEFAULT-VALUE})") int promptTokens = 32;
     @Option(names = {"-n", "--n"}, description = "completions per prompt (default: ${DEFAULT-VALUE})") int n = 8;
@@ -326,10 +326,8 @@ public final class SparkBench implements Callable<Integer> {
                     predicted(64, executors, fixed, perSegment, rate));
         }
         s.format("%nWhat bounds it: (1) the segments: a task holds whole segments (%d prompt lines each here), so no more than S "
-                        + "executors work, and the last wave leaves executors idle when S is not a multiple of N (Spark spreads the "
-                        + "segments over `spark.default.parallelism` partitions, by default the cluster's cores, by a hash of the "
-                        + "segment number, so a partition can hold more segments than its share: segments 0-3 hash 3 and 1 onto "
-                        + "2 partitions, 0-5 (the default workload) 3 and 3); (2) F, paid once per executor, which a GPU's faster segments make "
+                        + "executors work, and the last wave leaves executors idle when S is not a multiple of N (each segment is "
+                        + "one task, which Spark hands to the next free executor); (2) F, paid once per executor, which a GPU's faster segments make "
                         + "a larger share; (3) the driver's shuffle and sort of the prompt rows and the output write, one pass over "
                         + "the data, small next to generation; (4) each node's GPU rate, and its memory (one model and one segment "
                         + "per executor). The GPU single-executor rate r1 is not measured here: this machine has no GPU; put a "

@@ -1,5 +1,6 @@
 package org.align4j.cli;
 
+import org.align4j.TestModels;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
@@ -8,9 +9,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import org.align4j.gguf.GgmlType;
-import org.align4j.gguf.SynthPreset;
-import org.align4j.gguf.SyntheticLlama;
-import org.align4j.gguf.VocabFiles;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -24,9 +22,7 @@ class BackendCommandTest {
 
     @BeforeAll
     static void writeModel() {
-        SynthPreset tiny = SynthPreset.named("tiny");
-        model = models.resolve("tiny.gguf");
-        SyntheticLlama.write(model, "tiny", tiny.shape(), VocabFiles.named(tiny.vocab()), GgmlType.F32, 1);
+        model = TestModels.tiny(models, GgmlType.F32, 1);
     }
 
     /** ggml-cpu's device description on Linux, read independently: /proc/cpuinfo's first "model name", trimmed. */

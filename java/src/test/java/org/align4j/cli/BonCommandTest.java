@@ -1,5 +1,6 @@
 package org.align4j.cli;
 
+import org.align4j.TestModels;
 import static org.align4j.cli.JsonlFiles.read;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -18,9 +19,6 @@ import java.util.stream.IntStream;
 import org.align4j.bon.RewardCurve;
 import org.align4j.engine.ScorerOptions;
 import org.align4j.gguf.GgmlType;
-import org.align4j.gguf.SynthPreset;
-import org.align4j.gguf.SyntheticLlama;
-import org.align4j.gguf.VocabFiles;
 import org.align4j.reward.Completion;
 import org.align4j.reward.Reward;
 import org.align4j.reward.RewardContext;
@@ -63,9 +61,7 @@ class BonCommandTest {
     static void setUp() throws Exception {
         Process p = new ProcessBuilder("sh", "-c", "command -v python3").start();
         assertThat(p.waitFor()).as("these tests run python3 reward processes, and python3 is not on the PATH").isZero();
-        SynthPreset tiny = SynthPreset.named("tiny");
-        model = models.resolve("tiny.gguf");
-        SyntheticLlama.write(model, "tiny", tiny.shape(), VocabFiles.named(tiny.vocab()), GgmlType.F32, 1);
+        model = TestModels.tiny(models, GgmlType.F32, 1);
     }
 
     Path file(String name, List<String> lines) throws IOException {

@@ -1,16 +1,13 @@
 package org.align4j.cli;
 
+import org.align4j.TestModels;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import org.align4j.gguf.GgmlType;
-import org.align4j.gguf.SynthPreset;
-import org.align4j.gguf.SyntheticLlama;
-import org.align4j.gguf.VocabFiles;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -27,9 +24,7 @@ class OptionBoundsCommandTest {
 
     @BeforeAll
     static void writeModel() {
-        SynthPreset tiny = SynthPreset.named("tiny");
-        model = models.resolve("tiny.gguf");
-        SyntheticLlama.write(model, "tiny", tiny.shape(), VocabFiles.named(tiny.vocab()), GgmlType.F32, 1);
+        model = TestModels.tiny(models, GgmlType.F32, 1);
     }
 
     Path prompts() throws IOException {

@@ -1,5 +1,6 @@
 package org.align4j.cli;
 
+import org.align4j.TestModels;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -10,9 +11,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.align4j.gguf.GgmlType;
-import org.align4j.gguf.SynthPreset;
-import org.align4j.gguf.SyntheticLlama;
-import org.align4j.gguf.VocabFiles;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -33,11 +31,8 @@ class RunIntegrityCommandTest {
 
     @BeforeAll
     static void writeModels() {
-        SynthPreset tiny = SynthPreset.named("tiny");
-        model = models.resolve("tiny.gguf");
-        other = models.resolve("tiny-other.gguf");
-        SyntheticLlama.write(model, "tiny", tiny.shape(), VocabFiles.named(tiny.vocab()), GgmlType.F32, 1);
-        SyntheticLlama.write(other, "tiny", tiny.shape(), VocabFiles.named(tiny.vocab()), GgmlType.F32, 2);
+        model = TestModels.tiny(models, GgmlType.F32, 1);
+        other = TestModels.tiny(models, GgmlType.F32, 2);
     }
 
     Path prompts(String name, String text) throws IOException {

@@ -1,5 +1,6 @@
 package org.align4j.cli;
 
+import org.align4j.TestModels;
 import static org.align4j.cli.JsonlFiles.read;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -42,11 +43,9 @@ class SampleCommandTest {
 
     @BeforeAll
     static void writeModels() {
-        SynthPreset tiny = SynthPreset.named("tiny");
-        model = models.resolve("tiny.gguf");
-        SyntheticLlama.write(model, "tiny", tiny.shape(), VocabFiles.named(tiny.vocab()), GgmlType.F32, 1);
+        model = TestModels.tiny(models, GgmlType.F32, 1);
         chatModel = models.resolve("tiny-phi3.gguf"); // phi-3's tokenizer carries a chat template
-        SyntheticLlama.write(chatModel, "tiny-phi3", tiny.shape(), VocabFiles.named("phi-3"), GgmlType.F32, 2);
+        SyntheticLlama.write(chatModel, "tiny-phi3", SynthPreset.named("tiny").shape(), VocabFiles.named("phi-3"), GgmlType.F32, 2);
     }
 
     Path input(List<String> lines) throws IOException {

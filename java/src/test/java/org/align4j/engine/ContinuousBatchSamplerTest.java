@@ -1,5 +1,6 @@
 package org.align4j.engine;
 
+import org.align4j.TestModels;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -44,7 +45,7 @@ class ContinuousBatchSamplerTest {
 
     @BeforeAll
     static void setUp() {
-        modelFile = EngineTestModels.tiny(tmp, GgmlType.F32, 11);
+        modelFile = TestModels.tiny(tmp, GgmlType.F32, 11);
         model = Model.load(modelFile, ModelOptions.DEFAULT);
         requests = new ArrayList<>();
         for (int i = 0; i < PROMPTS.size(); i++) {

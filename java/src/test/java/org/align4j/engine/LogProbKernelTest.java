@@ -1,5 +1,6 @@
 package org.align4j.engine;
 
+import org.align4j.TestModels;
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -24,7 +25,7 @@ class LogProbKernelTest {
 
     @Test
     void matchesADoubleLogSoftmaxAndIsNormalisedAtEveryPosition() {
-        try (Model m = Model.load(EngineTestModels.tiny(tmp, GgmlType.F32, 3), ModelOptions.DEFAULT);
+        try (Model m = Model.load(TestModels.tiny(tmp, GgmlType.F32, 3), ModelOptions.DEFAULT);
              Context c = Context.create(m, ContextOptions.single(64));
              Batch b = new Batch(64, 1)) {
             int[] tokens = m.vocab().tokenize("Normalisation holds at every position of this sentence.", true, false);

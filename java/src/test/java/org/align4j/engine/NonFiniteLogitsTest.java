@@ -1,5 +1,6 @@
 package org.align4j.engine;
 
+import org.align4j.TestModels;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -33,7 +34,7 @@ class NonFiniteLogitsTest {
 
     @BeforeAll
     static void writeModels() {
-        Path good = EngineTestModels.tiny(tmp, GgmlType.F32, 3);
+        Path good = TestModels.tiny(tmp, GgmlType.F32, 3);
         allNaN = BrokenModels.allLogitsNaN(good, tmp.resolve("all-nan.gguf"));
         oneNaN = BrokenModels.oneLogitNaN(good, tmp.resolve("one-nan.gguf"), NAN_TOKEN);
     }

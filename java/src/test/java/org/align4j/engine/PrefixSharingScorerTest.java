@@ -1,5 +1,6 @@
 package org.align4j.engine;
 
+import org.align4j.TestModels;
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -28,7 +29,7 @@ class PrefixSharingScorerTest {
 
     @BeforeAll
     static void setUp() {
-        model = Model.load(EngineTestModels.tiny(tmp, GgmlType.F32, 11), ModelOptions.DEFAULT);
+        model = Model.load(TestModels.tiny(tmp, GgmlType.F32, 11), ModelOptions.DEFAULT);
         requests = mixedPairs(64, new Random(5), model.vocab().nTokens());
     }
 

@@ -1,5 +1,6 @@
 package org.align4j.engine;
 
+import org.align4j.TestModels;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Path;
@@ -22,7 +23,7 @@ class ScorerVsReferenceForwardTest {
 
     @Test
     void everyPerTokenLogProbAgreesWithTheJavaForwardWithin1e3() {
-        Path file = EngineTestModels.tiny(tmp, GgmlType.F32, 23);
+        Path file = TestModels.tiny(tmp, GgmlType.F32, 23);
         ReferenceForward reference = new ReferenceForward(LlamaWeights.load(file));
         List<ScoreRequest> requests = PrefixSharingScorerTest.mixedPairs(10, new Random(9), 32000);
         List<ScoreResult> results = new ArrayList<>();
@@ -61,7 +62,7 @@ class ScorerVsReferenceForwardTest {
 
     @Test
     void topKAlternativesAreTheJavaForwardsMostProbableTokens() {
-        Path file = EngineTestModels.tiny(tmp, GgmlType.F32, 29);
+        Path file = TestModels.tiny(tmp, GgmlType.F32, 29);
         ReferenceForward reference = new ReferenceForward(LlamaWeights.load(file));
         int k = 5;
         List<ScoreRequest> requests = PrefixSharingScorerTest.mixedPairs(4, new Random(11), 32000);

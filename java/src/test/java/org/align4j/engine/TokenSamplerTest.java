@@ -1,5 +1,6 @@
 package org.align4j.engine;
 
+import org.align4j.TestModels;
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -76,7 +77,7 @@ class TokenSamplerTest {
 
     @BeforeAll
     static void setUp() {
-        flat = Logits.after("tiny, 32000 tokens", EngineTestModels.tiny(tmp, GgmlType.F32, 11), "The sampler reads these logits in place.");
+        flat = Logits.after("tiny, 32000 tokens", TestModels.tiny(tmp, GgmlType.F32, 11), "The sampler reads these logits in place.");
         peaked = Logits.after("demo, " + "mid-answer", RepoFiles.demoDir().resolve("demo.gguf"), "30+736=7");
     }
 

@@ -1,5 +1,6 @@
 package org.align4j.llama;
 
+import org.align4j.TestModels;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -10,8 +11,6 @@ import java.util.List;
 import org.align4j.Align4jException;
 import org.align4j.gguf.GgmlType;
 import org.align4j.gguf.SynthPreset;
-import org.align4j.gguf.SyntheticLlama;
-import org.align4j.gguf.VocabFiles;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -62,9 +61,7 @@ class BackendTest {
 
     @Test
     void modelLoadRefusesGpuLayersOnTheCpuBuild() {
-        SynthPreset tiny = SynthPreset.named("tiny");
-        Path model = tmp.resolve("tiny.gguf");
-        SyntheticLlama.write(model, "tiny", tiny.shape(), VocabFiles.named(tiny.vocab()), GgmlType.F32, 1);
+        Path model = TestModels.tiny(tmp, GgmlType.F32, 1);
         for (int layers : new int[] {1, -1}) {
             assertThatThrownBy(() -> Model.load(model, ModelOptions.inference(layers)))
                     .isInstanceOf(Align4jException.class)
@@ -73,7 +70,7 @@ class BackendTest {
                     .hasMessageContaining("make cuda");
         }
         try (Model m = Model.load(model, ModelOptions.inference(0))) {
-            assertThat(m.nLayer()).isEqualTo(tiny.shape().layers());
+            assertThat(m.nLayer()).isEqualTo(SynthPreset.named("tiny").shape().layers());
         }
     }
 }

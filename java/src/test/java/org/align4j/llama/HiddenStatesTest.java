@@ -1,13 +1,11 @@
 package org.align4j.llama;
 
+import org.align4j.TestModels;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Path;
 import org.align4j.gguf.GgmlType;
-import org.align4j.gguf.SynthPreset;
-import org.align4j.gguf.SyntheticLlama;
-import org.align4j.gguf.VocabFiles;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -23,9 +21,7 @@ class HiddenStatesTest {
 
     @Test
     void capturedRowsOfABatchWithASharedPrefixEqualTheEmbeddingsOfEachSequenceAlone() {
-        SynthPreset tiny = SynthPreset.named("tiny");
-        Path file = tmp.resolve("tiny.gguf");
-        SyntheticLlama.write(file, "tiny", tiny.shape(), VocabFiles.named(tiny.vocab()), GgmlType.F32, 7);
+        Path file = TestModels.tiny(tmp, GgmlType.F32, 7);
         try (Model m = Model.load(file, ModelOptions.inference(0))) {
             int nEmbd = m.nEmbd();
             float[][] captured = new float[SEQS.length][nEmbd];

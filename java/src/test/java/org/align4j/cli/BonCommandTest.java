@@ -255,7 +255,7 @@ class BonCommandTest {
             assertThat(q.get("topic")).as("the record's other fields go to the reward process").isEqualTo(row.get("topic"));
         }
         assertCurve(out, rows, 4);
-        assertThat(r.err()).contains("align4j bon: llama.cpp")
+        assertThat(r.err()).contains("align4j: backend CPU (")
                 .containsPattern("bon: \\d+ tokens in \\d+ llama_decode calls .*: decode [0-9.]+%, sampling [0-9.]+%, log-probs [0-9.]+%, other [0-9.]+%")
                 .containsPattern("bon: rewards took [0-9.]+ s")
                 .contains("bon: 5 prompts: mean reward");

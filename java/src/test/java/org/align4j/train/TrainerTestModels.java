@@ -3,6 +3,7 @@ package org.align4j.train;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
 import java.util.SplittableRandom;
@@ -48,7 +49,9 @@ final class TrainerTestModels {
                 tensors.add(new GgufWriter.Tensor(t.name(), t.type(), t.dims(), to -> MemorySegment.copy(data, 0, to, 0, to.byteSize())));
             }
             int vocab = Math.toIntExact(f.tensor("token_embd.weight").dims()[1]);
-            for (LlamaTensor kind : extra) {
+            // In declaration order: Set.of iterates in an order that changes from one JVM to the next, and with it the
+            // order of the file's tensors, which randomize() draws for in turn (the generic point moved between runs).
+            for (LlamaTensor kind : EnumSet.copyOf(extra)) {
                 for (int l = 0; l < (kind.perBlock() ? shape.layers() : 1); l++) {
                     long[] dims = kind.dims(shape, vocab);
                     float[] x = new float[Math.toIntExact(dims[0])];

@@ -70,7 +70,7 @@ set(_soname "libcublas.so.${CUDAToolkit_VERSION_MAJOR}")
 set(_stamp "${_cuda_deps}/.stamp")
 set(_stamped "${ALIGN4J_CUDA_DEV_SHA256} ${_soname}")
 
-if (NOT EXISTS "${_stamp}" OR NOT EXISTS "${_stub_dir}/libcublas.so")
+if (NOT EXISTS "${_stamp}" OR NOT EXISTS "${_stub_dir}/${_soname}")
     set(_stamp_text "")
 else()
     file(READ "${_stamp}" _stamp_text)
@@ -118,12 +118,14 @@ if (NOT _stamp_text STREQUAL _stamped)
         string(APPEND _c "void ${n}(void) { stub(\"${n}\"); }\n")
     endforeach()
     file(WRITE "${_stub_dir}/cublas_stub.c" "${_c}")
-    execute_process(COMMAND ${CMAKE_C_COMPILER} -shared -fPIC -o "${_stub_dir}/libcublas.so"
+    execute_process(COMMAND ${CMAKE_C_COMPILER} -shared -fPIC -o "${_stub_dir}/${_soname}"
                             "-Wl,-soname,${_soname}" "${_stub_dir}/cublas_stub.c"
                     RESULT_VARIABLE rc ERROR_VARIABLE err)
     if (NOT rc EQUAL 0)
         message(FATAL_ERROR "align4j: cannot compile the cuBLAS link stub: ${err}")
     endif()
+    # libcublas.so for -lcublas; the soname's file for the linker's check of an executable's indirect dependencies.
+    file(CREATE_LINK "${_soname}" "${_stub_dir}/libcublas.so" SYMBOLIC)
     message(STATUS "align4j: cuBLAS link stub ${_soname} with ${_count} functions in ${_stub_dir}")
     file(WRITE "${_stamp}" "${_stamped}")
 endif()
@@ -134,4 +136,7 @@ set_target_properties(CUDA::cublas PROPERTIES
     INTERFACE_INCLUDE_DIRECTORIES "${_include}"
     INTERFACE_LINK_OPTIONS "-L${_stub_dir}"
     INTERFACE_LINK_LIBRARIES "cublas")
+# Executables (llama-batched-bench) that link ggml-cuda check its dependencies at link time: let the linker find the
+# stub there without recording its folder in them.
+add_link_options("-Wl,-rpath-link,${_stub_dir}")
 message(STATUS "align4j: cuBLAS headers from ${ALIGN4J_CUDA_DEV_DEB}; links ${_soname}, found on the library path at run time")
